@@ -1,0 +1,157 @@
+"""The one RocksDB instance of a node, and the only module that imports `rocksdict`.
+
+`Engine` owns the database handle, its six column families and the write options. Everything
+above it sees bytes in, bytes out: point reads, half-open range iteration, and atomic
+`WriteBatch`es. What the bytes mean belongs to the callers (`seshat.kv` for `kv_data`,
+`tombstones` and the applied index in `metadata`; the Raft log storage for `raft_log`,
+`raft_state` and `snapshots`).
+
+Durability: every `write()` passes `sync=False` explicitly. rocksdict holds the GIL through a
+synced write, but releases it in `flush_wal(True)`, so the caller that needs durability writes
+unsynced on the event loop and then runs `flush_wal()` in a worker thread
+(`await asyncio.to_thread(engine.flush_wal)`), once for everything written since the last one.
+
+Iteration bounds are checked in Python rather than with `ReadOptions.set_iterate_*_bound`: in
+rocksdict 0.3.29 those bounds are encoded in the non-raw key format and do not bound raw keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Final
+
+from rocksdict import ColumnFamily, Options, Rdict, WriteBatch, WriteOptions
+
+KV_DATA: Final = "kv_data"
+RAFT_LOG: Final = "raft_log"
+RAFT_STATE: Final = "raft_state"
+SNAPSHOTS: Final = "snapshots"
+METADATA: Final = "metadata"
+TOMBSTONES: Final = "tombstones"
+
+COLUMN_FAMILIES: Final[tuple[str, ...]] = (
+    KV_DATA,
+    RAFT_LOG,
+    RAFT_STATE,
+    SNAPSHOTS,
+    METADATA,
+    TOMBSTONES,
+)
+
+
+class Batch:
+    """An atomic group of writes across column families, applied by `Engine.write`.
+
+    Operations apply in the order they were added (a `put` after a `delete_range` survives).
+    """
+
+    __slots__ = ("_wb", "_handles", "count")
+
+    def __init__(self, handles: dict[str, ColumnFamily]) -> None:
+        self._wb = WriteBatch(raw_mode=True)
+        self._handles = handles
+        self.count = 0
+
+    def put(self, cf: str, key: bytes, value: bytes) -> None:
+        self._wb.put(key, value, self._handles[cf])
+        self.count += 1
+
+    def delete(self, cf: str, key: bytes) -> None:
+        self._wb.delete(key, self._handles[cf])
+        self.count += 1
+
+    def delete_range(self, cf: str, lo: bytes, hi: bytes) -> None:
+        """Delete every key in `[lo, hi)`: one range tombstone, O(1) to write."""
+        assert lo <= hi, (lo, hi)
+        self._wb.delete_range(lo, hi, self._handles[cf])
+        self.count += 1
+
+
+class Engine:
+    """One RocksDB database with Seshat's column families, opened in raw (bytes) mode."""
+
+    __slots__ = ("_db", "_cfs", "_handles", "_write_options", "_closed", "path")
+
+    def __init__(self, db: Rdict, path: str) -> None:
+        self._db = db
+        self.path = path
+        self._cfs: dict[str, Rdict] = {name: db.get_column_family(name) for name in COLUMN_FAMILIES}
+        self._handles: dict[str, ColumnFamily] = {
+            name: db.get_column_family_handle(name) for name in COLUMN_FAMILIES
+        }
+        self._write_options = WriteOptions()
+        self._write_options.sync = False
+        self._closed = False
+
+    @classmethod
+    def open(cls, path: str) -> Engine:
+        """Open (creating if missing) the database at `path` with all six column families."""
+        options = Options(raw_mode=True)
+        options.create_if_missing(True)
+        options.create_missing_column_families(True)
+        families = {name: Options(raw_mode=True) for name in COLUMN_FAMILIES}
+        return cls(Rdict(path, options, column_families=families), path)
+
+    def get(self, cf: str, key: bytes) -> bytes | None:
+        value: bytes | None = self._cfs[cf].get(key)
+        return value
+
+    def multi_get(self, cf: str, keys: Sequence[bytes]) -> list[bytes | None]:
+        """Point reads of many keys in one call (one crossing into Rust)."""
+        if not keys:
+            return []
+        values: list[bytes | None] = self._cfs[cf].get(list(keys))
+        return values
+
+    def iterate(
+        self, cf: str, lo: bytes, hi: bytes | None, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Yield `(key, value)` for keys in `[lo, hi)` in key order (descending if `reverse`).
+
+        `hi=None` means no upper bound. The iterator reads the live database: writes made while
+        it is open may or may not be seen, so callers that need a stable view finish iterating
+        before writing.
+        """
+        it = self._cfs[cf].iter()
+        if not reverse:
+            it.seek(lo)
+            while it.valid():
+                key: bytes = it.key()
+                if hi is not None and key >= hi:
+                    return
+                yield key, it.value()
+                it.next()
+            return
+        if hi is None:
+            it.seek_to_last()
+        else:
+            it.seek_for_prev(hi)
+            if it.valid() and it.key() >= hi:
+                it.prev()
+        while it.valid():
+            key = it.key()
+            if key < lo:
+                return
+            yield key, it.value()
+            it.prev()
+
+    def batch(self) -> Batch:
+        return Batch(self._handles)
+
+    def write(self, batch: Batch) -> None:
+        """Apply `batch` atomically, unsynced: durability comes from `flush_wal()`."""
+        self._db.write(batch._wb, self._write_options)
+
+    def flush_wal(self) -> None:
+        """Write and fsync the WAL; releases the GIL, so run it with `asyncio.to_thread`."""
+        self._db.flush_wal(True)
+
+    def close(self) -> None:
+        """Flush the WAL and close; idempotent. The engine is unusable afterwards."""
+        if self._closed:
+            return
+        self._closed = True
+        self._db.flush_wal(True)
+        self._cfs.clear()
+        self._handles.clear()
+        self._db.close()
