@@ -1,0 +1,446 @@
+"""The command table: one row per command, and everything that reads it.
+
+A row holds what Redis 7 publishes for the command (`COMMAND INFO`/`COMMAND DOCS` on
+redis-server 7.0.15: arity, flags, legacy key range, ACL categories, tips, key specs, summary)
+plus how Seshat runs it (`kind` and handler functions). Dispatch, arity checks, read/write
+routing, `COMMAND` replies and key extraction (for slots and forwarding) all read this table,
+so a command is added by adding a row.
+
+Kinds:
+- CONNECTION: handled by the server layer (PING, HELLO, AUTH, CLIENT, ...); no handler here.
+- LOCAL: changes only the connection's `Session` (SELECT); answered by `KVService.prepare`.
+- READ: `read(view, now_ms, db, argv)` after a linearizable read point.
+- WRITE: `prepare(argv, now_ms)` validates and rewrites, `apply(writer, now_ms, db, argv)` runs
+  on every replica. `prepare=None` means the argv is proposed unchanged.
+
+Arity follows Redis: positive = exactly that many words (name included), negative = at least.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from seshat.kv import reads as R
+from seshat.kv import writes as W
+from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
+from seshat.protocol.replies import ErrorReply, Map, Reply, Set, SimpleString
+
+
+class Kind(enum.Enum):
+    CONNECTION = "connection"
+    LOCAL = "local"
+    READ = "read"
+    WRITE = "write"
+
+
+CONNECTION: Final = Kind.CONNECTION
+LOCAL: Final = Kind.LOCAL
+READ: Final = Kind.READ
+WRITE: Final = Kind.WRITE
+
+# Command flags, as bits. Names and order as Redis prints them in COMMAND INFO.
+FLAG_NAMES: Final[tuple[str, ...]] = (
+    "write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript", "blocking",
+    "loading", "stale", "skip_monitor", "skip_slowlog", "asking", "fast", "no_auth",
+    "may_replicate", "no_mandatory_keys", "no_async_loading", "no_multi", "movablekeys",
+    "allow_busy",
+)  # fmt: skip
+FLAG_BITS: Final[dict[str, int]] = {name: 1 << i for i, name in enumerate(FLAG_NAMES)}
+F_WRITE: Final = FLAG_BITS["write"]
+F_READONLY: Final = FLAG_BITS["readonly"]
+F_DENYOOM: Final = FLAG_BITS["denyoom"]
+F_ADMIN: Final = FLAG_BITS["admin"]
+F_FAST: Final = FLAG_BITS["fast"]
+F_NOSCRIPT: Final = FLAG_BITS["noscript"]
+F_LOADING: Final = FLAG_BITS["loading"]
+F_STALE: Final = FLAG_BITS["stale"]
+F_NO_AUTH: Final = FLAG_BITS["no_auth"]
+
+PrepareFn = Callable[[list[bytes], int], "list[bytes] | ErrorReply"]
+ApplyFn = Callable[[KeyspaceWriter, int, int, list[bytes]], Reply]
+ReadFn = Callable[[KeyspaceView, int, int, list[bytes]], Reply]
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpec:
+    """A Redis 7 key spec of the index/range kind (the only kind this table's commands use)."""
+
+    flags: tuple[str, ...]
+    begin_index: int
+    last_key: int
+    key_step: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    name: bytes  # lowercase
+    arity: int
+    flags: int
+    first_key: int
+    last_key: int
+    step: int
+    kind: Kind
+    prepare: PrepareFn | None = None
+    apply: ApplyFn | None = None
+    read: ReadFn | None = None
+    acl_categories: tuple[str, ...] = ()
+    tips: tuple[str, ...] = ()
+    key_specs: tuple[KeySpec, ...] = ()
+    summary: str = ""
+    since: str = ""
+    group: str = ""
+    complexity: str = ""
+    subcommands: int = 0  # container commands (CLIENT, CONFIG, COMMAND): handled by the server
+
+    @property
+    def flag_names(self) -> list[str]:
+        return [name for name in FLAG_NAMES if self.flags & FLAG_BITS[name]]
+
+    def arity_ok(self, argc: int) -> bool:
+        return argc == self.arity if self.arity >= 0 else argc >= -self.arity
+
+
+def _row(
+    name: bytes,
+    arity: int,
+    flags: str,
+    first_key: int,
+    last_key: int,
+    step: int,
+    acl: str,
+    *,
+    tips: str,
+    key_specs: tuple[tuple[tuple[str, ...], int, int, int, int], ...],
+    summary: str,
+    since: str,
+    group: str,
+    complexity: str,
+    kind: Kind,
+    prepare: PrepareFn | None = None,
+    apply: ApplyFn | None = None,
+    read: ReadFn | None = None,
+    subcommands: int = 0,
+) -> CommandSpec:
+    bits = 0
+    for flag in flags.split():
+        bits |= FLAG_BITS[flag]
+    spec = CommandSpec(
+        name=name, arity=arity, flags=bits, first_key=first_key, last_key=last_key, step=step,
+        kind=kind, prepare=prepare, apply=apply, read=read,
+        acl_categories=tuple(acl.split()), tips=tuple(tips.split()),
+        key_specs=tuple(KeySpec(*ks) for ks in key_specs),
+        summary=summary, since=since, group=group, complexity=complexity, subcommands=subcommands,
+    )  # fmt: skip
+    assert (kind is WRITE) == (apply is not None), name
+    assert (kind is READ) == (read is not None), name
+    assert prepare is None or kind is WRITE, name
+    return spec
+
+
+# fmt: off
+TABLE: Final[tuple[CommandSpec, ...]] = (
+    _row(b"ping", -1, "fast", 0, 0, 0, "@fast @connection",
+         tips="request_policy:all_shards response_policy:all_succeeded", key_specs=(),
+         summary="Ping the server", since="1.0.0", group="connection", complexity="O(1)",
+         kind=CONNECTION),
+    _row(b"echo", 2, "loading stale fast", 0, 0, 0, "@fast @connection",
+         tips="", key_specs=(),
+         summary="Echo the given string", since="1.0.0", group="connection", complexity="O(1)",
+         kind=CONNECTION),
+    _row(b"quit", -1, "noscript loading stale fast no_auth allow_busy", 0, 0, 0, "@fast @connection",
+         tips="", key_specs=(),
+         summary="Close the connection", since="1.0.0", group="connection", complexity="O(1)",
+         kind=CONNECTION),
+    _row(b"select", 2, "loading stale fast", 0, 0, 0, "@fast @connection",
+         tips="", key_specs=(),
+         summary="Change the selected database for the current connection", since="1.0.0", group="connection", complexity="O(1)",
+         kind=LOCAL),
+    _row(b"move", 3, "write fast", 1, 1, 1, "@keyspace @write @fast",
+         tips="", key_specs=((('RW', 'access', 'update'), 1, 0, 1, 0),),
+         summary="Move a key to another database", since="1.0.0", group="generic", complexity="O(1)",
+         kind=WRITE, prepare=W.prepare_move, apply=W.apply_move),
+    _row(b"swapdb", 3, "write fast", 0, 0, 0, "@keyspace @write @fast @dangerous",
+         tips="", key_specs=(),
+         summary="Swaps two Redis databases", since="4.0.0", group="server", complexity="O(N) where N is the count of clients watching or blocking on keys from both databases.",
+         kind=WRITE, prepare=W.prepare_swapdb, apply=W.apply_swapdb),
+    _row(b"hello", -1, "noscript loading stale fast no_auth allow_busy", 0, 0, 0, "@fast @connection",
+         tips="", key_specs=(),
+         summary="Handshake with Redis", since="6.0.0", group="connection", complexity="O(1)",
+         kind=CONNECTION),
+    _row(b"auth", -2, "noscript loading stale fast no_auth allow_busy", 0, 0, 0, "@fast @connection",
+         tips="", key_specs=(),
+         summary="Authenticate to the server", since="1.0.0", group="connection", complexity="O(N) where N is the number of passwords defined for the user",
+         kind=CONNECTION),
+    _row(b"client", -2, "", 0, 0, 0, "@slow",
+         tips="", key_specs=(),
+         summary="A container for client connection commands", since="2.4.0", group="connection", complexity="Depends on subcommand.", subcommands=16,
+         kind=CONNECTION),
+    _row(b"command", -1, "loading stale", 0, 0, 0, "@slow @connection",
+         tips="nondeterministic_output_order", key_specs=(),
+         summary="Get array of Redis command details", since="2.8.13", group="server", complexity="O(N) where N is the total number of Redis commands", subcommands=7,
+         kind=CONNECTION),
+    _row(b"info", -1, "loading stale", 0, 0, 0, "@slow @dangerous",
+         tips="nondeterministic_output request_policy:all_shards response_policy:special", key_specs=(),
+         summary="Get information and statistics about the server", since="1.0.0", group="server", complexity="O(1)",
+         kind=CONNECTION),
+    _row(b"config", -2, "", 0, 0, 0, "@slow",
+         tips="", key_specs=(),
+         summary="A container for server configuration commands", since="2.0.0", group="server", complexity="Depends on subcommand.", subcommands=5,
+         kind=CONNECTION),
+    _row(b"dbsize", 1, "readonly fast", 0, 0, 0, "@keyspace @read @fast",
+         tips="request_policy:all_shards response_policy:agg_sum", key_specs=(),
+         summary="Return the number of keys in the selected database", since="1.0.0", group="server", complexity="O(1)",
+         kind=READ, read=R.read_dbsize),
+    _row(b"flushdb", -1, "write", 0, 0, 0, "@keyspace @write @slow @dangerous",
+         tips="request_policy:all_shards response_policy:all_succeeded", key_specs=(),
+         summary="Remove all keys from the current database", since="1.0.0", group="server", complexity="O(N) where N is the number of keys in the selected database",
+         kind=WRITE, prepare=W.prepare_flushdb, apply=W.apply_flushdb),
+    _row(b"flushall", -1, "write", 0, 0, 0, "@keyspace @write @slow @dangerous",
+         tips="request_policy:all_shards response_policy:all_succeeded", key_specs=(),
+         summary="Remove all keys from all databases", since="1.0.0", group="server", complexity="O(N) where N is the total number of keys in all databases",
+         kind=WRITE, prepare=W.prepare_flushall, apply=W.apply_flushall),
+    _row(b"time", 1, "loading stale fast", 0, 0, 0, "@fast",
+         tips="nondeterministic_output", key_specs=(),
+         summary="Return the current server time", since="2.6.0", group="server", complexity="O(1)",
+         kind=CONNECTION),
+    _row(b"get", 2, "readonly fast", 1, 1, 1, "@read @string @fast",
+         tips="", key_specs=((('RO', 'access'), 1, 0, 1, 0),),
+         summary="Get the value of a key", since="1.0.0", group="string", complexity="O(1)",
+         kind=READ, read=R.read_get),
+    _row(b"set", -3, "write denyoom", 1, 1, 1, "@write @string @slow",
+         tips="", key_specs=((('RW', 'access', 'update', 'variable_flags'), 1, 0, 1, 0),),
+         summary="Set the string value of a key", since="1.0.0", group="string", complexity="O(1)",
+         kind=WRITE, prepare=W.prepare_set, apply=W.apply_set),
+    _row(b"setnx", 3, "write denyoom fast", 1, 1, 1, "@write @string @fast",
+         tips="", key_specs=((('OW', 'insert'), 1, 0, 1, 0),),
+         summary="Set the value of a key, only if the key does not exist", since="1.0.0", group="string", complexity="O(1)",
+         kind=WRITE, prepare=None, apply=W.apply_setnx),
+    _row(b"setex", 4, "write denyoom", 1, 1, 1, "@write @string @slow",
+         tips="", key_specs=((('OW', 'update'), 1, 0, 1, 0),),
+         summary="Set the value and expiration of a key", since="2.0.0", group="string", complexity="O(1)",
+         kind=WRITE, prepare=W.prepare_setex, apply=W.apply_set),
+    _row(b"psetex", 4, "write denyoom", 1, 1, 1, "@write @string @slow",
+         tips="", key_specs=((('OW', 'update'), 1, 0, 1, 0),),
+         summary="Set the value and expiration in milliseconds of a key", since="2.6.0", group="string", complexity="O(1)",
+         kind=WRITE, prepare=W.prepare_psetex, apply=W.apply_set),
+    _row(b"mget", -2, "readonly fast", 1, -1, 1, "@read @string @fast",
+         tips="request_policy:multi_shard", key_specs=((('RO', 'access'), 1, -1, 1, 0),),
+         summary="Get the values of all the given keys", since="1.0.0", group="string", complexity="O(N) where N is the number of keys to retrieve.",
+         kind=READ, read=R.read_mget),
+    _row(b"mset", -3, "write denyoom", 1, -1, 2, "@write @string @slow",
+         tips="request_policy:multi_shard response_policy:all_succeeded", key_specs=((('OW', 'update'), 1, -1, 2, 0),),
+         summary="Set multiple keys to multiple values", since="1.0.1", group="string", complexity="O(N) where N is the number of keys to set.",
+         kind=WRITE, prepare=W.prepare_mset, apply=W.apply_mset),
+    _row(b"msetnx", -3, "write denyoom", 1, -1, 2, "@write @string @slow",
+         tips="request_policy:multi_shard response_policy:agg_min", key_specs=((('OW', 'insert'), 1, -1, 2, 0),),
+         summary="Set multiple keys to multiple values, only if none of the keys exist", since="1.0.1", group="string", complexity="O(N) where N is the number of keys to set.",
+         kind=WRITE, prepare=None, apply=W.apply_msetnx),
+    _row(b"getset", 3, "write denyoom fast", 1, 1, 1, "@write @string @fast",
+         tips="", key_specs=((('RW', 'access', 'update'), 1, 0, 1, 0),),
+         summary="Set the string value of a key and return its old value", since="1.0.0", group="string", complexity="O(1)",
+         kind=WRITE, prepare=None, apply=W.apply_getset),
+    _row(b"getdel", 2, "write fast", 1, 1, 1, "@write @string @fast",
+         tips="", key_specs=((('RW', 'access', 'delete'), 1, 0, 1, 0),),
+         summary="Get the value of a key and delete the key", since="6.2.0", group="string", complexity="O(1)",
+         kind=WRITE, prepare=None, apply=W.apply_getdel),
+    _row(b"getex", -2, "write fast", 1, 1, 1, "@write @string @fast",
+         tips="", key_specs=((('RW', 'access', 'update'), 1, 0, 1, 0),),
+         summary="Get the value of a key and optionally set its expiration", since="6.2.0", group="string", complexity="O(1)",
+         kind=WRITE, prepare=W.prepare_getex, apply=W.apply_getex),
+    _row(b"incr", 2, "write denyoom fast", 1, 1, 1, "@write @string @fast",
+         tips="", key_specs=((('RW', 'access', 'update'), 1, 0, 1, 0),),
+         summary="Increment the integer value of a key by one", since="1.0.0", group="string", complexity="O(1)",
+         kind=WRITE, prepare=None, apply=W.apply_incr),
+    _row(b"decr", 2, "write denyoom fast", 1, 1, 1, "@write @string @fast",
+         tips="", key_specs=((('RW', 'access', 'update'), 1, 0, 1, 0),),
+         summary="Decrement the integer value of a key by one", since="1.0.0", group="string", complexity="O(1)",
+         kind=WRITE, prepare=None, apply=W.apply_decr),
+    _row(b"incrby", 3, "write denyoom fast", 1, 1, 1, "@write @string @fast",
+         tips="", key_specs=((('RW', 'access', 'update'), 1, 0, 1, 0),),
+         summary="Increment the integer value of a key by the given amount", since="1.0.0", group="string", complexity="O(1)",
+         kind=WRITE, prepare=W.prepare_incrby, apply=W.apply_incrby),
+    _row(b"decrby", 3, "write denyoom fast", 1, 1, 1, "@write @string @fast",
+         tips="", key_specs=((('RW', 'access', 'update'), 1, 0, 1, 0),),
+         summary="Decrement the integer value of a key by the given number", since="1.0.0", group="string", complexity="O(1)",
+         kind=WRITE, prepare=W.prepare_decrby, apply=W.apply_incrby),
+    _row(b"incrbyfloat", 3, "write denyoom fast", 1, 1, 1, "@write @string @fast",
+         tips="", key_specs=((('RW', 'access', 'update'), 1, 0, 1, 0),),
+         summary="Increment the float value of a key by the given amount", since="2.6.0", group="string", complexity="O(1)",
+         kind=WRITE, prepare=W.prepare_incrbyfloat, apply=W.apply_incrbyfloat),
+    _row(b"append", 3, "write denyoom fast", 1, 1, 1, "@write @string @fast",
+         tips="", key_specs=((('RW', 'insert'), 1, 0, 1, 0),),
+         summary="Append a value to a key", since="2.0.0", group="string", complexity="O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.",
+         kind=WRITE, prepare=None, apply=W.apply_append),
+    _row(b"strlen", 2, "readonly fast", 1, 1, 1, "@read @string @fast",
+         tips="", key_specs=((('RO',), 1, 0, 1, 0),),
+         summary="Get the length of the value stored in a key", since="2.2.0", group="string", complexity="O(1)",
+         kind=READ, read=R.read_strlen),
+    _row(b"getrange", 4, "readonly", 1, 1, 1, "@read @string @slow",
+         tips="", key_specs=((('RO', 'access'), 1, 0, 1, 0),),
+         summary="Get a substring of the string stored at a key", since="2.4.0", group="string", complexity="O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.",
+         kind=READ, read=R.read_getrange),
+    _row(b"substr", 4, "readonly", 1, 1, 1, "@read @string @slow",
+         tips="", key_specs=((('RO', 'access'), 1, 0, 1, 0),),
+         summary="Get a substring of the string stored at a key", since="1.0.0", group="string", complexity="O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.",
+         kind=READ, read=R.read_getrange),
+    _row(b"setrange", 4, "write denyoom", 1, 1, 1, "@write @string @slow",
+         tips="", key_specs=((('RW', 'update'), 1, 0, 1, 0),),
+         summary="Overwrite part of a string at key starting at the specified offset", since="2.2.0", group="string", complexity="O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.",
+         kind=WRITE, prepare=W.prepare_setrange, apply=W.apply_setrange),
+    _row(b"del", -2, "write", 1, -1, 1, "@keyspace @write @slow",
+         tips="request_policy:multi_shard response_policy:agg_sum", key_specs=((('RM', 'delete'), 1, -1, 1, 0),),
+         summary="Delete a key", since="1.0.0", group="generic", complexity="O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).",
+         kind=WRITE, prepare=None, apply=W.apply_del),
+    _row(b"unlink", -2, "write fast", 1, -1, 1, "@keyspace @write @fast",
+         tips="request_policy:multi_shard response_policy:agg_sum", key_specs=((('RM', 'delete'), 1, -1, 1, 0),),
+         summary="Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", since="4.0.0", group="generic", complexity="O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.",
+         kind=WRITE, prepare=None, apply=W.apply_del),
+    _row(b"exists", -2, "readonly fast", 1, -1, 1, "@keyspace @read @fast",
+         tips="request_policy:multi_shard response_policy:agg_sum", key_specs=((('RO',), 1, -1, 1, 0),),
+         summary="Determine if a key exists", since="1.0.0", group="generic", complexity="O(N) where N is the number of keys to check.",
+         kind=READ, read=R.read_exists),
+    _row(b"type", 2, "readonly fast", 1, 1, 1, "@keyspace @read @fast",
+         tips="", key_specs=((('RO',), 1, 0, 1, 0),),
+         summary="Determine the type stored at key", since="1.0.0", group="generic", complexity="O(1)",
+         kind=READ, read=R.read_type),
+    _row(b"expire", -3, "write fast", 1, 1, 1, "@keyspace @write @fast",
+         tips="", key_specs=((('RW', 'update'), 1, 0, 1, 0),),
+         summary="Set a key's time to live in seconds", since="1.0.0", group="generic", complexity="O(1)",
+         kind=WRITE, prepare=W.prepare_expire, apply=W.apply_pexpireat),
+    _row(b"pexpire", -3, "write fast", 1, 1, 1, "@keyspace @write @fast",
+         tips="", key_specs=((('RW', 'update'), 1, 0, 1, 0),),
+         summary="Set a key's time to live in milliseconds", since="2.6.0", group="generic", complexity="O(1)",
+         kind=WRITE, prepare=W.prepare_expire, apply=W.apply_pexpireat),
+    _row(b"expireat", -3, "write fast", 1, 1, 1, "@keyspace @write @fast",
+         tips="", key_specs=((('RW', 'update'), 1, 0, 1, 0),),
+         summary="Set the expiration for a key as a UNIX timestamp", since="1.2.0", group="generic", complexity="O(1)",
+         kind=WRITE, prepare=W.prepare_expire, apply=W.apply_pexpireat),
+    _row(b"pexpireat", -3, "write fast", 1, 1, 1, "@keyspace @write @fast",
+         tips="", key_specs=((('RW', 'update'), 1, 0, 1, 0),),
+         summary="Set the expiration for a key as a UNIX timestamp specified in milliseconds", since="2.6.0", group="generic", complexity="O(1)",
+         kind=WRITE, prepare=W.prepare_expire, apply=W.apply_pexpireat),
+    _row(b"ttl", 2, "readonly fast", 1, 1, 1, "@keyspace @read @fast",
+         tips="nondeterministic_output", key_specs=((('RO', 'access'), 1, 0, 1, 0),),
+         summary="Get the time to live for a key in seconds", since="1.0.0", group="generic", complexity="O(1)",
+         kind=READ, read=R.read_ttl),
+    _row(b"pttl", 2, "readonly fast", 1, 1, 1, "@keyspace @read @fast",
+         tips="nondeterministic_output", key_specs=((('RO', 'access'), 1, 0, 1, 0),),
+         summary="Get the time to live for a key in milliseconds", since="2.6.0", group="generic", complexity="O(1)",
+         kind=READ, read=R.read_pttl),
+    _row(b"expiretime", 2, "readonly fast", 1, 1, 1, "@keyspace @read @fast",
+         tips="", key_specs=((('RO', 'access'), 1, 0, 1, 0),),
+         summary="Get the expiration Unix timestamp for a key", since="7.0.0", group="generic", complexity="O(1)",
+         kind=READ, read=R.read_expiretime),
+    _row(b"pexpiretime", 2, "readonly fast", 1, 1, 1, "@keyspace @read @fast",
+         tips="", key_specs=((('RO', 'access'), 1, 0, 1, 0),),
+         summary="Get the expiration Unix timestamp for a key in milliseconds", since="7.0.0", group="generic", complexity="O(1)",
+         kind=READ, read=R.read_pexpiretime),
+    _row(b"persist", 2, "write fast", 1, 1, 1, "@keyspace @write @fast",
+         tips="", key_specs=((('RW', 'update'), 1, 0, 1, 0),),
+         summary="Remove the expiration from a key", since="2.2.0", group="generic", complexity="O(1)",
+         kind=WRITE, prepare=None, apply=W.apply_persist),
+    _row(b"keys", 2, "readonly", 0, 0, 0, "@keyspace @read @slow @dangerous",
+         tips="request_policy:all_shards nondeterministic_output_order", key_specs=(),
+         summary="Find all keys matching the given pattern", since="1.0.0", group="generic", complexity="O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.",
+         kind=READ, read=R.read_keys),
+    _row(b"scan", -2, "readonly", 0, 0, 0, "@keyspace @read @slow",
+         tips="nondeterministic_output request_policy:special", key_specs=(),
+         summary="Incrementally iterate the keys space", since="2.8.0", group="generic", complexity="O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.",
+         kind=READ, read=R.read_scan),
+    _row(b"rename", 3, "write", 1, 2, 1, "@keyspace @write @slow",
+         tips="", key_specs=((('RW', 'access', 'delete'), 1, 0, 1, 0), (('OW', 'update'), 2, 0, 1, 0)),
+         summary="Rename a key", since="1.0.0", group="generic", complexity="O(1)",
+         kind=WRITE, prepare=None, apply=W.apply_rename),
+    _row(b"renamenx", 3, "write fast", 1, 2, 1, "@keyspace @write @fast",
+         tips="", key_specs=((('RW', 'access', 'delete'), 1, 0, 1, 0), (('OW', 'insert'), 2, 0, 1, 0)),
+         summary="Rename a key, only if the new key does not exist", since="1.0.0", group="generic", complexity="O(1)",
+         kind=WRITE, prepare=None, apply=W.apply_renamenx),
+    _row(b"randomkey", 1, "readonly", 0, 0, 0, "@keyspace @read @slow",
+         tips="request_policy:all_shards nondeterministic_output", key_specs=(),
+         summary="Return a random key from the keyspace", since="1.0.0", group="generic", complexity="O(1)",
+         kind=READ, read=R.read_randomkey),
+    _row(b"touch", -2, "readonly fast", 1, -1, 1, "@keyspace @read @fast",
+         tips="request_policy:multi_shard response_policy:agg_sum", key_specs=((('RO',), 1, -1, 1, 0),),
+         summary="Alters the last access time of a key(s). Returns the number of existing keys specified.", since="3.2.1", group="generic", complexity="O(N) where N is the number of keys that will be touched.",
+         kind=READ, read=R.read_exists),
+    _row(b"copy", -3, "write denyoom", 1, 2, 1, "@keyspace @write @slow",
+         tips="", key_specs=((('RO', 'access'), 1, 0, 1, 0), (('OW', 'update'), 2, 0, 1, 0)),
+         summary="Copy a key", since="6.2.0", group="generic", complexity="O(N) worst case for collections, where N is the number of nested items. O(1) for string values.",
+         kind=WRITE, prepare=W.prepare_copy, apply=W.apply_copy),
+)
+# fmt: on
+
+_BY_NAME: Final[dict[bytes, CommandSpec]] = {spec.name: spec for spec in TABLE}
+
+
+def lookup(name: bytes) -> CommandSpec | None:
+    """The row for a command name in any case, or None. One dict probe on the hot path."""
+    spec = _BY_NAME.get(name)
+    if spec is None:
+        spec = _BY_NAME.get(name.lower())
+    return spec
+
+
+def get_keys(spec: CommandSpec, argv: list[bytes]) -> list[bytes]:
+    """The key arguments of `argv` by the row's legacy (first, last, step) range."""
+    if spec.first_key == 0:
+        return []
+    last = spec.last_key if spec.last_key >= 0 else len(argv) + spec.last_key
+    return argv[spec.first_key : last + 1 : spec.step]
+
+
+def _key_spec_reply(ks: KeySpec) -> Map:
+    return Map(
+        [
+            (b"flags", Set([SimpleString(f.encode()) for f in ks.flags])),
+            (b"begin_search", Map([(b"type", b"index"), (b"spec", Map([(b"index", ks.begin_index)]))])),
+            (
+                b"find_keys",
+                Map(
+                    [
+                        (b"type", b"range"),
+                        (
+                            b"spec",
+                            Map([(b"lastkey", ks.last_key), (b"keystep", ks.key_step), (b"limit", ks.limit)]),
+                        ),
+                    ]
+                ),
+            ),
+        ]
+    )
+
+
+def command_info_reply(spec: CommandSpec) -> list[Reply]:
+    """One element of `COMMAND INFO`, Redis 7 shape (10 fields; subcommands left empty)."""
+    return [
+        spec.name,
+        spec.arity,
+        Set([SimpleString(f.encode()) for f in spec.flag_names]),
+        spec.first_key,
+        spec.last_key,
+        spec.step,
+        Set([SimpleString(c.encode()) for c in spec.acl_categories]),
+        [t.encode() for t in spec.tips],
+        [_key_spec_reply(ks) for ks in spec.key_specs],
+        [],
+    ]
+
+
+def command_docs_reply(spec: CommandSpec) -> Map:
+    """The value paired with the name in `COMMAND DOCS` (summary, since, group, complexity).
+
+    The server builds the outer map `{name: command_docs_reply(spec), ...}`. Argument
+    descriptions are not in the table yet, so `arguments` is omitted.
+    """
+    return Map(
+        [
+            (b"summary", spec.summary.encode()),
+            (b"since", spec.since.encode()),
+            (b"group", spec.group.encode()),
+            (b"complexity", spec.complexity.encode()),
+        ]
+    )

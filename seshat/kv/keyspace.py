@@ -1,0 +1,232 @@
+"""Reading and writing user keys in `kv_data`, in terms of (db, key) and records.
+
+`KeyspaceView` is the committed state seen by reads; `KeyspaceWriter` is what apply handlers
+write through. The writer keeps an overlay of the writes pending in the current apply batch,
+so a later entry in one `apply_batch` call sees what an earlier one did, and it maintains the
+bookkeeping that must change in the same `WriteBatch` as the data: the per-slot key counts
+(DBSIZE), the expiry index, and the DB map (SWAPDB).
+
+Expiry is decided against a `now_ms` the caller passes: the reader's clock for reads, the
+operation's leader timestamp inside apply. Here an expired record is "missing"; the writer also
+deletes it, in the batch, when apply touches it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from seshat.kv import layout as L
+from seshat.storage.engine import KV_DATA, METADATA, Engine
+
+
+class KeyspaceView:
+    """Committed keyspace, for reads. `db_map` is shared with the state machine that owns it."""
+
+    __slots__ = ("engine", "db_map")
+
+    def __init__(self, engine: Engine, db_map: list[int]) -> None:
+        self.engine = engine
+        self.db_map = db_map
+
+    def record(self, db: int, key: bytes, now_ms: int) -> bytes | None:
+        """The live record of `key` in logical `db`, or None if missing or expired."""
+        rec = self.engine.get(KV_DATA, L.meta_key(self.db_map[db], key))
+        if rec is None:
+            return None
+        exp = int.from_bytes(rec[1:9], "big")
+        if exp and exp <= now_ms:
+            return None
+        return rec
+
+    def records(self, db: int, keys: list[bytes], now_ms: int) -> list[bytes | None]:
+        slot = self.db_map[db]
+        recs = self.engine.multi_get(KV_DATA, [L.meta_key(slot, k) for k in keys])
+        out: list[bytes | None] = []
+        for rec in recs:
+            if rec is not None:
+                exp = int.from_bytes(rec[1:9], "big")
+                if exp and exp <= now_ms:
+                    rec = None
+            out.append(rec)
+        return out
+
+    def db_size(self, db: int) -> int:
+        """Keys stored in `db`, counting expired keys not yet deleted (as Redis DBSIZE does)."""
+        return L.decode_u64(self.engine.get(METADATA, L.db_size_key(self.db_map[db])))
+
+    def iterate(
+        self, db: int, now_ms: int, start_hash: int = 0
+    ) -> Iterator[tuple[int, bytes, bytes]]:
+        """Yield `(hash32, key, record)` of live keys of `db` in layout order from `start_hash`."""
+        slot = self.db_map[db]
+        lo, hi = L.meta_slot_range(slot)
+        if start_hash:
+            lo = L.meta_seek_key(slot, start_hash)
+        for mkey, rec in self.engine.iterate(KV_DATA, lo, hi):
+            exp = int.from_bytes(rec[1:9], "big")
+            if exp and exp <= now_ms:
+                continue
+            yield L.meta_key_hash(mkey), mkey[L.META_KEY_OFFSET :], rec
+
+    def iterate_all(self, db: int, start_hash: int = 0) -> Iterator[tuple[int, bytes, bytes]]:
+        """Like `iterate`, but including expired keys (SCAN counts them as work done)."""
+        slot = self.db_map[db]
+        lo, hi = L.meta_slot_range(slot)
+        if start_hash:
+            lo = L.meta_seek_key(slot, start_hash)
+        for mkey, rec in self.engine.iterate(KV_DATA, lo, hi):
+            yield L.meta_key_hash(mkey), mkey[L.META_KEY_OFFSET :], rec
+
+    def expired(self, now_ms: int, limit: int) -> list[tuple[int, bytes]]:
+        """Up to `limit` `(slot, key)` pairs whose expiry is at or before `now_ms`."""
+        found: list[tuple[int, bytes]] = []
+        for slot in range(L.DB_COUNT):
+            lo, _ = L.expiry_slot_range(slot)
+            for ikey, _v in self.engine.iterate(KV_DATA, lo, L.expiry_until(slot, now_ms)):
+                if len(found) >= limit:
+                    return found
+                found.append((slot, ikey[L.EXPIRY_KEY_OFFSET :]))
+        return found
+
+
+class KeyspaceWriter:
+    """Pending writes of one apply batch, over the committed state.
+
+    Everything written goes to `commit()` as one engine batch: range deletions first (in order),
+    then the overlay's final value of every touched key. That order is right because a range
+    deletion also drops the overlay entries inside it, so an overlay entry that survives was
+    written after every range deletion that covers it.
+    """
+
+    __slots__ = ("engine", "db_map", "_overlay", "_ranges", "_sizes", "_map_dirty")
+
+    def __init__(self, engine: Engine, db_map: list[int]) -> None:
+        self.engine = engine
+        self.db_map = list(db_map)  # private copy; published on commit
+        self._overlay: dict[bytes, bytes | None] = {}
+        self._ranges: list[tuple[bytes, bytes]] = []
+        self._sizes: dict[int, int] = {}
+        self._map_dirty = False
+
+    # -- raw access ---------------------------------------------------------------------------
+
+    def _get(self, kkey: bytes) -> bytes | None:
+        if kkey in self._overlay:
+            return self._overlay[kkey]
+        for lo, hi in self._ranges:
+            if lo <= kkey < hi:
+                return None
+        return self.engine.get(KV_DATA, kkey)
+
+    def _size(self, slot: int) -> int:
+        size = self._sizes.get(slot)
+        if size is None:
+            size = L.decode_u64(self.engine.get(METADATA, L.db_size_key(slot)))
+        return size
+
+    def _add_size(self, slot: int, delta: int) -> None:
+        size = self._size(slot) + delta
+        assert size >= 0, (slot, size, delta)
+        self._sizes[slot] = size
+
+    # -- records ------------------------------------------------------------------------------
+
+    def lookup(self, db: int, key: bytes, now_ms: int) -> bytes | None:
+        """The live record of `key`; an expired one is deleted here, in this batch."""
+        slot = self.db_map[db]
+        mkey = L.meta_key(slot, key)
+        rec = self._get(mkey)
+        if rec is None:
+            return None
+        exp = int.from_bytes(rec[1:9], "big")
+        if exp and exp <= now_ms:
+            self._remove(slot, mkey, key, rec)
+            return None
+        return rec
+
+    def put(self, db: int, key: bytes, rec: bytes, old: bytes | None) -> None:
+        """Store `rec` for `key`; `old` is what `lookup` returned for it in this entry."""
+        slot = self.db_map[db]
+        mkey = L.meta_key(slot, key)
+        if old is None:
+            self._add_size(slot, 1)
+            old_exp = 0
+        else:
+            old_exp = int.from_bytes(old[1:9], "big")
+        new_exp = int.from_bytes(rec[1:9], "big")
+        if old_exp != new_exp:
+            if old_exp:
+                self._overlay[L.expiry_key(slot, old_exp, key)] = None
+            if new_exp:
+                self._overlay[L.expiry_key(slot, new_exp, key)] = b""
+        self._overlay[mkey] = rec
+
+    def delete(self, db: int, key: bytes, old: bytes) -> None:
+        """Delete `key`, whose live record (from `lookup`) is `old`."""
+        slot = self.db_map[db]
+        self._remove(slot, L.meta_key(slot, key), key, old)
+
+    def _remove(self, slot: int, mkey: bytes, key: bytes, old: bytes) -> None:
+        old_exp = int.from_bytes(old[1:9], "big")
+        if old_exp:
+            self._overlay[L.expiry_key(slot, old_exp, key)] = None
+        self._overlay[mkey] = None
+        self._add_size(slot, -1)
+
+    def expire_slot_key(self, slot: int, key: bytes, now_ms: int) -> None:
+        """Active expiry: delete `key` in `slot` if it is (still) expired at `now_ms`."""
+        mkey = L.meta_key(slot, key)
+        rec = self._get(mkey)
+        if rec is None:
+            return
+        exp = int.from_bytes(rec[1:9], "big")
+        if exp and exp <= now_ms:
+            self._remove(slot, mkey, key, rec)
+
+    # -- whole databases ----------------------------------------------------------------------
+
+    def flush_db(self, db: int) -> None:
+        self._flush_slot(self.db_map[db])
+
+    def flush_all(self) -> None:
+        self._delete_range(b"", L.KV_DATA_END)
+        for slot in range(L.DB_COUNT):
+            self._sizes[slot] = 0
+
+    def _flush_slot(self, slot: int) -> None:
+        for lo, hi in (L.meta_slot_range(slot), L.expiry_slot_range(slot), L.sub_slot_range(slot)):
+            self._delete_range(lo, hi)
+        self._sizes[slot] = 0
+
+    def _delete_range(self, lo: bytes, hi: bytes) -> None:
+        self._ranges.append((lo, hi))
+        for k in [k for k in self._overlay if lo <= k < hi]:
+            del self._overlay[k]
+
+    def swap_db(self, a: int, b: int) -> None:
+        self.db_map[a], self.db_map[b] = self.db_map[b], self.db_map[a]
+        self._map_dirty = True
+
+    def size(self, db: int) -> int:
+        return self._size(self.db_map[db])
+
+    # -- commit -------------------------------------------------------------------------------
+
+    def commit(self, applied_index: int, published_map: list[int]) -> None:
+        """Write everything and the applied index in one unsynced batch; publish the DB map."""
+        batch = self.engine.batch()
+        for lo, hi in self._ranges:
+            batch.delete_range(KV_DATA, lo, hi)
+        for kkey in sorted(self._overlay):  # sorted: the batch bytes do not depend on dict order
+            value = self._overlay[kkey]
+            if value is None:
+                batch.delete(KV_DATA, kkey)
+            else:
+                batch.put(KV_DATA, kkey, value)
+        for slot in sorted(self._sizes):
+            batch.put(METADATA, L.db_size_key(slot), L.encode_u64(self._sizes[slot]))
+        if self._map_dirty:
+            batch.put(METADATA, L.DB_MAP_KEY, bytes(self.db_map))
+        batch.put(METADATA, L.APPLIED_INDEX_KEY, L.encode_u64(applied_index))
+        self.engine.write(batch)
+        published_map[:] = self.db_map

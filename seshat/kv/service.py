@@ -1,0 +1,124 @@
+"""KVService: what the server layer calls for every client command.
+
+`prepare(session, argv)` decides how a command runs and returns one of:
+
+- `Immediate(reply)`: answered now, nothing proposed (unknown command, wrong arity, syntax and
+  argument errors found before proposing, SELECT).
+- `Read(spec)`: call `execute_read(session, argv)` once the server has a linearizable read point
+  (ReadIndex confirmed and applied up to it).
+- `Write(data)`: propose `data` (Operation bytes) through Raft; the reply is what
+  `StateMachine.apply_batch` returns for that entry.
+- `Connection(spec)`: a server-layer command (PING, HELLO, AUTH, CLIENT, COMMAND, INFO, ...).
+
+Validation Redis does before touching the keyspace happens in prepare, so bad input never reaches
+the log; value-dependent errors happen at apply. Time-dependent arguments are made absolute
+here with `clock_ms()`, the leader's clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, Union
+
+from seshat.kv import errors as E
+from seshat.kv.commands import CONNECTION, LOCAL, READ, TABLE, CommandSpec, lookup
+from seshat.kv.operation import encode_command, encode_expire
+from seshat.kv.state_machine import StateMachine
+from seshat.kv.writes import parse_db_index
+from seshat.protocol.replies import OK, ErrorReply, Reply
+
+ACTIVE_EXPIRE_KEYS_MAX: Final = 200  # keys per proposed expiry batch; bounds one entry's size
+
+
+class Session:
+    """Per-connection state the command layer owns: the selected logical DB."""
+
+    __slots__ = ("db",)
+
+    def __init__(self, db: int = 0) -> None:
+        self.db = db
+
+
+@dataclass(frozen=True, slots=True)
+class Immediate:
+    reply: Reply
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    spec: CommandSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    spec: CommandSpec
+
+
+Prepared = Union[Immediate, Read, Write, Connection]
+
+# One instance per command, so the hot path allocates nothing for reads.
+_READS: Final = {spec.name: Read(spec) for spec in TABLE if spec.kind is READ}
+_CONNECTIONS: Final = {spec.name: Connection(spec) for spec in TABLE if spec.kind is CONNECTION}
+
+
+class KVService:
+    """Command meaning on the leader's side of the log; see the module docstring."""
+
+    __slots__ = ("state_machine", "clock_ms")
+
+    def __init__(self, state_machine: StateMachine, clock_ms: Callable[[], int]) -> None:
+        self.state_machine = state_machine
+        self.clock_ms = clock_ms
+
+    def prepare(self, session: Session, argv: list[bytes]) -> Prepared:
+        spec = lookup(argv[0])
+        if spec is None:
+            return Immediate(E.unknown_command(argv))
+        arity = spec.arity
+        if (len(argv) != arity) if arity >= 0 else (len(argv) < -arity):
+            return Immediate(E.wrong_arity(spec.name))
+        kind = spec.kind
+        if kind is READ:
+            return _READS[spec.name]
+        if kind is CONNECTION:
+            return _CONNECTIONS[spec.name]
+        if kind is LOCAL:
+            return Immediate(_select(session, argv))
+        now_ms = self.clock_ms()
+        prepare = spec.prepare
+        if prepare is not None:
+            rewritten = prepare(argv, now_ms)
+            if isinstance(rewritten, ErrorReply):
+                return Immediate(rewritten)
+            argv = rewritten
+        return Write(encode_command(now_ms, session.db, argv))
+
+    def execute_read(self, session: Session, argv: list[bytes]) -> Reply:
+        """Run a command `prepare` classified as `Read`, against the applied state."""
+        spec = lookup(argv[0])
+        assert spec is not None and spec.read is not None, argv[:1]
+        return spec.read(self.state_machine.view, self.clock_ms(), session.db, argv)
+
+    def active_expire_sample(self, now_ms: int, limit: int = ACTIVE_EXPIRE_KEYS_MAX) -> bytes | None:
+        """An Operation deleting up to `limit` keys expired at `now_ms`, or None if there are none.
+
+        For the leader's periodic cycle only; followers never expire keys on their own.
+        """
+        found = self.state_machine.view.expired(now_ms, limit)
+        if not found:
+            return None
+        return encode_expire(now_ms, found)
+
+
+def _select(session: Session, argv: list[bytes]) -> Reply:
+    db = parse_db_index(argv[1])
+    if isinstance(db, ErrorReply):
+        return db
+    session.db = db
+    return OK
