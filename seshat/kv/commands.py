@@ -73,6 +73,7 @@ class KeySpec:
     last_key: int
     key_step: int
     limit: int
+    notes: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +115,7 @@ def _row(
     acl: str,
     *,
     tips: str,
-    key_specs: tuple[tuple[tuple[str, ...], int, int, int, int], ...],
+    key_specs: tuple[tuple[tuple[str, ...], int, int, int, int] | tuple[tuple[str, ...], int, int, int, int, str], ...],
     summary: str,
     since: str,
     group: str,
@@ -212,7 +213,7 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
          summary="Get the value of a key", since="1.0.0", group="string", complexity="O(1)",
          kind=READ, read=R.read_get),
     _row(b"set", -3, "write denyoom", 1, 1, 1, "@write @string @slow",
-         tips="", key_specs=((('RW', 'access', 'update', 'variable_flags'), 1, 0, 1, 0),),
+         tips="", key_specs=((('RW', 'access', 'update', 'variable_flags'), 1, 0, 1, 0, "RW and ACCESS due to the optional `GET` argument"),),
          summary="Set the string value of a key", since="1.0.0", group="string", complexity="O(1)",
          kind=WRITE, prepare=W.prepare_set, apply=W.apply_set),
     _row(b"setnx", 3, "write denyoom fast", 1, 1, 1, "@write @string @fast",
@@ -248,7 +249,7 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
          summary="Get the value of a key and delete the key", since="6.2.0", group="string", complexity="O(1)",
          kind=WRITE, prepare=None, apply=W.apply_getdel),
     _row(b"getex", -2, "write fast", 1, 1, 1, "@write @string @fast",
-         tips="", key_specs=((('RW', 'access', 'update'), 1, 0, 1, 0),),
+         tips="", key_specs=((('RW', 'access', 'update'), 1, 0, 1, 0, "RW and UPDATE because it changes the TTL"),),
          summary="Get the value of a key and optionally set its expiration", since="6.2.0", group="string", complexity="O(1)",
          kind=WRITE, prepare=W.prepare_getex, apply=W.apply_getex),
     _row(b"incr", 2, "write denyoom fast", 1, 1, 1, "@write @string @fast",
@@ -394,8 +395,10 @@ def get_keys(spec: CommandSpec, argv: list[bytes]) -> list[bytes]:
 
 
 def _key_spec_reply(ks: KeySpec) -> Map:
+    notes: list[tuple[Reply, Reply]] = [(b"notes", ks.notes.encode())] if ks.notes else []
     return Map(
-        [
+        notes
+        + [
             (b"flags", Set([SimpleString(f.encode()) for f in ks.flags])),
             (b"begin_search", Map([(b"type", b"index"), (b"spec", Map([(b"index", ks.begin_index)]))])),
             (

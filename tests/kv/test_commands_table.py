@@ -1,0 +1,77 @@
+"""The command table: every command of the single-node issue has a row, rows agree with what
+redis-server 7 publishes, lookup ignores case, and COMMAND replies have Redis 7's shape."""
+
+from __future__ import annotations
+
+import pytest
+
+from seshat.kv import commands as C
+from seshat.protocol.replies import Map, Set, SimpleString
+from tests.kv.conftest import RawRedis, normalise
+
+NAMES = (
+    "PING ECHO QUIT SELECT MOVE SWAPDB HELLO AUTH CLIENT COMMAND INFO CONFIG DBSIZE FLUSHDB "
+    "FLUSHALL TIME GET SET SETNX SETEX PSETEX MGET MSET MSETNX GETSET GETDEL GETEX INCR DECR "
+    "INCRBY DECRBY INCRBYFLOAT APPEND STRLEN GETRANGE SUBSTR SETRANGE DEL UNLINK EXISTS TYPE "
+    "EXPIRE PEXPIRE EXPIREAT PEXPIREAT TTL PTTL EXPIRETIME PEXPIRETIME PERSIST KEYS SCAN RENAME "
+    "RENAMENX RANDOMKEY TOUCH COPY"
+).split()
+
+
+def test_every_command_has_a_row_and_lookup_ignores_case() -> None:
+    for name in NAMES:
+        for variant in (name, name.lower(), name.capitalize()):
+            spec = C.lookup(variant.encode())
+            assert spec is not None and spec.name == name.lower().encode(), variant
+    assert C.lookup(b"nosuch") is None
+    assert len(C.TABLE) == len(NAMES)
+
+
+def test_kinds_match_flags() -> None:
+    for spec in C.TABLE:
+        if spec.kind is C.WRITE:
+            assert spec.flags & C.F_WRITE, spec.name
+            assert spec.apply is not None
+        if spec.kind is C.READ:
+            assert not spec.flags & C.F_WRITE, spec.name
+
+
+@pytest.mark.parametrize(
+    ("name", "argv", "keys"),
+    [
+        ("get", [b"get", b"k"], [b"k"]),
+        ("mset", [b"mset", b"a", b"1", b"b", b"2"], [b"a", b"b"]),
+        ("del", [b"del", b"a", b"b", b"c"], [b"a", b"b", b"c"]),
+        ("copy", [b"copy", b"s", b"d", b"REPLACE"], [b"s", b"d"]),
+        ("ping", [b"ping"], []),
+    ],
+)
+def test_get_keys(name: str, argv: list[bytes], keys: list[bytes]) -> None:
+    spec = C.lookup(name.encode())
+    assert spec is not None
+    assert C.get_keys(spec, argv) == keys
+
+
+def test_command_info_reply_shape() -> None:
+    spec = C.lookup(b"set")
+    assert spec is not None
+    info = C.command_info_reply(spec)
+    assert info[:2] == [b"set", -3]
+    assert info[2] == Set([SimpleString(b"write"), SimpleString(b"denyoom")])
+    assert info[3:6] == [1, 1, 1]
+    assert isinstance(info[8], list) and isinstance(info[8][0], Map)
+    docs = C.command_docs_reply(spec)
+    assert (b"summary", b"Set the string value of a key") in docs.items
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_command_info_matches_redis(name: str, real_redis: RawRedis) -> None:
+    """Arity, flags, key range, ACL categories, tips and key specs as redis-server reports."""
+    spec = C.lookup(name.encode())
+    assert spec is not None
+    theirs = real_redis.execute([b"COMMAND", b"INFO", name.encode()])
+    assert isinstance(theirs, list)
+    ours = normalise(C.command_info_reply(spec))
+    assert isinstance(ours, list)
+    # Redis lists subcommands of container commands; ours leaves them to the server layer.
+    assert ours[:9] == theirs[0][:9]  # type: ignore[index]
