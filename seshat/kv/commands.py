@@ -115,7 +115,11 @@ def _row(
     acl: str,
     *,
     tips: str,
-    key_specs: tuple[tuple[tuple[str, ...], int, int, int, int] | tuple[tuple[str, ...], int, int, int, int, str], ...],
+    key_specs: tuple[
+        tuple[tuple[str, ...], int, int, int, int]
+        | tuple[tuple[str, ...], int, int, int, int, str],
+        ...,
+    ],
     summary: str,
     since: str,
     group: str,
@@ -375,7 +379,13 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
 )
 # fmt: on
 
-_BY_NAME: Final[dict[bytes, CommandSpec]] = {spec.name: spec for spec in TABLE}
+# Lowercase names, plus the upper and capitalised spellings clients actually send, so the
+# common case is one dict probe with no `.lower()` allocation.
+_BY_NAME: Final[dict[bytes, CommandSpec]] = {
+    variant: spec
+    for spec in TABLE
+    for variant in (spec.name, spec.name.upper(), spec.name.capitalize())
+}
 
 
 def lookup(name: bytes) -> CommandSpec | None:
@@ -400,7 +410,10 @@ def _key_spec_reply(ks: KeySpec) -> Map:
         notes
         + [
             (b"flags", Set([SimpleString(f.encode()) for f in ks.flags])),
-            (b"begin_search", Map([(b"type", b"index"), (b"spec", Map([(b"index", ks.begin_index)]))])),
+            (
+                b"begin_search",
+                Map([(b"type", b"index"), (b"spec", Map([(b"index", ks.begin_index)]))]),
+            ),
             (
                 b"find_keys",
                 Map(
@@ -408,7 +421,13 @@ def _key_spec_reply(ks: KeySpec) -> Map:
                         (b"type", b"range"),
                         (
                             b"spec",
-                            Map([(b"lastkey", ks.last_key), (b"keystep", ks.key_step), (b"limit", ks.limit)]),
+                            Map(
+                                [
+                                    (b"lastkey", ks.last_key),
+                                    (b"keystep", ks.key_step),
+                                    (b"limit", ks.limit),
+                                ]
+                            ),
                         ),
                     ]
                 ),

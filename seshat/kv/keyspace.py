@@ -22,7 +22,7 @@ from seshat.storage.engine import KV_DATA, METADATA, Engine
 class KeyspaceView:
     """Committed keyspace, for reads. `db_map` is shared with the state machine that owns it."""
 
-    __slots__ = ("engine", "db_map")
+    __slots__ = ("db_map", "engine")
 
     def __init__(self, engine: Engine, db_map: list[int]) -> None:
         self.engine = engine
@@ -98,7 +98,7 @@ class KeyspaceWriter:
     written after every range deletion that covers it.
     """
 
-    __slots__ = ("engine", "db_map", "_overlay", "_ranges", "_sizes", "_map_dirty")
+    __slots__ = ("_map_dirty", "_overlay", "_ranges", "_sizes", "db_map", "engine")
 
     def __init__(self, engine: Engine, db_map: list[int]) -> None:
         self.engine = engine

@@ -18,7 +18,7 @@ Wire form (msgpack, bin type for bytes):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Union
+from typing import Final
 
 import msgpack
 
@@ -39,18 +39,20 @@ class ExpireOp:
     keys: list[tuple[int, bytes]]
 
 
-Operation = Union[CommandOp, ExpireOp]
+Operation = CommandOp | ExpireOp
 
 
 def encode_command(now_ms: int, db: int, argv: list[bytes]) -> bytes:
     """The hot path: no dataclass, one packb."""
-    return msgpack.packb((KIND_COMMAND, now_ms, db, argv), use_bin_type=True)  # type: ignore[no-any-return]
+    data: bytes = msgpack.packb((KIND_COMMAND, now_ms, db, argv), use_bin_type=True)
+    return data
 
 
 def encode_expire(now_ms: int, keys: list[tuple[int, bytes]]) -> bytes:
-    return msgpack.packb(  # type: ignore[no-any-return]
+    data: bytes = msgpack.packb(
         (KIND_EXPIRE, now_ms, [[slot, key] for slot, key in keys]), use_bin_type=True
     )
+    return data
 
 
 def encode(op: Operation) -> bytes:

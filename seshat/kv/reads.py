@@ -189,14 +189,12 @@ def read_scan(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Re
         return [b"0", []]
     start = cursor - 1 if cursor else 0
     keys: list[Reply] = []
-    seen = 0
     last_hash = -1
     next_cursor = 0
-    for h, key, rec in view.iterate_all(db, start):
+    for seen, (h, key, rec) in enumerate(view.iterate_all(db, start)):
         if seen >= count and h != last_hash:
             next_cursor = h + 1
             break
-        seen += 1
         last_hash = h
         if _scan_keeps(rec, key, now_ms, pattern, type_name):
             keys.append(key)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Union
+from typing import Final
 
 from seshat.kv import errors as E
 from seshat.kv.commands import CONNECTION, LOCAL, READ, TABLE, CommandSpec, lookup
@@ -60,7 +60,7 @@ class Connection:
     spec: CommandSpec
 
 
-Prepared = Union[Immediate, Read, Write, Connection]
+Prepared = Immediate | Read | Write | Connection
 
 # One instance per command, so the hot path allocates nothing for reads.
 _READS: Final = {spec.name: Read(spec) for spec in TABLE if spec.kind is READ}
@@ -70,7 +70,7 @@ _CONNECTIONS: Final = {spec.name: Connection(spec) for spec in TABLE if spec.kin
 class KVService:
     """Command meaning on the leader's side of the log; see the module docstring."""
 
-    __slots__ = ("state_machine", "clock_ms")
+    __slots__ = ("clock_ms", "state_machine")
 
     def __init__(self, state_machine: StateMachine, clock_ms: Callable[[], int]) -> None:
         self.state_machine = state_machine
@@ -105,7 +105,9 @@ class KVService:
         assert spec is not None and spec.read is not None, argv[:1]
         return spec.read(self.state_machine.view, self.clock_ms(), session.db, argv)
 
-    def active_expire_sample(self, now_ms: int, limit: int = ACTIVE_EXPIRE_KEYS_MAX) -> bytes | None:
+    def active_expire_sample(
+        self, now_ms: int, limit: int = ACTIVE_EXPIRE_KEYS_MAX
+    ) -> bytes | None:
         """An Operation deleting up to `limit` keys expired at `now_ms`, or None if there are none.
 
         For the leader's periodic cycle only; followers never expire keys on their own.

@@ -31,7 +31,7 @@ _IDENTITY_MAP: Final = list(range(L.DB_COUNT))
 class StateMachine:
     """Applies committed entries to the keyspace in `engine`; see the module docstring."""
 
-    __slots__ = ("engine", "db_map", "view", "_applied")
+    __slots__ = ("_applied", "db_map", "engine", "view")
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -73,7 +73,9 @@ class StateMachine:
             h.update(len(key).to_bytes(4, "big") + key + len(value).to_bytes(4, "big") + value)
         h.update(bytes(self.db_map))
         for slot in range(L.DB_COUNT):
-            h.update(L.decode_u64(self.engine.get(METADATA, L.db_size_key(slot))).to_bytes(8, "big"))
+            h.update(
+                L.decode_u64(self.engine.get(METADATA, L.db_size_key(slot))).to_bytes(8, "big")
+            )
         return int.from_bytes(h.digest(), "big")
 
 

@@ -25,9 +25,9 @@ from seshat.kv import errors as E
 from seshat.kv import layout as L
 from seshat.kv.keyspace import KeyspaceWriter
 from seshat.kv.numbers import (
+    INFINITY,
     INT64_MAX,
     INT64_MIN,
-    INFINITY,
     add_long_double,
     format_long_double,
     parse_int,
@@ -49,7 +49,9 @@ def _string_or_wrongtype(rec: bytes | None) -> bool:
 # Expiry argument helpers shared by SET, SETEX, PSETEX, GETEX.
 
 
-def _absolute_expire(raw: bytes, unit_ms: int, relative: bool, now_ms: int, cmd: str) -> int | ErrorReply:
+def _absolute_expire(
+    raw: bytes, unit_ms: int, relative: bool, now_ms: int, cmd: str
+) -> int | ErrorReply:
     """Redis `getExpireMillisecondsOrReply`: a positive time, converted, as absolute ms."""
     n = parse_int(raw)
     if n is None:
@@ -172,7 +174,9 @@ def apply_setnx(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> R
     return 1
 
 
-def _prepare_setex(argv: list[bytes], now_ms: int, unit_ms: int, cmd: str) -> list[bytes] | ErrorReply:
+def _prepare_setex(
+    argv: list[bytes], now_ms: int, unit_ms: int, cmd: str
+) -> list[bytes] | ErrorReply:
     at = _absolute_expire(argv[2], unit_ms, True, now_ms, cmd)
     if isinstance(at, ErrorReply):
         return at

@@ -18,7 +18,7 @@ rocksdict 0.3.29 those bounds are encoded in the non-raw key format and do not b
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Final
+from typing import Final, cast
 
 from rocksdict import ColumnFamily, Options, Rdict, WriteBatch, WriteOptions
 
@@ -45,7 +45,7 @@ class Batch:
     Operations apply in the order they were added (a `put` after a `delete_range` survives).
     """
 
-    __slots__ = ("_wb", "_handles", "count")
+    __slots__ = ("_handles", "_wb", "count")
 
     def __init__(self, handles: dict[str, ColumnFamily]) -> None:
         self._wb = WriteBatch(raw_mode=True)
@@ -70,7 +70,7 @@ class Batch:
 class Engine:
     """One RocksDB database with Seshat's column families, opened in raw (bytes) mode."""
 
-    __slots__ = ("_db", "_cfs", "_handles", "_write_options", "_closed", "path")
+    __slots__ = ("_cfs", "_closed", "_db", "_handles", "_write_options", "path")
 
     def __init__(self, db: Rdict, path: str) -> None:
         self._db = db
@@ -100,8 +100,7 @@ class Engine:
         """Point reads of many keys in one call (one crossing into Rust)."""
         if not keys:
             return []
-        values: list[bytes | None] = self._cfs[cf].get(list(keys))
-        return values
+        return cast("list[bytes | None]", self._cfs[cf].get(list(keys)))
 
     def iterate(
         self, cf: str, lo: bytes, hi: bytes | None, reverse: bool = False

@@ -9,13 +9,65 @@ from seshat.kv import commands as C
 from seshat.protocol.replies import Map, Set, SimpleString
 from tests.kv.conftest import RawRedis, normalise
 
-NAMES = (
-    "PING ECHO QUIT SELECT MOVE SWAPDB HELLO AUTH CLIENT COMMAND INFO CONFIG DBSIZE FLUSHDB "
-    "FLUSHALL TIME GET SET SETNX SETEX PSETEX MGET MSET MSETNX GETSET GETDEL GETEX INCR DECR "
-    "INCRBY DECRBY INCRBYFLOAT APPEND STRLEN GETRANGE SUBSTR SETRANGE DEL UNLINK EXISTS TYPE "
-    "EXPIRE PEXPIRE EXPIREAT PEXPIREAT TTL PTTL EXPIRETIME PEXPIRETIME PERSIST KEYS SCAN RENAME "
-    "RENAMENX RANDOMKEY TOUCH COPY"
-).split()
+NAMES = [
+    "PING",
+    "ECHO",
+    "QUIT",
+    "SELECT",
+    "MOVE",
+    "SWAPDB",
+    "HELLO",
+    "AUTH",
+    "CLIENT",
+    "COMMAND",
+    "INFO",
+    "CONFIG",
+    "DBSIZE",
+    "FLUSHDB",
+    "FLUSHALL",
+    "TIME",
+    "GET",
+    "SET",
+    "SETNX",
+    "SETEX",
+    "PSETEX",
+    "MGET",
+    "MSET",
+    "MSETNX",
+    "GETSET",
+    "GETDEL",
+    "GETEX",
+    "INCR",
+    "DECR",
+    "INCRBY",
+    "DECRBY",
+    "INCRBYFLOAT",
+    "APPEND",
+    "STRLEN",
+    "GETRANGE",
+    "SUBSTR",
+    "SETRANGE",
+    "DEL",
+    "UNLINK",
+    "EXISTS",
+    "TYPE",
+    "EXPIRE",
+    "PEXPIRE",
+    "EXPIREAT",
+    "PEXPIREAT",
+    "TTL",
+    "PTTL",
+    "EXPIRETIME",
+    "PEXPIRETIME",
+    "PERSIST",
+    "KEYS",
+    "SCAN",
+    "RENAME",
+    "RENAMENX",
+    "RANDOMKEY",
+    "TOUCH",
+    "COPY",
+]
 
 
 def test_every_command_has_a_row_and_lookup_ignores_case() -> None:

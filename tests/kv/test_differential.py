@@ -47,9 +47,14 @@ def run(client: RawRedis | LocalClient, argv: list[bytes]) -> Value:
 
 def same(name: bytes, ours: Value, theirs: Value) -> bool:
     tol = TOLERANCE.get(name)
-    if tol is not None and isinstance(ours, int) and isinstance(theirs, int):
-        if ours >= 0 and theirs >= 0:
-            return abs(ours - theirs) <= tol
+    if (
+        tol is not None
+        and isinstance(ours, int)
+        and isinstance(theirs, int)
+        and ours >= 0
+        and theirs >= 0
+    ):
+        return abs(ours - theirs) <= tol
     return ours == theirs
 
 
@@ -488,7 +493,9 @@ def test_hand_written(name: str, real_redis: RawRedis, local_client: LocalClient
 # -- generated sequences over a small keyspace ---------------------------------------------------
 
 KEYS = st.sampled_from([b"a", b"b", b"c", b"d"])
-VALUES = st.sampled_from([b"", b"0", b"1", b"-7", b"12", b"1.5", b"x", b"hello", b"9223372036854775807"])
+VALUES = st.sampled_from(
+    [b"", b"0", b"1", b"-7", b"12", b"1.5", b"x", b"hello", b"9223372036854775807"]
+)
 INTS = st.sampled_from([b"0", b"1", b"-1", b"5", b"-3", b"100", b"x", b"9223372036854775807"])
 FAR = st.integers(100, 1_000_000).map(lambda n: str(n).encode())  # seconds: never reached
 FAR_AT = st.sampled_from([b"4102444800", b"4102444801", b"4200000000"])
@@ -503,7 +510,9 @@ def _cmd(*parts: st.SearchStrategy[bytes] | bytes) -> st.SearchStrategy[list[byt
 
 
 SET_OPTS = st.lists(
-    st.sampled_from([[b"NX"], [b"XX"], [b"GET"], [b"KEEPTTL"], [b"EX", b"1000"], [b"PXAT", b"4102444800000"]]),
+    st.sampled_from(
+        [[b"NX"], [b"XX"], [b"GET"], [b"KEEPTTL"], [b"EX", b"1000"], [b"PXAT", b"4102444800000"]]
+    ),
     max_size=2,
 ).map(lambda opts: [w for o in opts for w in o])
 
@@ -529,17 +538,24 @@ COMMAND = st.one_of(
     _cmd(b"SETRANGE", KEYS, st.sampled_from([b"0", b"2", b"10"]), VALUES),
     _cmd(st.sampled_from([b"DEL", b"UNLINK", b"EXISTS", b"TOUCH"]), KEYS, KEYS),
     _cmd(b"TYPE", KEYS),
-    st.tuples(st.sampled_from([b"EXPIRE", b"PEXPIRE"]), KEYS, st.one_of(FAR, PAST), EXPIRE_FLAGS).map(
-        lambda t: [t[0], t[1], t[2] + (b"000" if t[0] == b"PEXPIRE" and t[2] not in (b"0", b"-1", b"-100") else b""), *t[3]]
+    st.tuples(
+        st.sampled_from([b"EXPIRE", b"PEXPIRE"]), KEYS, st.one_of(FAR, PAST), EXPIRE_FLAGS
+    ).map(
+        lambda t: [
+            t[0],
+            t[1],
+            t[2] + (b"000" if t[0] == b"PEXPIRE" and t[2] not in (b"0", b"-1", b"-100") else b""),
+            *t[3],
+        ]
     ),
     st.tuples(KEYS, FAR_AT, EXPIRE_FLAGS).map(lambda t: [b"EXPIREAT", t[0], t[1], *t[2]]),
     _cmd(st.sampled_from([b"TTL", b"PTTL", b"EXPIRETIME", b"PEXPIRETIME", b"PERSIST"]), KEYS),
     _cmd(b"KEYS", st.sampled_from([b"*", b"a*", b"[ab]", b"?"])),
     _cmd(b"SCANALL"),
     _cmd(st.sampled_from([b"RENAME", b"RENAMENX"]), KEYS, KEYS),
-    st.tuples(KEYS, KEYS, st.sampled_from([[], [b"REPLACE"], [b"DB", b"1"], [b"DB", b"0", b"REPLACE"]])).map(
-        lambda t: [b"COPY", t[0], t[1], *t[2]]
-    ),
+    st.tuples(
+        KEYS, KEYS, st.sampled_from([[], [b"REPLACE"], [b"DB", b"1"], [b"DB", b"0", b"REPLACE"]])
+    ).map(lambda t: [b"COPY", t[0], t[1], *t[2]]),
     _cmd(b"MOVE", KEYS, st.sampled_from([b"0", b"1"])),
     _cmd(b"SELECT", st.sampled_from([b"0", b"1"])),
     _cmd(b"SWAPDB", st.sampled_from([b"0", b"1"]), st.sampled_from([b"0", b"1"])),

@@ -6,9 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seshat.kv import operation as op
-from seshat.kv.service import KVService, Session, Write
-from seshat.kv.state_machine import StateMachine
 from seshat.kv.local import LocalExecutor
+from seshat.kv.service import KVService, Session, Write
 
 INT64 = st.integers(-(1 << 63), (1 << 63) - 1)
 
@@ -35,12 +34,47 @@ def _proposed(executor: LocalExecutor, argv: list[bytes]) -> list[bytes]:
 
 
 def test_relative_times_become_absolute(executor: LocalExecutor) -> None:
-    assert _proposed(executor, [b"SET", b"k", b"v", b"EX", b"10"]) == [b"SET", b"k", b"v", b"PXAT", b"1010000"]
-    assert _proposed(executor, [b"set", b"k", b"v", b"px", b"5", b"get"]) == [b"set", b"k", b"v", b"GET", b"PXAT", b"1000005"]
-    assert _proposed(executor, [b"SETEX", b"k", b"10", b"v"]) == [b"SET", b"k", b"v", b"PXAT", b"1010000"]
-    assert _proposed(executor, [b"PSETEX", b"k", b"10", b"v"]) == [b"SET", b"k", b"v", b"PXAT", b"1000010"]
-    assert _proposed(executor, [b"EXPIRE", b"k", b"10", b"gt"]) == [b"PEXPIREAT", b"k", b"1010000", b"GT"]
+    assert _proposed(executor, [b"SET", b"k", b"v", b"EX", b"10"]) == [
+        b"SET",
+        b"k",
+        b"v",
+        b"PXAT",
+        b"1010000",
+    ]
+    assert _proposed(executor, [b"set", b"k", b"v", b"px", b"5", b"get"]) == [
+        b"set",
+        b"k",
+        b"v",
+        b"GET",
+        b"PXAT",
+        b"1000005",
+    ]
+    assert _proposed(executor, [b"SETEX", b"k", b"10", b"v"]) == [
+        b"SET",
+        b"k",
+        b"v",
+        b"PXAT",
+        b"1010000",
+    ]
+    assert _proposed(executor, [b"PSETEX", b"k", b"10", b"v"]) == [
+        b"SET",
+        b"k",
+        b"v",
+        b"PXAT",
+        b"1000010",
+    ]
+    assert _proposed(executor, [b"EXPIRE", b"k", b"10", b"gt"]) == [
+        b"PEXPIREAT",
+        b"k",
+        b"1010000",
+        b"GT",
+    ]
     assert _proposed(executor, [b"EXPIREAT", b"k", b"10"]) == [b"PEXPIREAT", b"k", b"10000"]
-    assert _proposed(executor, [b"GETEX", b"k", b"EX", b"5"]) == [b"GETEX", b"k", b"PXAT", b"1005000"]
+    assert _proposed(executor, [b"GETEX", b"k", b"EX", b"5"]) == [
+        b"GETEX",
+        b"k",
+        b"PXAT",
+        b"1005000",
+    ]
     assert _proposed(executor, [b"DECRBY", b"k", b"5"]) == [b"INCRBY", b"k", b"-5"]
     assert _proposed(executor, [b"SET", b"k", b"v"]) == [b"SET", b"k", b"v"]

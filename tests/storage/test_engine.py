@@ -47,7 +47,7 @@ def test_iterate_half_open_both_directions(engine: Engine) -> None:
     for k in (b"a", b"b", b"c", b"d", b"e"):
         b.put(KV_DATA, k, b"")
     engine.write(b)
-    keys = lambda it: [k for k, _ in it]  # noqa: E731
+    keys = lambda it: [k for k, _ in it]
     assert keys(engine.iterate(KV_DATA, b"b", b"d")) == [b"b", b"c"]
     assert keys(engine.iterate(KV_DATA, b"b", b"d", reverse=True)) == [b"c", b"b"]
     assert keys(engine.iterate(KV_DATA, b"bb", b"dd", reverse=True)) == [b"d", b"c"]
