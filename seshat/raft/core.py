@@ -338,6 +338,8 @@ class Raft:
         return True
 
     def _bcast_append(self) -> None:
+        if self.role is not StateRole.LEADER:
+            return  # a commit just removed us from the configuration
         for node in self.progress:
             if node != self.id:
                 self._maybe_send_append(node, send_if_empty=True)
@@ -837,6 +839,8 @@ class Raft:
             pr.inflights.free_le(m.index)
         if self._maybe_commit():
             self._bcast_append()
+            if self.role is not StateRole.LEADER or m.frm not in self.progress:
+                return  # the commit applied a conf change that removed us or the follower
         elif was_paused:
             self._maybe_send_append(m.frm, send_if_empty=True)
         while self._maybe_send_append(m.frm, send_if_empty=False):
@@ -890,6 +894,8 @@ class Raft:
             own = self.progress.get(self.id)
             assert own is not None, "leader without its own progress"
             assert own.match <= self.log.persisted, (own.match, self.log.persisted)
+        if self.role is not StateRole.LEADER:
+            return  # progress is only maintained, and meaningful, on the leader
         for pr in self.progress.values():
             assert pr.match < pr.next, (pr.match, pr.next)
             assert pr.next <= self.log.last_index() + 1 or pr.state is ProgressState.SNAPSHOT, (

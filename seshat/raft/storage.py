@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from seshat.raft.types import ConfState, Entry, HardState, Snapshot, SnapshotMetadata
+from seshat.raft.types import (
+    ConfChange,
+    ConfChangeType,
+    ConfState,
+    Entry,
+    EntryType,
+    HardState,
+    Snapshot,
+    SnapshotMetadata,
+)
 
 
 class StorageError(Exception):
@@ -50,6 +59,22 @@ class LogStorage(Protocol):
     def snapshot(self) -> Snapshot:
         """The latest snapshot, to send to a follower that needs compacted entries."""
         ...
+
+
+def bootstrap_log(conf_state: ConfState) -> tuple[list[Entry], HardState]:
+    """The first entries of a new group: one committed conf change per initial member.
+
+    The initial membership lives in the log, not only in local state, so that a node added
+    later and replicated from index 1 learns it exactly as the founders did (etcd bootstraps
+    the same way). Every founder writes these same entries, so their logs match from the start.
+    """
+    changes = [ConfChange(ConfChangeType.ADD_NODE, v) for v in sorted(conf_state.voters)]
+    changes += [ConfChange(ConfChangeType.ADD_LEARNER, n) for n in sorted(conf_state.learners)]
+    entries = [
+        Entry(term=1, index=i + 1, type=EntryType.CONF_CHANGE, data=change.encode())
+        for i, change in enumerate(changes)
+    ]
+    return entries, HardState(term=1, vote=0, commit=len(entries))
 
 
 def limit_size(entries: list[Entry], max_bytes: int | None) -> list[Entry]:
@@ -117,9 +142,11 @@ class MemoryLogStorage:
     # --- writes (done by the driver, never by the core) ---
 
     def bootstrap(self, conf_state: ConfState) -> None:
-        """Start a brand-new group with this membership and an empty log."""
+        """Start a brand-new group with this membership (see `bootstrap_log`)."""
         assert self.last_index() == 0, "bootstrap of a storage that has a log"
-        self.snap = Snapshot(metadata=SnapshotMetadata(index=0, term=0, conf_state=conf_state))
+        entries, hard_state = bootstrap_log(conf_state)
+        self.append(entries)
+        self.hard_state = hard_state
 
     def set_hard_state(self, hard_state: HardState) -> None:
         self.hard_state = hard_state

@@ -69,7 +69,7 @@ def test_vote_is_released_only_after_persistence() -> None:
     s = MemoryLogStorage()
     s.bootstrap(ConfState((1, 2, 3), ()))
     n = RawNode(Config(id=2, rng=random.Random(0)), s)
-    n.step(Message(MT.MsgVote, to=2, frm=3, term=5, index=0, log_term=0))
+    n.step(Message(MT.MsgVote, to=2, frm=3, term=5, index=3, log_term=1))
     rd = n.ready()
     assert rd.hard_state is not None and rd.hard_state.vote == 3
     assert [m.type for m in rd.persisted_messages] == [MT.MsgVoteResp]
