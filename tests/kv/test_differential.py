@@ -575,3 +575,21 @@ def test_generated_sequences(
     commands: list[list[bytes]], real_redis: RawRedis, local_client: LocalClient
 ) -> None:
     check_sequence(real_redis, local_client, commands)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [b"nosuch"],
+        [b"NoSuch", b"a\r\nb", b"c"],
+        [b"x" * 200, b"y" * 200],
+        [b"foo", b"a" * 100, b"b" * 100, b"c"],
+        [b"GeT"],
+        [b"mSeT", b"a"],
+    ],
+)
+def test_rejection_texts(
+    argv: list[bytes], real_redis: RawRedis, local_client: LocalClient
+) -> None:
+    """Unknown commands and arity errors echo user input exactly as Redis cuts and cleans it."""
+    assert run(local_client, argv) == run(real_redis, argv)

@@ -167,3 +167,27 @@ def test_prepare_routes_commands(executor: LocalExecutor) -> None:
     assert s.db == 2
     bad = svc.prepare(s, [b"SET", b"k", b"v", b"NX", b"XX"])
     assert bad.reply.message == "ERR syntax error"  # type: ignore[union-attr]
+
+
+def test_scan_cursor_survives_writes_between_calls(executor: LocalExecutor) -> None:
+    """Every key present for the whole iteration comes back exactly once, whatever is written
+    between calls (the cursor is a position in hash order, not an index into a snapshot)."""
+    s = Session()
+    stable = {b"key:%d" % i for i in range(300)}
+    for key in stable:
+        executor.execute(s, [b"SET", key, b"v"])
+    seen: list[bytes] = []
+    cursor = b"0"
+    for step in range(10_000):
+        reply = executor.execute(s, [b"SCAN", cursor, b"COUNT", b"7"])
+        assert isinstance(reply, list)
+        cursor, batch = reply  # type: ignore[assignment]
+        assert isinstance(batch, list)
+        seen += batch  # type: ignore[arg-type]
+        executor.execute(s, [b"SET", b"churn:%d" % step, b"v"])
+        executor.execute(s, [b"DEL", b"churn:%d" % (step // 2)])
+        if cursor == b"0":
+            break
+    mine = [k for k in seen if k in stable]
+    assert sorted(mine) == sorted(stable)
+    assert len(mine) == len(set(mine))
