@@ -1,0 +1,300 @@
+"""Reply encoding: typed replies (`replies.py`) to RESP2 or RESP3 bytes, as Redis 7.0 writes them.
+
+A handler returns a value and never a protocol; the connection knows its protocol (HELLO) and
+calls `encode_into(out, reply, protocol)` for each reply of a read, then writes `out` once.
+The mapping follows `src/networking.c` of Redis 7.0:
+
+    reply            RESP2                          RESP3
+    bytes            $<len> payload                 same
+    int              :<n>                           same
+    None             $-1                            _
+    NullArray        *-1                            _
+    bool             :1 / :0                        #t / #f
+    list             *<n> elements                  same
+    Map              *<2n> k1 v1 k2 v2 ...          %<n> k1 v1 ...
+    Set              *<n>                           ~<n>
+    Push             *<n>                           ><n>
+    Double           bulk of %.17g (inf, -inf)      ,<%.17g>
+    Verbatim         bulk of the text               =<len> txt:<text>
+    BigNumber        bulk of the digits             (<digits>
+    SimpleString     +<value>                       same
+    ErrorReply       -<message>, CR/LF -> spaces    same
+    Raw              copied as is                   same
+
+Error messages are `str`; they are encoded UTF-8 with `surrogateescape`, so a byte decoded that
+way (a protocol error echoing a client byte) goes back on the wire unchanged.
+Frequent replies (OK, PONG, small integers and bulk headers, nulls) are precomputed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from seshat.protocol.numbers import format_double
+from seshat.protocol.replies import (
+    NULL_ARRAY,
+    OK,
+    PONG,
+    QUEUED,
+    BigNumber,
+    Double,
+    ErrorReply,
+    Map,
+    NullArray,
+    Push,
+    Raw,
+    Reply,
+    Set,
+    SimpleString,
+    Verbatim,
+)
+
+RESP2 = 2
+RESP3 = 3
+
+_CRLF = b"\r\n"
+_PRECOMPUTED_MAX = 1024  # headers and integers 0..1023 cover counters, lengths and small values
+_BULK_HEADERS = tuple(b"$%d\r\n" % n for n in range(_PRECOMPUTED_MAX))
+_ARRAY_HEADERS = tuple(b"*%d\r\n" % n for n in range(_PRECOMPUTED_MAX))
+_INTEGERS = tuple(b":%d\r\n" % n for n in range(_PRECOMPUTED_MAX))
+_NULL_BULK = b"$-1\r\n"
+_NULL_ARRAY2 = b"*-1\r\n"
+_NULL3 = b"_\r\n"
+_SIMPLE_CONSTANTS = {id(s): b"+%b\r\n" % s.value for s in (OK, PONG, QUEUED)}
+_CONSTANTS_KEEPALIVE = (OK, PONG, QUEUED, NULL_ARRAY)  # the ids above stay valid
+
+Writer = Callable[[bytearray, Reply], None]
+
+
+def encode(reply: Reply, protocol: int) -> bytes:
+    """The bytes of one reply for a connection speaking RESP`protocol` (2 or 3)."""
+    out = bytearray()
+    encode_into(out, reply, protocol)
+    return bytes(out)
+
+
+def encode_into(out: bytearray, reply: Reply, protocol: int) -> None:
+    """Append one reply to `out`, so all replies of a read leave in one transport.write."""
+    if protocol == RESP3:
+        _write3(out, reply)
+    else:
+        _write2(out, reply)
+
+
+def encode_error(message: str) -> bytes:
+    """`-<message>\\r\\n` with CR and LF made spaces, as Redis's addReplyErrorFormat does."""
+    text = message.replace("\r", " ").replace("\n", " ")
+    return b"-" + text.encode("utf-8", "surrogateescape") + _CRLF
+
+
+# ---- shared leaves --------------------------------------------------------------------------
+
+
+def _bulk(out: bytearray, payload: bytes) -> None:
+    size = len(payload)
+    out += _BULK_HEADERS[size] if size < _PRECOMPUTED_MAX else b"$%d\r\n" % size
+    out += payload
+    out += _CRLF
+
+
+def _integer(out: bytearray, value: int) -> None:
+    out += _INTEGERS[value] if 0 <= value < _PRECOMPUTED_MAX else b":%d\r\n" % value
+
+
+def _aggregate_header(out: bytearray, marker: bytes, count: int) -> None:
+    if marker == b"*" and count < _PRECOMPUTED_MAX:
+        out += _ARRAY_HEADERS[count]
+    else:
+        out += b"%b%d\r\n" % (marker, count)
+
+
+def _simple(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, SimpleString), reply
+    constant = _SIMPLE_CONSTANTS.get(id(reply))
+    out += constant if constant is not None else b"+%b\r\n" % reply.value
+
+
+def _error(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, ErrorReply), reply
+    out += encode_error(reply.message)
+
+
+def _raw(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, Raw), reply
+    out += reply.data
+
+
+def _int(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, int), reply
+    _integer(out, reply)
+
+
+def _bytes(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, bytes), reply
+    _bulk(out, reply)
+
+
+# ---- RESP2 ----------------------------------------------------------------------------------
+
+
+def _write2(out: bytearray, reply: Reply) -> None:
+    """RESP2: bulk strings are the hot case, so they skip the table."""
+    if reply.__class__ is bytes:
+        _bulk(out, reply)  # type: ignore[arg-type]
+        return
+    writer = _WRITERS2.get(reply.__class__)
+    if writer is None:
+        raise TypeError(f"not a reply: {reply!r}")
+    writer(out, reply)
+
+
+def _list2(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, list), reply
+    _aggregate_header(out, b"*", len(reply))
+    for item in reply:
+        _write2(out, item)
+
+
+def _items2(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, (Set, Push)), reply
+    _list2(out, reply.items)
+
+
+def _map2(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, Map), reply
+    _aggregate_header(out, b"*", 2 * len(reply.items))
+    for key, value in reply.items:
+        _write2(out, key)
+        _write2(out, value)
+
+
+def _null2(out: bytearray, reply: Reply) -> None:
+    out += _NULL_BULK
+
+
+def _null_array2(out: bytearray, reply: Reply) -> None:
+    out += _NULL_ARRAY2
+
+
+def _bool2(out: bytearray, reply: Reply) -> None:
+    out += _INTEGERS[1] if reply else _INTEGERS[0]
+
+
+def _double2(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, Double), reply
+    _bulk(out, format_double(reply.value))
+
+
+def _verbatim2(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, Verbatim), reply
+    _bulk(out, reply.text)
+
+
+def _big_number2(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, BigNumber), reply
+    _bulk(out, b"%d" % reply.value)
+
+
+_WRITERS2: dict[type, Writer] = {
+    bytes: _bytes,
+    int: _int,
+    bool: _bool2,
+    type(None): _null2,
+    list: _list2,
+    SimpleString: _simple,
+    ErrorReply: _error,
+    NullArray: _null_array2,
+    Map: _map2,
+    Set: _items2,
+    Push: _items2,
+    Double: _double2,
+    Verbatim: _verbatim2,
+    BigNumber: _big_number2,
+    Raw: _raw,
+}
+
+
+# ---- RESP3 ----------------------------------------------------------------------------------
+
+
+def _write3(out: bytearray, reply: Reply) -> None:
+    """RESP3: same shape as `_write2`, with RESP3's own writers for the typed replies."""
+    if reply.__class__ is bytes:
+        _bulk(out, reply)  # type: ignore[arg-type]
+        return
+    writer = _WRITERS3.get(reply.__class__)
+    if writer is None:
+        raise TypeError(f"not a reply: {reply!r}")
+    writer(out, reply)
+
+
+def _items3(out: bytearray, marker: bytes, items: list[Reply]) -> None:
+    _aggregate_header(out, marker, len(items))
+    for item in items:
+        _write3(out, item)
+
+
+def _list3(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, list), reply
+    _items3(out, b"*", reply)
+
+
+def _set3(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, Set), reply
+    _items3(out, b"~", reply.items)
+
+
+def _push3(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, Push), reply
+    _items3(out, b">", reply.items)
+
+
+def _map3(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, Map), reply
+    _aggregate_header(out, b"%", len(reply.items))
+    for key, value in reply.items:
+        _write3(out, key)
+        _write3(out, value)
+
+
+def _null3(out: bytearray, reply: Reply) -> None:
+    out += _NULL3
+
+
+def _bool3(out: bytearray, reply: Reply) -> None:
+    out += b"#t\r\n" if reply else b"#f\r\n"
+
+
+def _double3(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, Double), reply
+    out += b",%b\r\n" % format_double(reply.value)
+
+
+def _verbatim3(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, Verbatim), reply
+    assert len(reply.format) == 3, reply.format
+    out += b"=%d\r\n%b:%b\r\n" % (len(reply.text) + 4, reply.format, reply.text)
+
+
+def _big_number3(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, BigNumber), reply
+    out += b"(%d\r\n" % reply.value
+
+
+_WRITERS3: dict[type, Writer] = {
+    bytes: _bytes,
+    int: _int,
+    bool: _bool3,
+    type(None): _null3,
+    list: _list3,
+    SimpleString: _simple,
+    ErrorReply: _error,
+    NullArray: _null3,
+    Map: _map3,
+    Set: _set3,
+    Push: _push3,
+    Double: _double3,
+    Verbatim: _verbatim3,
+    BigNumber: _big_number3,
+    Raw: _raw,
+}
