@@ -26,7 +26,9 @@ def make_parser(engine: str, **kwargs: object) -> Parser:
     """A parser running the named engine (the hiredis one falls back to Python as it must)."""
     if engine == "python":
         return PythonParser(**kwargs)  # type: ignore[arg-type]
-    return Parser(use_hiredis=True, **kwargs)  # type: ignore[arg-type]
+    parser = Parser(use_hiredis=True, **kwargs)  # type: ignore[arg-type]
+    parser._hiredis_min_bytes = 0  # exercise the hiredis batch even on tiny inputs
+    return parser
 
 
 @pytest.fixture(params=ENGINES)
