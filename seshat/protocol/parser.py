@@ -267,7 +267,8 @@ class Parser:
         ready = self._ready
         while self._pos < len(self._buf):
             pending = len(self._buf) - self._pos
-            if self._args is None and pending > self._hiredis_min_bytes and self._buf[self._pos] == _STAR:
+            worth_it = pending > self._hiredis_min_bytes
+            if self._args is None and worth_it and self._buf[self._pos] == _STAR:
                 self._hiredis_batch()
                 if self._pos >= len(self._buf):
                     return
