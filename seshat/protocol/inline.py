@@ -51,7 +51,7 @@ def _split_slow(line: bytes) -> list[bytes] | None:
 
 
 def _read_word(line: bytes, pos: int, word: bytearray) -> int:
-    """Append one word starting at `pos` to `word`; return the position after it, -1 on bad quotes."""
+    """Append the word at `pos` to `word`; return the position after it, -1 on bad quotes."""
     end = len(line)
     while pos < end:
         byte = line[pos]

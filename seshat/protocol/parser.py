@@ -160,7 +160,7 @@ class Parser:
 
     @property
     def authenticated(self) -> bool:
-        """Whether Redis's full limits apply (False: at most 10 elements and 16384-byte payloads)."""
+        """Whether Redis's full limits apply (False: at most 10 elements, 16384-byte payloads)."""
         return self._authenticated
 
     @authenticated.setter

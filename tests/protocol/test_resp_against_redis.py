@@ -71,7 +71,9 @@ INLINE_LINES = [
 
 
 @pytest.mark.parametrize("line", INLINE_LINES)
-def test_inline_splitting_matches_redis(redis_server: RedisServer, engine: str, line: bytes) -> None:
+def test_inline_splitting_matches_redis(
+    redis_server: RedisServer, engine: str, line: bytes
+) -> None:
     data = b"ECHO " + line + b"\r\n"
     parser = make_parser(engine)
     parser.feed(data)
