@@ -48,8 +48,10 @@ it plus the last ops placed before it: that is where a person should look.
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from seshat.check.history import Op, Record, ops_of
@@ -59,7 +61,9 @@ from seshat.check.result import CheckResult
 class Model(Protocol):
     """A sequential specification: what one op does to a state, and whether its output fits.
 
-    States must be hashable and compared by value: the search memoises on them.
+    States must be hashable and compared by value: the search memoises on them. An ``info``
+    op's output is unknown, so `step` must ignore it, and two info ops with equal ``kind`` and
+    ``value`` must behave alike (the search tries only one of such twins).
     """
 
     def init(self) -> Hashable:
@@ -69,14 +73,23 @@ class Model(Protocol):
     def step(self, state: Any, op: Op) -> tuple[bool, Any]:
         """Apply ``op`` to ``state``: (is this op's output possible here, the state after).
 
-        For an ``info`` op the output is unknown and must be ignored; ``ok`` is then whether
-        the op could take effect at all in ``state`` (a cas whose comparison fails cannot).
+        For an ``info`` op ``ok`` is whether the op could take effect at all in ``state``
+        (a cas whose comparison fails cannot).
         """
         ...
 
     def is_read_only(self, op: Op) -> bool:
         """True if ``op`` never changes the state, so an ``info`` copy of it can be dropped."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Refutation:
+    """A cheap, certain proof that a sub-history is not linearizable (see `RegisterModel`)."""
+
+    blocker: Op
+    window: list[Op]
+    explanation: str
 
 
 class RegisterModel:
@@ -108,6 +121,120 @@ class RegisterModel:
     def is_read_only(self, op: Op) -> bool:
         return op.kind == "read"
 
+    def refute(self, ops: list[Op]) -> Refutation | None:
+        """Find a read no write can explain, in O(n log n), before any search.
+
+        The last write before a read of ``v`` must write ``v``. It must also come after every
+        ok write that completed before the read began (those precede the read), so it must not
+        end before any of them starts. If no write of ``v`` meets that (and ``v`` is not the
+        initial value with no such write), the read is stale or invented: the history is not
+        linearizable, and the few ops involved say exactly why. This catches the usual
+        replication bugs (stale reads, lost or phantom writes) instantly; a failed WGL search
+        would first have to exhaust every order of everything before the read, which with many
+        uncertain writes costs far more. Finding nothing proves nothing: the search still runs.
+        """
+        return _refute_register(ops, self.initial)
+
+
+def _written(op: Op) -> tuple[bool, Any]:
+    """(does this op write, the value it writes) for register ops that may have happened."""
+    if op.status == "fail":
+        return False, None
+    if op.kind == "write":
+        return True, op.value
+    if op.kind == "cas":
+        return True, op.value[1]
+    return False, None
+
+
+def _refute_register(ops: list[Op], initial: Any) -> Refutation | None:
+    # Ok writes by completion; a sweep over reads by invoke keeps the two latest-invoked
+    # writes among those completed before the read began (the second is needed when the
+    # first is itself the explaining write).
+    done = sorted((op for op in ops if op.status == "ok" and _written(op)[0]),
+                  key=lambda op: float(op.end))
+    by_value: dict[Any, list[Op]] = {}
+    for op in ops:
+        writes, value = _written(op)
+        if writes:
+            by_value.setdefault(value, []).append(op)
+    # Per value: writers sorted by invoke, with prefix top-2 by end (latest possible effect).
+    prefix: dict[Any, tuple[list[float], list[tuple[Op | None, Op | None]]]] = {}
+    for value, writers in by_value.items():
+        writers.sort(key=lambda op: op.invoke)
+        invokes: list[float] = []
+        tops: list[tuple[Op | None, Op | None]] = []
+        best: Op | None = None
+        second: Op | None = None
+        for op in writers:
+            if best is None or op.end > best.end:
+                best, second = op, best
+            elif second is None or op.end > second.end:
+                second = op
+            invokes.append(float(op.invoke))
+            tops.append((best, second))
+        prefix[value] = (invokes, tops)
+    reads = sorted((op for op in ops if op.kind == "read" and op.status == "ok"),
+                   key=lambda op: op.invoke)
+    first: Op | None = None
+    runner: Op | None = None
+    i = 0
+    for read in reads:
+        while i < len(done) and done[i].end < read.invoke:
+            w = done[i]
+            if first is None or w.invoke > first.invoke:
+                first, runner = w, first
+            elif runner is None or w.invoke > runner.invoke:
+                runner = w
+            i += 1
+        if _explained(read, first, runner, prefix, initial):
+            continue
+        return _register_refutation(read, first, by_value.get(read.output, []))
+    return None
+
+
+def _explained(
+    read: Op,
+    first: Op | None,
+    runner: Op | None,
+    prefix: dict[Any, tuple[list[float], list[tuple[Op | None, Op | None]]]],
+    initial: Any,
+) -> bool:
+    value = read.output
+    if first is None and value == initial:
+        return True
+    if first is not None and _written(first)[1] == value:
+        if runner is None or first.end >= runner.invoke:
+            return True
+    if value not in prefix:
+        return False
+    invokes, tops = prefix[value]
+    n = bisect_right(invokes, float(read.end))
+    if n == 0:
+        return False
+    floor = -math.inf if first is None else float(first.invoke)
+    for candidate in tops[n - 1]:
+        if candidate is not None and candidate is not first and candidate.end >= floor:
+            return True
+    return False
+
+
+def _register_refutation(read: Op, first: Op | None, writers: list[Op]) -> Refutation:
+    earlier = [w for w in writers if w.invoke <= read.end and w is not first][-3:]
+    window = sorted({id(o): o for o in [read, *earlier, *([first] if first else [])]}.values(),
+                    key=lambda op: (op.invoke, op.process))
+    if first is None:
+        why = f"no write of {read.output!r} was invoked before it completed"
+    elif not writers:
+        why = f"{read.output!r} was never written, and {first.describe()} precedes it"
+    else:
+        why = (
+            f"{first.describe()} completed before it began, and every write of "
+            f"{read.output!r} that could precede the read ends before that write begins "
+            f"(or is that write, ordered before another that precedes the read)"
+        )
+    return Refutation(read, window, f"{read.describe()} is stale or invented: {why}")
+
 
 class SearchBudgetExceeded(RuntimeError):
     """The search visited more nodes than allowed: no verdict either way.
@@ -118,18 +245,18 @@ class SearchBudgetExceeded(RuntimeError):
 
 
 class _Entry:
-    """A node of the entry list. A call entry's ``match`` is its return entry, and vice versa."""
+    """A node of an entry list. A call entry's ``match`` is its return entry, and vice versa."""
 
     __slots__ = ("op", "is_call", "time", "bit", "signature", "match", "prev", "next")
 
     def __init__(self, op: Op | None, is_call: bool, time: float, bit: int) -> None:
         self.op = op
-        # Info ops with equal (kind, value) are interchangeable once both are invoked: their
-        # outputs are ignored and neither has a deadline.
-        self.signature: tuple[str, Any] = ("", None) if op is None else (op.kind, op.value)
         self.is_call = is_call
         self.time = time
         self.bit = bit
+        # Info ops with equal (kind, value) are interchangeable once both are invoked: their
+        # outputs are ignored and neither has a deadline.
+        self.signature: tuple[str, Any] = ("", None) if op is None else (op.kind, op.value)
         self.match: _Entry | None = None
         self.prev: _Entry | None = None
         self.next: _Entry | None = None
@@ -172,16 +299,17 @@ class _Deepest:
     placed: int = -1
     blocker: Op | None = None
     tail: tuple[Op, ...] = ()
-    states: list[Any] | None = None
+    states: list[Any] = field(default_factory=list)
 
 
 _TAIL_OPS = 4
 _STATES_SHOWN = 8
 _WINDOW_MAX = 24
+_WINDOW_OLD_INFOS = 3
 
 
 def _build(ops: list[Op], model: Model) -> tuple[_Entry, _Entry, int]:
-    """Entry lists for one partition: (definite list head, info list head, #definite ops)."""
+    """Entry lists for one partition: (ok-op list head, info-op list head, guard mask)."""
     definite: list[Op] = []
     uncertain: list[Op] = []
     for op in ops:
@@ -194,156 +322,185 @@ def _build(ops: list[Op], model: Model) -> tuple[_Entry, _Entry, int]:
         definite.append(op)
     events: list[tuple[float, int, int, _Entry]] = []
     for index, op in enumerate(definite):
-        bit = 1 << index
         assert op.complete is not None
+        bit = 1 << index
         call = _Entry(op, True, float(op.invoke), bit)
         ret = _Entry(op, False, float(op.complete), bit)
         call.match = ret
         ret.match = call
-        # (time, calls-before-returns, index) gives a total, deterministic order.
+        # (time, calls-before-returns, index) is a total, deterministic order.
         events.append((call.time, 0, index, call))
         events.append((ret.time, 1, index, ret))
     events.sort(key=lambda e: (e[0], e[1], e[2]))
     uncertain.sort(key=lambda op: (op.invoke, op.process))
-    infos = [_Entry(op, True, float(op.invoke), 1 << i) for i, op in enumerate(uncertain)]
-    return _link([e[3] for e in events]), _link(infos), len(definite)
+    infos = [_Entry(op, True, float(op.invoke), 0) for op in uncertain]
+    guards = _assign_count_fields(infos)
+    return _link([e[3] for e in events]), _link(infos), guards
 
 
-def _search(
-    ops: list[Op], model: Model, max_visited: int | None
-) -> tuple[bool, _Deepest, int]:
-    """WGL search over one partition: (linearizable?, deepest failure point, nodes visited)."""
-    head, info_head, _ = _build(ops, model)
+def _assign_count_fields(infos: list[_Entry]) -> int:
+    """Give each info entry the increment of its twin class's counter; return the guard mask.
+
+    Twins (equal kind and value) are interchangeable once invoked, so a node records only how
+    many of each class it has consumed, packed in one int: field ``c`` holds class ``c``'s
+    count in ``width - 1`` bits under one guard bit. The guard bits let `_Cache.first_visit` compare
+    all counters at once: ``a <= b`` in every field iff ``((b | G) - a) & G == G``.
+    """
+    classes: dict[tuple[str, Any], int] = {}
+    sizes: list[int] = []
+    for entry in infos:
+        index = classes.setdefault(entry.signature, len(classes))
+        if index == len(sizes):
+            sizes.append(0)
+        sizes[index] += 1
+    width = max(sizes, default=0).bit_length() + 1
+    for entry in infos:
+        entry.bit = 1 << (width * classes[entry.signature])
+    return sum(1 << (width * c + width - 1) for c in range(len(sizes)))
+
+
+# What backtracking restores: (entry placed, was it an info op, state, blocking return entry,
+# info signatures tried) -- the last three as they were before the entry was placed.
+_Frame = tuple[_Entry, bool, Any, "_Entry | None", "set[tuple[str, Any]]"]
+
+
+def _search(ops: list[Op], model: Model, max_visited: int | None) -> tuple[bool, _Deepest, int]:
+    """WGL search over one partition: (linearizable?, deepest failure point, nodes visited).
+
+    A node is (ok ops placed, state, info ops consumed per twin class). At each node,
+    candidates are tried in two phases: ok ops from the head of the entry list up to the first
+    return entry (the *blocker*), then info ops invoked no later than the blocker.
+    """
+    head, info_head, guards = _build(ops, model)
+    step = model.step
     state: Any = model.init()
-    dbits = 0  # ok ops placed
-    ibits = 0  # info ops placed
+    dbits = 0  # bitset of ok ops placed
+    icounts = 0  # packed per-class counts of info ops placed (_assign_count_fields)
     placed = 0
-    # Stack frames: (entry placed, was it an info op, state before, blocking return entry,
-    # info signatures already tried at that node).
-    stack: list[tuple[_Entry, bool, Any, _Entry | None, set[tuple[str, Any]] | None]] = []
-    cache: dict[tuple[int, Any], list[int]] = {}
+    stack: list[_Frame] = []
+    cache = _Cache(guards)
     deepest = _Deepest()
     visited = 0
-    step = model.step
 
     entry: _Entry | None = head.next
     info: _Entry | None = None
-    blocker: _Entry | None = None  # first pending return; set when scanning info candidates
-    tried: set[tuple[str, Any]] = set()  # info signatures tried at the current node
+    blocker: _Entry | None = None  # None while in phase 1
+    tried: set[tuple[str, Any]] = set()
     while head.next is not None:
         if blocker is None:
-            # Phase 1: ok ops invoked before the first pending return, in list order.
-            assert entry is not None  # a return always follows its call in the list
+            assert entry is not None  # a return entry always follows its call
             if not entry.is_call:
-                blocker = entry
-                info = info_head.next
-                tried = set()
+                blocker, info, tried = entry, info_head.next, set()
                 continue
             ok, new_state = step(state, entry.op)  # type: ignore[arg-type]
-            if ok:
-                new_dbits = dbits | entry.bit
-                if _first_visit(cache, new_dbits, new_state, ibits):
-                    visited += 1
-                    stack.append((entry, False, state, None, None))
-                    state, dbits = new_state, new_dbits
-                    placed += 1
-                    match = entry.match
-                    assert match is not None
-                    _unlink(entry)
-                    _unlink(match)
-                    entry = head.next
-                    continue
+            if ok and cache.first_visit(dbits | entry.bit, new_state, icounts):
+                visited += 1
+                stack.append((entry, False, state, None, tried))
+                state, dbits = new_state, dbits | entry.bit
+                placed += 1
+                _unlink(entry)
+                _unlink(entry.match)  # type: ignore[arg-type]
+                entry = head.next
+                continue
             entry = entry.next
             continue
-        # Phase 2: info ops invoked no later than the blocking return.
         if info is not None and info.time <= blocker.time:
-            signature = info.signature
-            if signature in tried:
-                # An earlier, identical info op is also available here: same futures.
-                info = info.next
-                continue
-            tried.add(signature)
-            ok, new_state = step(state, info.op)  # type: ignore[arg-type]
-            if ok:
-                new_ibits = ibits | info.bit
-                if _first_visit(cache, dbits, new_state, new_ibits):
+            if info.signature not in tried:
+                # A twin later in the list would lead to exactly the same futures: skip it.
+                tried.add(info.signature)
+                ok, new_state = step(state, info.op)  # type: ignore[arg-type]
+                if ok and cache.first_visit(dbits, new_state, icounts + info.bit):
                     visited += 1
                     stack.append((info, True, state, blocker, tried))
-                    state, ibits = new_state, new_ibits
+                    state, icounts = new_state, icounts + info.bit
                     _unlink(info)
                     entry, blocker = head.next, None
                     continue
             info = info.next
             continue
-        # Dead end: the op owning `blocker` cannot be placed from here.
+        # Dead end: the op owning `blocker` cannot be placed from this node.
         if max_visited is not None and visited > max_visited:
-            raise SearchBudgetExceeded(f"visited {visited} search nodes")
+            raise SearchBudgetExceeded(f"visited {visited} search nodes (limit {max_visited})")
         _note_dead_end(deepest, placed, blocker, state, stack)
         if not stack:
             return False, deepest, visited
-        top, was_info, state, saved_blocker, saved_tried = stack.pop()
+        top, was_info, state, blocker, tried = stack.pop()
         if was_info:
-            assert saved_tried is not None
-            ibits &= ~top.bit
+            icounts -= top.bit
             _relink(top)
-            info, blocker, tried = top.next, saved_blocker, saved_tried
+            info = top.next
         else:
             dbits &= ~top.bit
             placed -= 1
-            match = top.match
-            assert match is not None
-            _relink(match)
+            _relink(top.match)  # type: ignore[arg-type]
             _relink(top)
-            entry, blocker = top.next, None
+            entry = top.next
     return True, deepest, visited
 
 
-def _first_visit(cache: dict[tuple[int, Any], list[int]], dbits: int, state: Any, ibits: int) -> bool:
-    """Record a node; False if it, or a node dominating it, was seen (see module docstring)."""
-    key = (dbits, state)
-    seen = cache.get(key)
-    if seen is None:
-        cache[key] = [ibits]
+class _Cache:
+    """Visited nodes, with dominance (module docstring).
+
+    Keyed by (ok ops placed, state); each key holds the info-count vectors seen with it. A node
+    is dominated by a seen one with the same key that consumed no more info ops of any class.
+    """
+
+    __slots__ = ("guards", "seen")
+
+    def __init__(self, guards: int) -> None:
+        self.guards = guards
+        self.seen: dict[tuple[int, Any], list[int]] = {}
+
+    def first_visit(self, dbits: int, state: Any, icounts: int) -> bool:
+        """Record a node; False if it, or a node dominating it, was seen already."""
+        key = (dbits, state)
+        seen = self.seen.get(key)
+        if seen is None:
+            self.seen[key] = [icounts]
+            return True
+        guards = self.guards
+        mine = icounts | guards
+        for other in seen:
+            if (mine - other) & guards == guards:  # other <= icounts in every class
+                return False
+        seen.append(icounts)
         return True
-    for other in seen:
-        if other & ~ibits == 0:  # other ⊆ ibits: that node had every option this one has
-            return False
-    seen.append(ibits)
-    return True
 
 
 def _note_dead_end(
-    deepest: _Deepest,
-    placed: int,
-    blocker: _Entry,
-    state: Any,
-    stack: list[tuple[_Entry, bool, Any, _Entry | None, set[tuple[str, Any]] | None]],
+    deepest: _Deepest, placed: int, blocker: _Entry, state: Any, stack: list[_Frame]
 ) -> None:
     if placed > deepest.placed:
         deepest.placed = placed
         deepest.blocker = blocker.op
         deepest.tail = tuple(frame[0].op for frame in stack[-_TAIL_OPS:])  # type: ignore[misc]
         deepest.states = [state]
-    elif placed == deepest.placed and deepest.states is not None:
+    elif placed == deepest.placed:
         if len(deepest.states) < _STATES_SHOWN and state not in deepest.states:
             deepest.states.append(state)
 
 
 def _window(ops: list[Op], deepest: _Deepest) -> list[Op]:
-    """The blocking op, the ops concurrent with it, and the last ops placed before it."""
+    """The blocking op, the ok ops concurrent with it, the last ops placed before it, and the
+    most recent few info ops that could still have taken effect there.
+
+    Info ops never end, so every one invoked earlier overlaps the blocker; listing them all
+    would bury the ops that matter, so only the latest `_WINDOW_OLD_INFOS` are kept.
+    """
     blocker = deepest.blocker
     assert blocker is not None
     chosen: dict[int, Op] = {id(op): op for op in deepest.tail}
     chosen[id(blocker)] = blocker
     start, end = blocker.invoke, blocker.end
     concurrent = [
-        op for op in ops if op.status != "fail" and op.invoke <= end and op.end >= start
+        op for op in ops
+        if op.status == "ok" and op.invoke <= end and op.end >= start and op is not blocker
     ]
-    # Nearest in time first, so a huge overlap (long-pending info ops) is cut sensibly.
     concurrent.sort(key=lambda op: abs(op.invoke - start))
-    for op in concurrent:
-        if len(chosen) >= _WINDOW_MAX:
-            break
+    for op in concurrent[: _WINDOW_MAX - len(chosen)]:
+        chosen.setdefault(id(op), op)
+    infos = [op for op in ops if op.status == "info" and op.invoke <= end and op.kind != "read"]
+    for op in infos[-_WINDOW_OLD_INFOS:]:
         chosen.setdefault(id(op), op)
     return sorted(chosen.values(), key=lambda op: (op.invoke, op.process))
 
@@ -376,6 +533,17 @@ def check_linearizable(
     visited_total = 0
     for key in sorted(groups, key=repr):
         group = groups[key]
+        refute = getattr(model, "refute", None)
+        refutation: Refutation | None = refute(group) if refute is not None else None
+        if refutation is not None:
+            return CheckResult(
+                valid=False,
+                anomaly="nonlinearizable",
+                key=key,
+                window=refutation.window,
+                explanation=refutation.explanation,
+                details={"blocked_op": refutation.blocker, "found_by": "refute"},
+            )
         ok, deepest, visited = _search(group, model, max_visited)
         visited_total += visited
         if not ok:
@@ -394,8 +562,8 @@ def _invalid(key: Hashable, group: list[Op], deepest: _Deepest, visited: int) ->
     shown = ", ".join(repr(s) for s in states)
     explanation = (
         f"{blocker.describe()} cannot take effect in any order consistent with real time: "
-        f"after the longest linearizable prefix ({deepest.placed} ok ops placed) the state "
-        f"could only be {{{shown}}}"
+        f"the search got furthest with {deepest.placed} ok ops placed, where the state was "
+        f"one of {{{shown}}}"
     )
     return CheckResult(
         valid=False,

@@ -42,12 +42,14 @@ def format_result(result: CheckResult) -> str:
         if result.explanation:
             head += f": {result.explanation}"
         return head
-    lines = [f"INVALID: {result.anomaly}" + (f" on key {result.key!r}" if result.key is not None else "")]
+    where = f" on key {result.key!r}" if result.key is not None else ""
+    lines = [f"INVALID: {result.anomaly}{where}"]
     if result.explanation:
         lines.append(f"  {result.explanation}")
     if result.window:
         lines.append("  window:")
         lines.extend(f"    {op.describe()}" for op in result.window)
     for name, value in result.details.items():
-        lines.append(f"  {name}: {value!r}")
+        shown = value.describe() if isinstance(value, Op) else repr(value)
+        lines.append(f"  {name}: {shown}")
     return "\n".join(lines)
