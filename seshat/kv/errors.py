@@ -69,3 +69,45 @@ def invalid_expire_time(command: str) -> ErrorReply:
 
 def unsupported_option(option: bytes) -> ErrorReply:
     return ErrorReply(f"ERR Unsupported option {_echo(option)}")
+
+# --- connection, authentication and cluster state (the server layer answers these) ---
+NOAUTH = ErrorReply("NOAUTH Authentication required.")
+WRONGPASS = ErrorReply("WRONGPASS invalid username-password pair or user is disabled.")
+AUTH_NOT_CONFIGURED = ErrorReply(
+    "ERR AUTH <password> called without any password configured for the default user. "
+    "Are you sure your configuration is correct?"
+)
+HELLO_NOAUTH = ErrorReply(
+    "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+    "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+    "select the RESP protocol version at the same time"
+)
+NOPROTO = ErrorReply("NOPROTO unsupported protocol version")
+PROTOVER_NOT_INTEGER = ErrorReply("ERR Protocol version is not an integer or out of range")
+CLIENT_NAME_CHARS = ErrorReply(
+    "ERR Client names cannot contain spaces, newlines or special characters."
+)
+NO_SUCH_CLIENT = ErrorReply("ERR No such client")
+INVALID_COMMAND = ErrorReply("ERR Invalid command specified")
+NO_KEY_ARGUMENTS = ErrorReply("ERR The command has no key arguments")
+INVALID_ARGUMENTS = ErrorReply("ERR Invalid number of arguments specified for command")
+CLUSTERDOWN_NO_LEADER = ErrorReply("CLUSTERDOWN no Raft leader is known (election in progress?)")
+TRYAGAIN_NO_LEADER = ErrorReply("TRYAGAIN the Raft leader could not confirm this request; retry")
+WRITE_NOT_COMMITTED = ErrorReply(
+    "TRYAGAIN the write was not committed (leadership changed) and was not applied; retry"
+)
+UNKNOWN_OUTCOME = ErrorReply(
+    "ERR write outcome unknown: leadership changed before it was known to commit "
+    "(it may or may not have been applied)"
+)
+SHUTTING_DOWN = ErrorReply("ERR the server is shutting down")
+
+
+def hello_syntax(option: bytes) -> ErrorReply:
+    return ErrorReply(f"ERR Syntax error in HELLO option '{_echo(option)}'")
+
+
+def config_set_unknown(name: bytes) -> ErrorReply:
+    return ErrorReply(
+        f"ERR Unknown option or number of arguments for CONFIG SET - '{_echo(name)}'"
+    )

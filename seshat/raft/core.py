@@ -107,6 +107,9 @@ class Config:
     committed_bytes_per_ready_max: int = 16 << 20
     check_quorum: bool = True
     pre_vote: bool = True
+    applied: int = 0
+    """The application's applied index at start: entries up to it are not handed out again
+    (the state machine persisted them with its applied index; see DESIGN.md rule 3)."""
     logger: Logger = field(default_factory=_NoopLogger)
 
     def validate(self) -> None:
@@ -152,14 +155,21 @@ class Raft:
 
         self._set_conf(conf_state)
         if hard_state != HardState():
-            assert self.log.committed <= hard_state.commit <= self.log.last_index(), (
-                "stored commit outside the log",
+            assert hard_state.commit <= self.log.last_index(), (
+                "stored commit beyond the log",
                 hard_state.commit,
                 self.log.last_index(),
             )
             self.term = hard_state.term
             self.vote = hard_state.vote
-            self.log.committed = hard_state.commit
+            # A lazily stored commit index may even lag a compaction; never go below it.
+            self.log.committed = max(self.log.committed, hard_state.commit)
+        if config.applied:
+            # The commit index may be stored lazily (without its own fsync); an applied entry
+            # was committed, so the applied index is a safe lower bound for it.
+            assert config.applied <= self.log.last_index(), (config.applied, self.log.last_index())
+            self.log.committed = max(self.log.committed, config.applied)
+            self.log.applied = max(self.log.applied, config.applied)
         self._apply_committed_conf_changes()
         self.become_follower(self.term, NONE)
 

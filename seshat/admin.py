@@ -1,0 +1,378 @@
+"""Connection and server commands: PING ECHO QUIT HELLO AUTH CLIENT COMMAND INFO CONFIG TIME.
+
+These touch the connection or the node, not the keyspace, so they never go through Raft. Each
+handler takes the connection and argv (arity already checked by kv's command table) and returns
+a typed reply; replies follow Redis 7.0.15 (`HELLO 3` answers a map, `CLIENT INFO` and `INFO`
+a verbatim string, `COMMAND DOCS` a map).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import resource
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from seshat import __version__
+from seshat.kv import errors as E
+from seshat.kv.commands import TABLE, command_docs_reply, command_info_reply, get_keys, lookup
+from seshat.protocol.replies import OK, PONG, ErrorReply, Map, Reply, Verbatim
+
+if TYPE_CHECKING:
+    from seshat.client import ClientConnection
+    from seshat.server import Server
+
+REDIS_VERSION = "7.0.15"  # the Redis whose behaviour we reproduce; clients branch on it
+
+Handler = Callable[["Admin", "ClientConnection", list[bytes]], Reply]
+
+
+def _is_valid_client_name(name: bytes) -> bool:
+    return all(33 <= b <= 126 for b in name)
+
+
+class Admin:
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self._handlers: dict[bytes, Handler] = {
+            b"ping": Admin.ping,
+            b"echo": Admin.echo,
+            b"quit": Admin.quit,
+            b"hello": Admin.hello,
+            b"auth": Admin.auth,
+            b"client": Admin.client,
+            b"command": Admin.command,
+            b"info": Admin.info,
+            b"config": Admin.config,
+            b"time": Admin.time,
+        }
+
+    def execute(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
+        handler = self._handlers.get(argv[0].lower())
+        if handler is None:
+            return E.unknown_command(argv)
+        return handler(self, conn, argv)
+
+    # ------------------------------------------------------------------ connection
+
+    def ping(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
+        if len(argv) > 2:
+            return E.wrong_arity(argv[0])
+        return argv[1] if len(argv) == 2 else PONG
+
+    def echo(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
+        return argv[1]
+
+    def quit(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
+        conn.close_after_reply()
+        return OK
+
+    def auth(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
+        if len(argv) > 3:
+            return E.SYNTAX
+        password = self.server.config.requirepass
+        if len(argv) == 2 and not password:
+            return E.AUTH_NOT_CONFIGURED
+        user = argv[1] if len(argv) == 3 else b"default"
+        given = argv[-1]
+        if self._check_password(user, given):
+            conn.set_authenticated()
+            return OK
+        return E.WRONGPASS
+
+    def _check_password(self, user: bytes, given: bytes) -> bool:
+        if user != b"default":
+            return False
+        password = self.server.config.requirepass
+        return not password or given == password.encode()
+
+    def hello(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
+        protocol = conn.protocol
+        i = 1
+        if len(argv) >= 2:
+            try:
+                protocol = int(argv[1])
+            except ValueError:
+                return E.PROTOVER_NOT_INTEGER
+            if protocol < 2 or protocol > 3:
+                return E.NOPROTO
+            i = 2
+        auth: tuple[bytes, bytes] | None = None
+        name: bytes | None = None
+        while i < len(argv):
+            option = argv[i].lower()
+            if option == b"auth" and i + 2 < len(argv):
+                auth = (argv[i + 1], argv[i + 2])
+                i += 3
+            elif option == b"setname" and i + 1 < len(argv):
+                name = argv[i + 1]
+                i += 2
+            else:
+                return E.hello_syntax(argv[i])
+        if auth is not None:
+            if not self._check_password(*auth):
+                return E.WRONGPASS
+            conn.set_authenticated()
+        if not conn.authenticated:
+            return E.HELLO_NOAUTH
+        if name is not None:
+            if not _is_valid_client_name(name):
+                return E.CLIENT_NAME_CHARS
+            conn.name = name
+        conn.protocol = protocol
+        return Map(
+            [
+                (b"server", b"redis"),
+                (b"version", REDIS_VERSION.encode()),
+                (b"proto", protocol),
+                (b"id", conn.id),
+                (b"mode", b"standalone"),
+                (b"role", b"master" if self.server.node.is_leader() else b"replica"),
+                (b"modules", []),
+            ]
+        )
+
+    # ------------------------------------------------------------------ CLIENT
+
+    def client(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
+        sub = argv[1].lower()
+        n = len(argv)
+        if sub == b"id" and n == 2:
+            return conn.id
+        if sub == b"getname" and n == 2:
+            return conn.name or None
+        if sub == b"setname" and n == 3:
+            if not _is_valid_client_name(argv[2]):
+                return E.CLIENT_NAME_CHARS
+            conn.name = argv[2]
+            return OK
+        if sub == b"setinfo" and n == 4:
+            attr = argv[2].lower()
+            if attr == b"lib-name":
+                conn.lib_name = argv[3]
+            elif attr == b"lib-ver":
+                conn.lib_ver = argv[3]
+            else:
+                return ErrorReply(f"ERR Unrecognized option '{argv[2].decode(errors='replace')}'")
+            return OK
+        if sub == b"info" and n == 2:
+            return Verbatim(self._client_line(conn, conn).encode())
+        if sub == b"list":
+            return self._client_list(conn, argv)
+        if sub == b"kill":
+            return self._client_kill(conn, argv)
+        if sub in (b"no-evict", b"no-touch") and n == 3:
+            if argv[2].lower() not in (b"on", b"off"):
+                return E.SYNTAX
+            return OK
+        if sub == b"help" and n == 2:
+            return [
+                b"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                b"ID", b"GETNAME", b"SETNAME <name>", b"INFO", b"LIST", b"KILL", b"HELP",
+            ]
+        return ErrorReply(
+            f"ERR unknown subcommand or wrong number of arguments for "
+            f"'{argv[1].decode(errors='replace')[:128]}'. Try CLIENT HELP."
+        )
+
+    def _client_line(self, conn: ClientConnection, me: ClientConnection) -> str:
+        now = time.monotonic()
+        cmd = conn.last_command.decode(errors="replace").lower()
+        if conn is me:
+            cmd = "client|info" if cmd == "client" else cmd
+        return (
+            f"id={conn.id} addr={conn.addr} laddr={conn.laddr} fd=-1 "
+            f"name={conn.name.decode(errors='replace')} age={int(now - conn.created_s)} "
+            f"idle={int(now - conn.last_interaction_s)} flags=N db={conn.session.db} sub=0 "
+            f"psub=0 ssub=0 multi=-1 qbuf={conn.parser.buffered_bytes()} qbuf-free=0 "
+            f"argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r "
+            f"cmd={cmd} user=default redir=-1 resp={conn.protocol}\n"
+        )
+
+    def _client_list(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
+        clients = list(self.server.clients.values())
+        if len(argv) > 2:
+            option = argv[2].lower()
+            if option == b"type" and len(argv) == 4:
+                kind = argv[3].lower()
+                if kind not in (b"normal", b"master", b"replica", b"pubsub"):
+                    return ErrorReply(f"ERR Unknown client type '{argv[3].decode(errors='replace')}'")
+                if kind != b"normal":
+                    clients = []
+            elif option == b"id" and len(argv) >= 4:
+                wanted = set()
+                for raw in argv[3:]:
+                    try:
+                        wanted.add(int(raw))
+                    except ValueError:
+                        return ErrorReply("ERR Invalid client ID")
+                clients = [c for c in clients if c.id in wanted]
+            else:
+                return E.SYNTAX
+        return Verbatim("".join(self._client_line(c, conn) for c in clients).encode())
+
+    def _client_kill(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
+        clients = self.server.clients
+        if len(argv) == 3:  # old form: CLIENT KILL addr:port
+            target = argv[2].decode(errors="replace")
+            for c in list(clients.values()):
+                if c.addr == target:
+                    c.kill()
+                    return OK
+            return E.NO_SUCH_CLIENT
+        if len(argv) % 2 != 0:
+            return E.SYNTAX
+        killed = 0
+        skipme = True
+        filters: list[Callable[[ClientConnection], bool]] = []
+        for i in range(2, len(argv), 2):
+            option, value = argv[i].lower(), argv[i + 1]
+            if option == b"id":
+                try:
+                    wanted = int(value)
+                except ValueError:
+                    return ErrorReply("ERR client-id should be greater than 0")
+                filters.append(lambda c, w=wanted: c.id == w)
+            elif option == b"addr":
+                filters.append(lambda c, a=value.decode(errors="replace"): c.addr == a)
+            elif option == b"laddr":
+                filters.append(lambda c, a=value.decode(errors="replace"): c.laddr == a)
+            elif option == b"skipme":
+                if value.lower() not in (b"yes", b"no"):
+                    return E.SYNTAX
+                skipme = value.lower() == b"yes"
+            elif option == b"type":
+                if value.lower() != b"normal":
+                    filters.append(lambda c: False)
+            elif option == b"user":
+                filters.append(lambda c, u=value: u == b"default")
+            else:
+                return E.SYNTAX
+        for c in list(clients.values()):
+            if skipme and c is conn:
+                continue
+            if all(f(c) for f in filters):
+                c.kill()
+                killed += 1
+        return killed
+
+    # ------------------------------------------------------------------ COMMAND
+
+    def command(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
+        if len(argv) == 1:
+            return [command_info_reply(spec) for spec in TABLE]
+        sub = argv[1].lower()
+        if sub == b"count" and len(argv) == 2:
+            return len(TABLE)
+        if sub == b"info":
+            specs = TABLE if len(argv) == 2 else [lookup(name) for name in argv[2:]]
+            return [command_info_reply(s) if s is not None else None for s in specs]
+        if sub == b"docs":
+            names = [s.name for s in TABLE] if len(argv) == 2 else argv[2:]
+            items: list[tuple[Reply, Reply]] = []
+            for name in names:
+                spec = lookup(name)
+                if spec is not None:
+                    items.append((spec.name, command_docs_reply(spec)))
+            return Map(items)
+        if sub == b"list" and len(argv) == 2:
+            return [spec.name for spec in TABLE]
+        if sub == b"getkeys" and len(argv) >= 3:
+            spec = lookup(argv[2])
+            if spec is None:
+                return E.INVALID_COMMAND
+            args = argv[2:]
+            arity = spec.arity
+            if (len(args) != arity) if arity >= 0 else (len(args) < -arity):
+                return E.INVALID_ARGUMENTS
+            keys = get_keys(spec, args)
+            if not keys:
+                return E.NO_KEY_ARGUMENTS
+            return list(keys)
+        return ErrorReply(
+            f"ERR unknown subcommand or wrong number of arguments for "
+            f"'{argv[1].decode(errors='replace')[:128]}'. Try COMMAND HELP."
+        )
+
+    # ------------------------------------------------------------------ INFO
+
+    def info(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
+        sections = self.server.info_sections()
+        wanted = [a.decode(errors="replace").lower() for a in argv[1:]] or ["default"]
+        names: list[str] = []
+        for name in wanted:
+            if name in ("all", "everything", "default"):
+                names.extend(sections)
+            elif name in sections and name not in names:
+                names.append(name)
+        parts = []
+        for name in names:
+            body = "".join(f"{k}:{v}\r\n" for k, v in sections[name]())
+            parts.append(f"# {name.capitalize()}\r\n{body}")
+        return Verbatim("\r\n".join(parts).encode())
+
+    # ------------------------------------------------------------------ CONFIG
+
+    def config(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
+        sub = argv[1].lower()
+        params = self.server.config_params()
+        if sub == b"get" and len(argv) >= 3:
+            items: list[tuple[Reply, Reply]] = []
+            seen = set()
+            for pattern in argv[2:]:
+                pat = pattern.decode(errors="replace").lower()
+                for name in sorted(params):
+                    if name not in seen and fnmatch.fnmatchcase(name, pat):
+                        seen.add(name)
+                        items.append((name.encode(), params[name]().encode()))
+            return Map(items)
+        if sub == b"set" and len(argv) >= 4 and len(argv) % 2 == 0:
+            changes = {}
+            for i in range(2, len(argv), 2):
+                name = argv[i].decode(errors="replace").lower()
+                if name not in self.server.settable_params():
+                    return E.config_set_unknown(argv[i])
+                changes[name] = argv[i + 1]
+            for name, value in changes.items():
+                error = self.server.settable_params()[name](value)
+                if error is not None:
+                    return error
+            return OK
+        if sub == b"resetstat" and len(argv) == 2:
+            self.server.stats.reset()
+            return OK
+        if sub == b"rewrite" and len(argv) == 2:
+            return ErrorReply("ERR The server is running without a config file")
+        return ErrorReply(
+            f"ERR unknown subcommand or wrong number of arguments for "
+            f"'{argv[1].decode(errors='replace')[:128]}'. Try CONFIG HELP."
+        )
+
+    # ------------------------------------------------------------------ TIME
+
+    def time(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
+        now_ns = time.time_ns()
+        return [str(now_ns // 1_000_000_000).encode(), str(now_ns // 1000 % 1_000_000).encode()]
+
+
+def process_stats() -> dict[str, str]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rss = 0
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    rss = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return {
+        "used_memory_rss": str(rss),
+        "used_cpu_sys": f"{usage.ru_stime:.6f}",
+        "used_cpu_user": f"{usage.ru_utime:.6f}",
+        "process_id": str(os.getpid()),
+        "seshat_version": __version__,
+    }
+
+

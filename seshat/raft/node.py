@@ -1,0 +1,306 @@
+"""The asyncio driver around the pure core: ticks, the Ready loop, group commit, futures.
+
+`RaftNode` owns one `RawNode` and runs the driver loop of `rawnode.py` as one task. It knows
+the disk, the network and the state machine only through three small ports (`DurableLog`,
+`Transport`, `Applier`), so `seshat.raft` imports neither storage nor kv.
+
+Group commit falls out of the loop's shape: while one Ready's fsync runs in a worker thread,
+every proposal that arrives is appended to the core's unstable log, and the next Ready carries
+them all to one write and one fsync. A Ready whose only durable change is the commit index is
+written without an fsync: the commit index is recoverable (the core treats the stored one as a
+lower bound, and the applied index as another).
+
+Every proposal's fate is reported: `propose()` raises `ProposalDropped` at once when the node
+cannot take it, and otherwise returns a future that resolves with the state machine's result
+when the entry applies, or fails with `ProposalLost` when another entry took its index, or with
+`OutcomeUnknown` if leadership was lost and nothing settled it within a bounded time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from seshat.raft.core import ProposalDropped
+from seshat.raft.rawnode import RawNode, Ready
+from seshat.raft.types import (
+    ConfChange,
+    Entry,
+    EntryId,
+    Message,
+    Snapshot,
+    SoftState,
+    StateRole,
+)
+
+
+class DurableLog(Protocol):
+    def stage(self, rd: Ready) -> None:
+        """Write the Ready's snapshot, entries and hard state, unsynced, as one atomic batch."""
+        ...
+
+    def sync(self) -> None:
+        """Make everything staged so far durable (blocking: called in a worker thread)."""
+        ...
+
+
+class Applier(Protocol):
+    def apply(self, entries: list[Entry]) -> list[Any]:
+        """Apply committed entries in order; one result per entry (None for no-ops)."""
+        ...
+
+    def install_snapshot(self, snapshot: Snapshot) -> None: ...
+
+
+class Transport(Protocol):
+    def send(self, messages: list[Message]) -> None: ...
+
+
+class NoTransport:
+    """A single node has nobody to talk to."""
+
+    def send(self, messages: list[Message]) -> None:
+        assert not messages, messages
+
+
+class ProposalLost(Exception):
+    """Another entry took this proposal's index: it was definitely not applied."""
+
+
+class OutcomeUnknown(Exception):
+    """Leadership was lost after proposing and nothing settled the entry's fate in time."""
+
+
+class ReadDropped(Exception):
+    """The node could not confirm a read point (no leader, or leadership lost)."""
+
+
+@dataclass(slots=True)
+class _Pending:
+    entry_id: EntryId
+    future: asyncio.Future[Any]
+
+
+class RaftNode:
+    def __init__(
+        self,
+        raw: RawNode,
+        log: DurableLog,
+        applier: Applier,
+        transport: Transport,
+        tick_interval_ms: int = 100,
+        unknown_outcome_timeout_ms: int = 5000,
+        on_role_change: Callable[[SoftState, int], None] | None = None,
+    ) -> None:
+        self.raw = raw
+        self.log = log
+        self.applier = applier
+        self.transport = transport
+        self.tick_interval_s = tick_interval_ms / 1000
+        self.unknown_outcome_timeout_s = unknown_outcome_timeout_ms / 1000
+        self.on_role_change = on_role_change
+        self._pending: dict[int, _Pending] = {}
+        self._reads: dict[bytes, asyncio.Future[None]] = {}
+        self._read_waits: list[tuple[int, asyncio.Future[None]]] = []
+        self._read_ids = itertools.count(1)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._tick_handle: asyncio.TimerHandle | None = None
+        self._stopping = False
+        self.applied = raw.applied()
+        self.fsyncs = 0
+        self.readies = 0
+        self._synced_term_vote = (raw.raft.term, raw.raft.vote)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="raft-driver")
+        self._schedule_tick()
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Finish the Ready in progress, then stop; pending proposals fail as unknown."""
+        self._stopping = True
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        for pending in self._pending.values():
+            if not pending.future.done():
+                pending.future.set_exception(OutcomeUnknown("node shutting down"))
+        self._pending.clear()
+        self._fail_reads(ReadDropped("node shutting down"))
+
+    def _schedule_tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._tick_handle = loop.call_later(self.tick_interval_s, self._on_tick)
+
+    def _on_tick(self) -> None:
+        if self._stopping:
+            return
+        self.raw.tick()
+        self._wake.set()
+        self._schedule_tick()
+
+    # ------------------------------------------------------------------ inputs
+
+    def is_leader(self) -> bool:
+        return self.raw.role() is StateRole.LEADER
+
+    def leader_id(self) -> int:
+        return self.raw.leader_id()
+
+    def propose(self, data: bytes) -> asyncio.Future[Any]:
+        """Propose one entry; raises ProposalDropped if this node cannot take it now."""
+        if self._stopping:
+            raise ProposalDropped("not_leader", 0)
+        (entry_id,) = self.raw.propose([data])
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[entry_id.index] = _Pending(entry_id, future)
+        self._wake.set()
+        return future
+
+    def propose_conf_change(self, change: ConfChange) -> asyncio.Future[Any]:
+        entry_id = self.raw.propose_conf_change(change)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[entry_id.index] = _Pending(entry_id, future)
+        self._wake.set()
+        return future
+
+    def read_barrier(self) -> asyncio.Future[None] | None:
+        """Wait until a linearizable read may be served; None means "serve it now".
+
+        A leader that is the only voter cannot be deposed without a membership change that
+        it would itself apply first, and every acknowledged write has been applied here: its
+        local state is the latest, so no heartbeat round is needed.
+        """
+        raw = self.raw
+        if (
+            raw.role() is StateRole.LEADER
+            and raw.conf_state().voters == (raw.id,)
+            and self.applied >= raw.committed()
+        ):
+            return None
+        context = next(self._read_ids).to_bytes(8, "big")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._reads[context] = future
+        raw.read_index(context)
+        self._wake.set()
+        return future
+
+    def step(self, message: Message) -> None:
+        self.raw.step(message)
+        self._wake.set()
+
+    def transfer_leader(self, target: int) -> None:
+        self.raw.transfer_leader(target)
+        self._wake.set()
+
+    def report_unreachable(self, node: int) -> None:
+        self.raw.report_unreachable(node)
+        self._wake.set()
+
+    def report_snapshot(self, node: int, failed: bool) -> None:
+        self.raw.report_snapshot(node, failed)
+        self._wake.set()
+
+    # ------------------------------------------------------------------ the Ready loop
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self.raw.has_ready():
+                await self._handle_ready(self.raw.ready())
+            if self._stopping:
+                return
+
+    async def _handle_ready(self, rd: Ready) -> None:
+        self.readies += 1
+        if rd.soft_state is not None:
+            self._on_soft_state(rd.soft_state)
+        if rd.messages:
+            self.transport.send(rd.messages)
+        if rd.must_persist():
+            self.log.stage(rd)
+            if rd.entries or rd.snapshot is not None or self._term_or_vote_changed(rd):
+                self.fsyncs += 1
+                await asyncio.to_thread(self.log.sync)
+        if rd.persisted_messages:
+            self.transport.send(rd.persisted_messages)
+        if rd.snapshot is not None:
+            self.applier.install_snapshot(rd.snapshot)
+            self.applied = rd.snapshot.metadata.index
+        if rd.committed_entries:
+            self._apply(rd.committed_entries)
+        for state in rd.read_states:
+            future = self._reads.pop(state.context, None)
+            if future is not None:
+                self._read_waits.append((state.index, future))
+        for context in rd.dropped_reads:
+            future = self._reads.pop(context, None)
+            if future is not None and not future.done():
+                future.set_exception(ReadDropped("no leader to confirm the read"))
+        self.raw.advance(rd)
+        self._release_reads()
+
+    def _apply(self, entries: list[Entry]) -> None:
+        results = self.applier.apply(entries)
+        pending = self._pending
+        for entry, result in zip(entries, results):
+            waiter = pending.pop(entry.index, None) if pending else None
+            if waiter is None or waiter.future.done():
+                continue
+            if waiter.entry_id.term == entry.term:
+                waiter.future.set_result(result)
+            else:
+                waiter.future.set_exception(ProposalLost("another entry took its index"))
+        self.applied = entries[-1].index
+
+    def _release_reads(self) -> None:
+        if not self._read_waits:
+            return
+        applied = self.applied
+        still = []
+        for index, future in self._read_waits:
+            if index <= applied:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                still.append((index, future))
+        self._read_waits = still
+
+    def _on_soft_state(self, soft: SoftState) -> None:
+        if self.on_role_change is not None:
+            self.on_role_change(soft, self.raw.term())
+        if soft.role is not StateRole.LEADER and self._pending:
+            # Entries proposed as leader may still commit under the next leader: wait a
+            # bounded time for their fate, then say it is unknown (never "failed").
+            loop = asyncio.get_running_loop()
+            loop.call_later(self.unknown_outcome_timeout_s, self._expire_unknown, dict(self._pending))
+
+    def _expire_unknown(self, snapshot: dict[int, _Pending]) -> None:
+        for index, waiter in snapshot.items():
+            if self._pending.get(index) is waiter and not waiter.future.done():
+                del self._pending[index]
+                waiter.future.set_exception(OutcomeUnknown("leadership lost after proposing"))
+
+    def _fail_reads(self, error: Exception) -> None:
+        for future in list(self._reads.values()) + [f for _, f in self._read_waits]:
+            if not future.done():
+                future.set_exception(error)
+        self._reads.clear()
+        self._read_waits.clear()
+
+    def _term_or_vote_changed(self, rd: Ready) -> bool:
+        """Term and vote must be durable before anything depends on them; commit need not."""
+        hs = rd.hard_state
+        if hs is None or (hs.term, hs.vote) == self._synced_term_vote:
+            return False
+        self._synced_term_vote = (hs.term, hs.vote)
+        return True

@@ -1,0 +1,413 @@
+"""Wiring and lifecycle of one node: RocksDB, the Raft log, the state machine, the Raft driver
+and the RESP listener, started and stopped in a fixed order (after uvicorn's server.py).
+
+Start: open RocksDB, check the data dir belongs to this node, bootstrap a new group if the log
+is empty, start the driver, listen. Stop: close the listener, let connections finish what they
+have in flight (bounded by `timeout_graceful_shutdown_s`), stop the driver, flush and close
+RocksDB. The Ready-handling adapters between the driver and storage/kv live here too: they are
+the only place that knows both sides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from seshat import __version__, logs
+from seshat.admin import REDIS_VERSION, Admin, process_stats
+from seshat.client import ClientConnection, failure_reply
+from seshat.config import NodeConfig
+from seshat.kv import errors as E
+from seshat.kv.service import KVService
+from seshat.kv.state_machine import StateMachine
+from seshat.protocol.replies import ErrorReply, Reply
+from seshat.raft.core import Config as RaftConfig
+from seshat.raft.core import ProposalDropped
+from seshat.raft.node import NoTransport, RaftNode
+from seshat.raft.rawnode import RawNode, Ready
+from seshat.raft.types import ConfState, Entry, EntryType, Snapshot, SoftState, StateRole
+from seshat.storage.engine import METADATA, Engine
+from seshat.storage.raft_log import RocksLogStorage
+
+NODE_ID_KEY = b"node_id"
+CLUSTER_ID_KEY = b"cluster_id"
+
+
+class DataDirMismatch(Exception):
+    """The data dir belongs to another node or cluster: refuse it rather than reuse it."""
+
+
+@dataclass(slots=True)
+class Stats:
+    connections_received: int = 0
+    commands_processed: int = 0
+    expired_keys: int = 0
+    started_s: float = 0.0
+
+    def reset(self) -> None:
+        self.connections_received = 0
+        self.commands_processed = 0
+        self.expired_keys = 0
+
+
+class RocksDurableLog:
+    """`DurableLog` for the driver: one Ready is one RocksDB batch and at most one fsync."""
+
+    def __init__(self, engine: Engine, storage: RocksLogStorage) -> None:
+        self.engine = engine
+        self.storage = storage
+
+    def stage(self, rd: Ready) -> None:
+        batch = self.engine.batch()
+        if rd.snapshot is not None:
+            self.storage.apply_snapshot(batch, rd.snapshot.metadata)
+        if rd.entries:
+            self.storage.append(batch, rd.entries)
+        if rd.hard_state is not None:
+            self.storage.set_hard_state(batch, rd.hard_state)
+        self.engine.write(batch)
+
+    def sync(self) -> None:
+        self.engine.flush_wal()
+
+
+class KVApplier:
+    """`Applier` for the driver: committed entries into kv's state machine, in one batch."""
+
+    def __init__(self, state_machine: StateMachine) -> None:
+        self.state_machine = state_machine
+        self.conf_changes = 0
+
+    def apply(self, entries: list[Entry]) -> list[Any]:
+        batch: list[tuple[int, bytes]] = []
+        for entry in entries:
+            if entry.type is EntryType.NORMAL:
+                batch.append((entry.index, entry.data))
+            else:
+                self.conf_changes += 1
+                batch.append((entry.index, b""))  # membership is the core's; kv skips it
+        return self.state_machine.apply_batch(batch)
+
+    def install_snapshot(self, snapshot: Snapshot) -> None:
+        raise NotImplementedError("snapshot install arrives with the replicated cluster")
+
+
+class Server:
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self.log = logs.get("seshat")
+        self.stats = Stats(started_s=time.monotonic())
+        self.clients: dict[int, ClientConnection] = {}
+        self.admin = Admin(self)
+        self.engine: Engine | None = None
+        self._listener: asyncio.AbstractServer | None = None
+        self._timers: list[asyncio.TimerHandle] = []
+        self._stopped = asyncio.Event()
+        self.role = StateRole.FOLLOWER
+        self.cluster_id = ""
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def startup(self) -> None:
+        config = self.config
+        os.makedirs(config.data_dir, exist_ok=True)
+        engine = Engine.open(os.path.join(config.data_dir, "db"))
+        self.engine = engine
+        try:
+            self.cluster_id = self._claim_data_dir(engine)
+        except DataDirMismatch:
+            engine.close()
+            raise
+        self.log_storage = RocksLogStorage(engine)
+        if self.log_storage.last_index() == 0:
+            voters = tuple(sorted(config.peers)) or (config.node_id,)
+            batch = engine.batch()
+            self.log_storage.bootstrap(batch, ConfState(voters, ()))
+            engine.write(batch)
+            engine.flush_wal()
+        self.state_machine = StateMachine(engine)
+        self.kv = KVService(self.state_machine, _wall_clock_ms)
+        raft_config = RaftConfig(
+            id=config.node_id,
+            rng=random.Random(os.urandom(16)),  # the core only sees the generator
+            election_ticks=config.election_ticks,
+            applied=self.state_machine.applied_index(),
+            logger=logs.get("seshat.raft"),
+        )
+        raw = RawNode(raft_config, self.log_storage)
+        self.node = RaftNode(
+            raw,
+            RocksDurableLog(engine, self.log_storage),
+            KVApplier(self.state_machine),
+            NoTransport(),
+            tick_interval_ms=config.tick_interval_ms,
+            on_role_change=self._on_role_change,
+        )
+        self.node.start()
+        if raw.conf_state().voters == (config.node_id,):
+            raw.campaign()  # a lone voter need not wait an election timeout
+        loop = asyncio.get_running_loop()
+        self._listener = await loop.create_server(
+            lambda: ClientConnection(self), config.bind, config.port, reuse_address=True
+        )
+        self._schedule_maintenance()
+        self.log.info(
+            "seshat_started",
+            version=__version__,
+            node_id=config.node_id,
+            address=f"{config.bind}:{self.port}",
+            raft_port=config.raft_port,
+            data_dir=os.path.abspath(config.data_dir),
+            cluster_id=self.cluster_id,
+            role=self.role.value,
+            voters=list(raw.conf_state().voters),
+        )
+
+    @property
+    def port(self) -> int:
+        if self._listener is None or not self._listener.sockets:
+            return self.config.port
+        return int(self._listener.sockets[0].getsockname()[1])
+
+    def _claim_data_dir(self, engine: Engine) -> str:
+        """Stamp a new data dir with our node id; refuse one stamped by another node."""
+        config = self.config
+        stored_node = engine.get(METADATA, NODE_ID_KEY)
+        stored_cluster = engine.get(METADATA, CLUSTER_ID_KEY)
+        expected_cluster = _cluster_id(config.peers)
+        if stored_node is None:
+            cluster = expected_cluster or uuid.uuid4().hex
+            batch = engine.batch()
+            batch.put(METADATA, NODE_ID_KEY, str(config.node_id).encode())
+            batch.put(METADATA, CLUSTER_ID_KEY, cluster.encode())
+            engine.write(batch)
+            engine.flush_wal()
+            return cluster
+        if int(stored_node) != config.node_id:
+            raise DataDirMismatch(
+                f"data dir {config.data_dir!r} belongs to node {int(stored_node)}, "
+                f"not node {config.node_id}; use that node id or another data dir"
+            )
+        cluster = (stored_cluster or b"").decode()
+        if expected_cluster and cluster != expected_cluster:
+            raise DataDirMismatch(
+                f"data dir {config.data_dir!r} belongs to cluster {cluster}, not to the "
+                f"cluster of --peers (id {expected_cluster}); refusing to reuse it"
+            )
+        return cluster
+
+    async def serve_forever(self) -> None:
+        await self._stopped.wait()
+
+    def request_stop(self) -> None:
+        self._stopped.set()
+
+    async def shutdown(self) -> None:
+        config = self.config
+        for timer in self._timers:
+            timer.cancel()
+        if self._listener is not None:
+            self._listener.close()
+        deadline = time.monotonic() + config.timeout_graceful_shutdown_s
+        while any(c._pending for c in self.clients.values()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        for client in list(self.clients.values()):
+            client.kill()
+        await self.node.stop()
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None
+        self.log.info("seshat_stopped", node_id=config.node_id)
+
+    # ------------------------------------------------------------------ background work
+
+    def _schedule_maintenance(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = self.config.active_expire_interval_ms / 1000
+        self._timers = [loop.call_later(interval, self._maintain)]
+
+    def _maintain(self) -> None:
+        """Active expiry (leader only: followers never delete on their own) and compaction."""
+        if self._stopped.is_set() or self.engine is None:
+            return
+        try:
+            if self.node.is_leader():
+                data = self.kv.active_expire_sample(_wall_clock_ms())
+                if data is not None:
+                    try:
+                        self.node.propose(data)
+                    except ProposalDropped:
+                        pass
+            self._maybe_compact()
+        finally:
+            self._schedule_maintenance()
+
+    def _maybe_compact(self) -> None:
+        """Truncate the log once it is long: the state machine in RocksDB is the snapshot."""
+        storage = self.log_storage
+        applied = self.state_machine.applied_index()
+        if applied - storage.first_index() < self.config.log_compact_entries_max:
+            return
+        raw = self.node.raw
+        if raw.committed() != applied:
+            return  # a conf change may sit between applied and committed: wait for quiet
+        assert self.engine is not None
+        batch = self.engine.batch()
+        # Written after the apply batches it covers, so a synced compaction implies them too.
+        storage.compact(batch, applied, raw.conf_state())
+        self.engine.write(batch)
+        self.log.info("log_compacted", index=applied, first_index=storage.first_index())
+
+    def _on_role_change(self, soft: SoftState, term: int) -> None:
+        self.role = soft.role
+        self.log.info("role_changed", role=soft.role.value, term=term, leader_id=soft.leader_id)
+
+    # ------------------------------------------------------------------ replies for failures
+
+    def dropped_reply(self, dropped: ProposalDropped) -> ErrorReply:
+        if dropped.reason == "uncommitted_limit":
+            return ErrorReply("TRYAGAIN too many writes waiting to commit; retry")
+        return E.CLUSTERDOWN_NO_LEADER
+
+    def failure_reply(self, error: BaseException) -> Reply:
+        return failure_reply(error)
+
+    # ------------------------------------------------------------------ INFO and CONFIG
+
+    def info_sections(self) -> dict[str, Callable[[], list[tuple[str, object]]]]:
+        return {
+            "server": self._info_server,
+            "clients": lambda: [("connected_clients", len(self.clients))],
+            "memory": self._info_memory,
+            "persistence": self._info_persistence,
+            "stats": self._info_stats,
+            "replication": self._info_replication,
+            "keyspace": self._info_keyspace,
+            "raft": self._info_raft,
+        }
+
+    def _info_server(self) -> list[tuple[str, object]]:
+        uptime = int(time.monotonic() - self.stats.started_s)
+        return [
+            ("redis_version", REDIS_VERSION),
+            ("seshat_version", __version__),
+            ("redis_mode", "standalone"),
+            ("os", os.uname().sysname + " " + os.uname().release),
+            ("process_id", os.getpid()),
+            ("tcp_port", self.port),
+            ("uptime_in_seconds", uptime),
+            ("uptime_in_days", uptime // 86400),
+            ("node_id", self.config.node_id),
+            ("cluster_id", self.cluster_id),
+        ]
+
+    def _info_memory(self) -> list[tuple[str, object]]:
+        stats = process_stats()
+        return [("used_memory_rss", stats["used_memory_rss"]), ("maxmemory", 0)]
+
+    def _info_persistence(self) -> list[tuple[str, object]]:
+        return [
+            ("loading", 0),
+            ("aof_enabled", 0),
+            ("raft_log_fsyncs", self.node.fsyncs),
+            ("raft_readies", self.node.readies),
+            ("raft_log_first_index", self.log_storage.first_index()),
+        ]
+
+    def _info_stats(self) -> list[tuple[str, object]]:
+        return [
+            ("total_connections_received", self.stats.connections_received),
+            ("total_commands_processed", self.stats.commands_processed),
+        ]
+
+    def _info_replication(self) -> list[tuple[str, object]]:
+        leader = self.node.is_leader()
+        return [("role", "master" if leader else "slave"), ("connected_slaves", 0)]
+
+    def _info_keyspace(self) -> list[tuple[str, object]]:
+        rows: list[tuple[str, object]] = []
+        view = self.state_machine.view
+        for db in range(16):
+            keys = view.db_size(db)
+            if keys:
+                rows.append((f"db{db}", f"keys={keys},expires=0,avg_ttl=0"))
+        return rows
+
+    def _info_raft(self) -> list[tuple[str, object]]:
+        raw = self.node.raw
+        role = raw.role()
+        if raw.id in raw.conf_state().learners:
+            role_name = "learner"
+        elif role is StateRole.PRE_CANDIDATE:
+            role_name = "candidate"
+        else:
+            role_name = role.value
+        return [
+            ("role", role_name),
+            ("node_id", raw.id),
+            ("term", raw.term()),
+            ("leader_id", raw.leader_id()),
+            ("commit_index", raw.committed()),
+            ("applied_index", self.node.applied),
+            ("last_log_index", raw.last_index()),
+            ("first_log_index", self.log_storage.first_index()),
+            ("voters", ",".join(map(str, raw.conf_state().voters))),
+            ("learners", ",".join(map(str, raw.conf_state().learners))),
+        ]
+
+    def config_params(self) -> dict[str, Callable[[], str]]:
+        c = self.config
+        return {
+            "bind": lambda: c.bind,
+            "port": lambda: str(self.port),
+            "requirepass": lambda: c.requirepass,
+            "databases": lambda: "16",
+            "save": lambda: "",
+            "appendonly": lambda: "no",
+            "appendfsync": lambda: "always",
+            "maxmemory": lambda: "0",
+            "proto-max-bulk-len": lambda: "536870912",
+            "client-query-buffer-limit": lambda: "1073741824",
+            "dir": lambda: os.path.abspath(c.data_dir),
+            "raft-port": lambda: str(c.raft_port),
+            "raft-tick-interval-ms": lambda: str(c.tick_interval_ms),
+            "raft-log-compact-entries-max": lambda: str(c.log_compact_entries_max),
+        }
+
+    def settable_params(self) -> dict[str, Callable[[bytes], ErrorReply | None]]:
+        def set_requirepass(value: bytes) -> ErrorReply | None:
+            self.config.requirepass = value.decode(errors="replace")
+            return None
+
+        def set_compact(value: bytes) -> ErrorReply | None:
+            try:
+                number = int(value)
+            except ValueError:
+                number = -1
+            if number < 1:
+                return ErrorReply(
+                    "ERR CONFIG SET failed (possibly related to argument "
+                    "'raft-log-compact-entries-max') - argument must be a positive integer"
+                )
+            self.config.log_compact_entries_max = number
+            return None
+
+        return {"requirepass": set_requirepass, "raft-log-compact-entries-max": set_compact}
+
+
+def _wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _cluster_id(peers: dict[int, str]) -> str:
+    """A cluster started from the same --peers gets the same id on every member."""
+    if not peers:
+        return ""
+    text = ",".join(f"{node}={address}" for node, address in sorted(peers.items()))
+    return uuid.uuid5(uuid.NAMESPACE_URL, "seshat:" + text).hex

@@ -1,0 +1,127 @@
+"""Real `seshat` processes on free loopback ports, each with its own data dir.
+
+A test asks for `seshat_server` (one running node) or `start_seshat` (to start, kill and
+restart nodes itself). Readiness is polled with bounded tries, never a fixed sleep; every
+process a test starts is stopped when it ends.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import redis
+
+SESHAT = [sys.executable, "-m", "seshat.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class SeshatProcess:
+    port: int
+    data_dir: Path
+    args: list[str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> SeshatProcess:
+        env = dict(os.environ, **self.extra_env)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            SESHAT
+            + ["--port", str(self.port), "--raft-port", str(free_port())]
+            + ["--data-dir", str(self.data_dir)]
+            + self.args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        log.close()
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, tries: int = 200) -> None:
+        """Poll with a raw PING: any RESP reply (even -NOAUTH) means the node is serving."""
+        for _ in range(tries):
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise AssertionError(f"seshat exited with {self.proc.returncode}:\n{self.log()}")
+            if self.raw(b"PING\r\n")[:1] in (b"+", b"-"):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"seshat did not answer PING on {self.port}:\n{self.log()}")
+
+    def raw(self, request: bytes, timeout: float = 2.0) -> bytes:
+        """Send bytes, return what arrives until the server pauses (b"" if unreachable)."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
+                sock.sendall(request)
+                data = sock.recv(65536)
+                sock.settimeout(0.1)
+                try:
+                    while chunk := sock.recv(65536):
+                        data += chunk
+                except (TimeoutError, socket.timeout):
+                    pass
+                return data
+        except OSError:
+            return b""
+
+    def client(self, **kwargs: object) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_timeout=10, **kwargs)  # type: ignore[arg-type]
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def terminate(self) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(15)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+
+@pytest.fixture
+def start_seshat(tmp_path: Path) -> Iterator[Callable[..., SeshatProcess]]:
+    started: list[SeshatProcess] = []
+
+    def start(*args: str, data_dir: Path | None = None, port: int | None = None,
+              env: dict[str, str] | None = None) -> SeshatProcess:
+        node = SeshatProcess(
+            port=port or free_port(),
+            data_dir=data_dir or tmp_path / f"node{len(started)}",
+            args=list(args),
+            log_path=tmp_path / f"node{len(started)}.log",
+            extra_env=env or {},
+        )
+        started.append(node)
+        return node.start()
+
+    yield start
+    for node in started:
+        node.kill()
+
+
+@pytest.fixture
+def seshat_server(start_seshat: Callable[..., SeshatProcess]) -> SeshatProcess:
+    return start_seshat()
