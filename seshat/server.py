@@ -233,13 +233,19 @@ class Server:
         self._timers = [loop.call_later(interval, self._maintain)]
 
     def _maintain(self) -> None:
-        """Active expiry (leader only: followers never delete on their own) and compaction."""
+        """Active expiry and collection GC (leader only: followers never delete on their own;
+        both go through the log, see `seshat/kv/gc.py`) and compaction."""
         if self._stopped.is_set() or self.engine is None:
             return
         try:
             if self.node.is_leader():
-                data = self.kv.active_expire_sample(_wall_clock_ms())
-                if data is not None:
+                now_ms = _wall_clock_ms()
+                for data in (
+                    self.kv.active_expire_sample(now_ms),
+                    self.kv.gc_sample(now_ms),
+                ):
+                    if data is None:
+                        continue
                     try:
                         self.node.propose(data)
                     except ProposalDropped:

@@ -13,10 +13,13 @@ deletes it, in the batch, when apply touches it.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 
 from seshat.kv import layout as L
-from seshat.storage.engine import KV_DATA, METADATA, Engine
+from seshat.storage.engine import KV_DATA, METADATA, TOMBSTONES, Engine
+
+VERSIONS_PER_ENTRY_MAX = 1 << 20  # collection incarnations one log entry may create
 
 
 class KeyspaceView:
@@ -49,6 +52,23 @@ class KeyspaceView:
                     rec = None
             out.append(rec)
         return out
+
+    def has_tombstones(self) -> bool:
+        """True if some deleted collection still has sub-entries awaiting GC."""
+        for _ in self.engine.iterate(TOMBSTONES, b"", None):
+            return True
+        return False
+
+    def sub_get(self, kkey: bytes) -> bytes | None:
+        return self.engine.get(KV_DATA, kkey)
+
+    def sub_multi_get(self, kkeys: list[bytes]) -> list[bytes | None]:
+        return self.engine.multi_get(KV_DATA, kkeys)
+
+    def iterate_kv(
+        self, lo: bytes, hi: bytes, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]:
+        return self.engine.iterate(KV_DATA, lo, hi, reverse)
 
     def db_size(self, db: int) -> int:
         """Keys stored in `db`, counting expired keys not yet deleted (as Redis DBSIZE does)."""
@@ -98,7 +118,10 @@ class KeyspaceWriter:
     written after every range deletion that covers it.
     """
 
-    __slots__ = ("_map_dirty", "_overlay", "_ranges", "_sizes", "db_map", "engine")
+    __slots__ = (
+        "_map_dirty", "_overlay", "_ranges", "_sizes", "_tombs", "_version_seq", "db_map",
+        "engine", "entry_index",
+    )  # fmt: skip
 
     def __init__(self, engine: Engine, db_map: list[int]) -> None:
         self.engine = engine
@@ -106,7 +129,29 @@ class KeyspaceWriter:
         self._overlay: dict[bytes, bytes | None] = {}
         self._ranges: list[tuple[bytes, bytes]] = []
         self._sizes: dict[int, int] = {}
+        self._tombs: dict[bytes, bytes | None] = {}  # tombstones CF overlay
         self._map_dirty = False
+        self.entry_index = 0
+        self._version_seq = 0
+
+    # -- collection identities ------------------------------------------------------------------
+
+    def begin_entry(self, index: int) -> None:
+        """The state machine calls this before applying log entry `index`."""
+        self.entry_index = index
+        self._version_seq = 0
+
+    def new_version(self) -> int:
+        """A collection version never used before in this database: derived from the log index
+        of the entry being applied, so every replica allocates the same one."""
+        assert self.entry_index > 0, self.entry_index
+        assert self._version_seq < VERSIONS_PER_ENTRY_MAX, self._version_seq
+        self._version_seq += 1
+        return self.entry_index * VERSIONS_PER_ENTRY_MAX + self._version_seq
+
+    def _tombstone(self, slot: int, key: bytes, rec: bytes) -> None:
+        """Mark a dead collection incarnation for GC (O(1), whatever its size)."""
+        self._tombs[L.tombstone_key(slot, L.record_version(rec))] = key
 
     # -- raw access ---------------------------------------------------------------------------
 
@@ -159,6 +204,12 @@ class KeyspaceWriter:
                 self._overlay[L.expiry_key(slot, old_exp, key)] = None
             if new_exp:
                 self._overlay[L.expiry_key(slot, new_exp, key)] = b""
+        if (
+            old is not None
+            and old[0] != L.TYPE_STRING
+            and (rec[0] == L.TYPE_STRING or L.record_version(rec) != L.record_version(old))
+        ):
+            self._tombstone(slot, key, old)  # overwritten by another value: its fields are dead
         self._overlay[mkey] = rec
 
     def delete(self, db: int, key: bytes, old: bytes) -> None:
@@ -166,7 +217,17 @@ class KeyspaceWriter:
         slot = self.db_map[db]
         self._remove(slot, L.meta_key(slot, key), key, old)
 
-    def _remove(self, slot: int, mkey: bytes, key: bytes, old: bytes) -> None:
+    def detach(self, db: int, key: bytes, old: bytes) -> None:
+        """Delete `key`'s meta record but not its sub-entries: RENAME (the record lives on under
+        another key) and a collection emptied member by member (nothing left to collect)."""
+        slot = self.db_map[db]
+        self._remove(slot, L.meta_key(slot, key), key, old, tombstone=False)
+
+    def _remove(
+        self, slot: int, mkey: bytes, key: bytes, old: bytes, tombstone: bool = True
+    ) -> None:
+        if tombstone and old[0] != L.TYPE_STRING:
+            self._tombstone(slot, key, old)
         old_exp = int.from_bytes(old[1:9], "big")
         if old_exp:
             self._overlay[L.expiry_key(slot, old_exp, key)] = None
@@ -182,6 +243,35 @@ class KeyspaceWriter:
         exp = int.from_bytes(rec[1:9], "big")
         if exp and exp <= now_ms:
             self._remove(slot, mkey, key, rec)
+
+    # -- collection sub-entries and tombstones --------------------------------------------------
+
+    def sub_get(self, kkey: bytes) -> bytes | None:
+        return self._get(kkey)
+
+    def sub_put(self, kkey: bytes, value: bytes) -> None:
+        self._overlay[kkey] = value
+
+    def sub_delete(self, kkey: bytes) -> None:
+        self._overlay[kkey] = None
+
+    def iterate_kv(
+        self, lo: bytes, hi: bytes, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """`(kkey, value)` in `[lo, hi)` of kv_data as this batch sees it (committed state
+        merged with the overlay), in key order. Lazy over RocksDB; the overlay part costs
+        O(overlay) per call. Do not write inside `[lo, hi)` while iterating."""
+        return _merge(
+            self.engine.iterate(KV_DATA, lo, hi, reverse), self._overlay, self._ranges, lo, hi,
+            reverse,
+        )  # fmt: skip
+
+    def tombstones(self) -> Iterator[tuple[bytes, bytes]]:
+        """Pending tombstones `(tkey, key)`, oldest version first, as this batch sees them."""
+        return _merge(self.engine.iterate(TOMBSTONES, b"", None), self._tombs, [], b"", None)
+
+    def drop_tombstone(self, tkey: bytes) -> None:
+        self._tombs[tkey] = None
 
     # -- whole databases ----------------------------------------------------------------------
 
@@ -223,6 +313,12 @@ class KeyspaceWriter:
                 batch.delete(KV_DATA, kkey)
             else:
                 batch.put(KV_DATA, kkey, value)
+        for tkey in sorted(self._tombs):
+            tvalue = self._tombs[tkey]
+            if tvalue is None:
+                batch.delete(TOMBSTONES, tkey)
+            else:
+                batch.put(TOMBSTONES, tkey, tvalue)
         for slot in sorted(self._sizes):
             batch.put(METADATA, L.db_size_key(slot), L.encode_u64(self._sizes[slot]))
         if self._map_dirty:
@@ -230,3 +326,37 @@ class KeyspaceWriter:
         batch.put(METADATA, L.APPLIED_INDEX_KEY, L.encode_u64(applied_index))
         self.engine.write(batch)
         published_map[:] = self.db_map
+
+
+def _merge(
+    base: Iterator[tuple[bytes, bytes]],
+    overlay: dict[bytes, bytes | None],
+    ranges: list[tuple[bytes, bytes]],
+    lo: bytes,
+    hi: bytes | None,
+    reverse: bool = False,
+) -> Iterator[tuple[bytes, bytes]]:
+    """Committed `base` (sorted) overridden by `overlay` and with `ranges` deleted."""
+    pending = sorted(
+        ((k, v) for k, v in overlay.items() if lo <= k and (hi is None or k < hi)),
+        reverse=reverse,
+    )
+
+    def committed() -> Iterator[tuple[bytes, bytes]]:
+        for k, v in base:
+            if k in overlay:
+                continue  # the overlay's version (or deletion) wins
+            if ranges and any(rlo <= k < rhi for rlo, rhi in ranges):
+                continue
+            yield k, v
+
+    if not pending:
+        yield from committed()
+        return
+    merged = heapq.merge(
+        committed(),
+        ((k, v) for k, v in pending if v is not None),
+        key=lambda kv: kv[0],
+        reverse=reverse,
+    )
+    yield from merged

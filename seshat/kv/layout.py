@@ -6,8 +6,7 @@ kv_data (all user data; every prefix is one ASCII byte so `FLUSHALL` is one rang
 
     b"m" + slot + hash32(key) + key                  -> record (one per user key, any type)
     b"x" + slot + expire_at_ms(8, BE) + key          -> b""    (expiry index, volatile keys only)
-    b"s" + slot + hash32(key) + len(key)(4) + key + version(8) + sub
-                                                     -> value  (collection sub-entries; reserved)
+    b"s" + slot + version(8) + sub                   -> value  (collection sub-entries)
 
 `slot` is the physical keyspace (one byte, 0..15). A client's logical DB index maps to a slot
 through the `db_map` table in `metadata`, so SWAPDB swaps two bytes instead of rewriting keys.
@@ -17,8 +16,23 @@ SCAN cursor be a plain integer that survives writes (cursor = hash of the next k
 cycle reads exactly the expired keys, and FLUSHDB range-deletes it with the slot.
 
 Record: type(1) + expire_at_ms(8, BE, 0 = no expiry) + payload. A string's payload is its value.
-Collections (next) will carry version(8) + size(8) as payload, Kvrocks-style, their fields under
-the `s` prefix with that version, so deleting a collection is O(1) plus a `tombstones` record.
+A collection's (hash, set, list, zset) payload is version(8) + size(8) (+ type-specific extra
+bytes, e.g. list head/tail), Kvrocks-style: its fields/members live under the `s` prefix with
+that version, one RocksDB entry each, so HSET touches O(1) entries and deleting, overwriting or
+expiring a collection is O(1): the meta record goes and a `tombstones` record (below) lets the
+leader's GC cycle remove the orphaned sub-entries in bounded batches through the log.
+
+Why the sub-entry prefix is `slot + version` and not `slot + hash32(key) + key + version`
+(Kvrocks): the version is an identity allocated once per collection incarnation, unique for the
+life of the database (`(log index << 20) | n`, see `KeyspaceWriter.new_version`), so the user key
+is not needed to tell collections apart. Leaving it out makes RENAME O(1) (the meta record moves
+to the new key, the sub-entries stay where they are) and keeps the prefix short. The slot stays
+in the prefix so FLUSHDB is still one range deletion per slot; the price is that MOVE (which
+changes the slot) copies the sub-entries to a new version, O(N), like COPY. SWAPDB swaps logical
+DBs, not slots, so it moves nothing.
+
+tombstones (column family): version(8) + slot(1) -> key. One per dead collection incarnation,
+ordered by version (oldest first); GC deletes `s + slot + version + *` and then the tombstone.
 
 metadata:
 
@@ -34,8 +48,23 @@ from zlib import crc32
 
 DB_COUNT: Final = 16
 
+# Type tags, numbered as Redis numbers its OBJ_* types.
 TYPE_STRING: Final = 0
-TYPE_NAMES: Final[dict[int, bytes]] = {TYPE_STRING: b"string"}
+TYPE_LIST: Final = 1
+TYPE_SET: Final = 2
+TYPE_ZSET: Final = 3
+TYPE_HASH: Final = 4
+TYPE_NAMES: Final[dict[int, bytes]] = {
+    TYPE_STRING: b"string",
+    TYPE_LIST: b"list",
+    TYPE_SET: b"set",
+    TYPE_ZSET: b"zset",
+    TYPE_HASH: b"hash",
+}
+# A collection's payload starts with version(8) + size(8).
+COLLECTION_VERSION_OFFSET: Final = 9
+COLLECTION_SIZE_OFFSET: Final = 17
+COLLECTION_HEADER_BYTES: Final = 25
 
 RECORD_HEADER_BYTES: Final = 9
 NO_EXPIRY: Final = 0
@@ -91,6 +120,60 @@ def expiry_until(slot: int, now_ms: int) -> bytes:
 
 def sub_slot_range(slot: int) -> tuple[bytes, bytes]:
     return _SUB_SLOT[slot], SUB_PREFIX + bytes([slot + 1])
+
+
+def sub_prefix(slot: int, version: int) -> bytes:
+    """The prefix of every sub-entry of one collection incarnation."""
+    return _SUB_SLOT[slot] + version.to_bytes(8, "big")
+
+
+def sub_prefix_end(slot: int, version: int) -> bytes:
+    """Exclusive upper bound of `sub_prefix(slot, version)` keys."""
+    return _SUB_SLOT[slot] + (version + 1).to_bytes(8, "big")
+
+
+SUB_KEY_OFFSET: Final = 10  # prefix(1) + slot(1) + version(8): where `sub` starts
+
+
+def tombstone_key(slot: int, version: int) -> bytes:
+    return version.to_bytes(8, "big") + bytes([slot])
+
+
+def decode_tombstone_key(tkey: bytes) -> tuple[int, int]:
+    """`(slot, version)` of a tombstone key."""
+    return tkey[8], int.from_bytes(tkey[:8], "big")
+
+
+def is_collection(record: bytes) -> bool:
+    return record[0] != TYPE_STRING
+
+
+def record_version(record: bytes) -> int:
+    return int.from_bytes(record[9:17], "big")
+
+
+def record_size(record: bytes) -> int:
+    return int.from_bytes(record[17:25], "big")
+
+
+def collection_record(
+    type_tag: int, expire_at_ms: int, version: int, size: int, extra: bytes = b""
+) -> bytes:
+    return (
+        bytes([type_tag])
+        + expire_at_ms.to_bytes(8, "big")
+        + version.to_bytes(8, "big")
+        + size.to_bytes(8, "big")
+        + extra
+    )
+
+
+def with_size(record: bytes, size: int) -> bytes:
+    return record[:17] + size.to_bytes(8, "big") + record[25:]
+
+
+def with_version(record: bytes, version: int) -> bytes:
+    return record[:9] + version.to_bytes(8, "big") + record[17:]
 
 
 def db_size_key(slot: int) -> bytes:

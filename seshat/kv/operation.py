@@ -9,10 +9,16 @@ A second kind carries the leader's active-expiry deletions: `(slot, key)` pairs 
 expired at `now_ms`; apply re-checks each one against `now_ms`, so a key rewritten between the
 proposal and the apply is left alone.
 
+A third kind is the leader's collection garbage collection: apply deletes up to `limit`
+sub-entries of dead (tombstoned) collection versions, oldest first, and drops each tombstone
+whose entries are all gone. It carries no keys: what to delete is read from the replicated
+state, so every replica deletes the same entries (see `seshat/kv/gc.py`).
+
 Wire form (msgpack, bin type for bytes):
 
     [0, now_ms, db, [argv...]]          a command
     [1, now_ms, [[slot, key], ...]]     active expiry
+    [2, now_ms, limit]                  collection GC
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import msgpack
 
 KIND_COMMAND: Final = 0
 KIND_EXPIRE: Final = 1
+KIND_GC: Final = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +46,13 @@ class ExpireOp:
     keys: list[tuple[int, bytes]]
 
 
-Operation = CommandOp | ExpireOp
+@dataclass(frozen=True, slots=True)
+class GcOp:
+    now_ms: int
+    limit: int
+
+
+Operation = CommandOp | ExpireOp | GcOp
 
 
 def encode_command(now_ms: int, db: int, argv: list[bytes]) -> bytes:
@@ -55,9 +68,16 @@ def encode_expire(now_ms: int, keys: list[tuple[int, bytes]]) -> bytes:
     return data
 
 
+def encode_gc(now_ms: int, limit: int) -> bytes:
+    data: bytes = msgpack.packb((KIND_GC, now_ms, limit), use_bin_type=True)
+    return data
+
+
 def encode(op: Operation) -> bytes:
     if isinstance(op, CommandOp):
         return encode_command(op.now_ms, op.db, op.argv)
+    if isinstance(op, GcOp):
+        return encode_gc(op.now_ms, op.limit)
     return encode_expire(op.now_ms, op.keys)
 
 
@@ -68,6 +88,9 @@ def decode(data: bytes) -> Operation:
     if kind == KIND_COMMAND:
         _, now_ms, db, argv = fields
         return CommandOp(now_ms, db, argv)
+    if kind == KIND_GC:
+        _, now_ms, limit = fields
+        return GcOp(now_ms, limit)
     assert kind == KIND_EXPIRE, fields
     _, now_ms, keys = fields
     return ExpireOp(now_ms, [(slot, key) for slot, key in keys])

@@ -23,7 +23,8 @@ from typing import Final
 
 from seshat.kv import errors as E
 from seshat.kv.commands import CONNECTION, LOCAL, READ, TABLE, CommandSpec, lookup
-from seshat.kv.operation import encode_command, encode_expire
+from seshat.kv.gc import GC_ENTRIES_MAX
+from seshat.kv.operation import encode_command, encode_expire, encode_gc
 from seshat.kv.state_machine import StateMachine
 from seshat.kv.writes import parse_db_index
 from seshat.protocol.replies import OK, ErrorReply, Reply
@@ -116,6 +117,13 @@ class KVService:
         if not found:
             return None
         return encode_expire(now_ms, found)
+
+    def gc_sample(self, now_ms: int, limit: int = GC_ENTRIES_MAX) -> bytes | None:
+        """An Operation collecting up to `limit` sub-entries of deleted collections, or None
+        when nothing awaits collection (`seshat/kv/gc.py`). Leader's periodic cycle only."""
+        if not self.state_machine.view.has_tombstones():
+            return None
+        return encode_gc(now_ms, limit)
 
 
 def _select(session: Session, argv: list[bytes]) -> Reply:

@@ -20,10 +20,11 @@ import msgpack
 
 from seshat.kv import layout as L
 from seshat.kv.commands import lookup
+from seshat.kv.gc import apply_gc
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
-from seshat.kv.operation import KIND_COMMAND
+from seshat.kv.operation import KIND_COMMAND, KIND_GC
 from seshat.protocol.replies import Reply
-from seshat.storage.engine import KV_DATA, METADATA, Engine
+from seshat.storage.engine import KV_DATA, METADATA, TOMBSTONES, Engine
 
 _IDENTITY_MAP: Final = list(range(L.DB_COUNT))
 
@@ -60,6 +61,7 @@ class StateMachine:
                 continue
             assert index == applied + 1, (applied, index)
             applied = index
+            writer.begin_entry(index)
             replies.append(_apply_one(writer, data) if data else None)
         if applied != self._applied:
             writer.commit(applied, self.db_map)
@@ -70,6 +72,8 @@ class StateMachine:
         """A digest of the whole keyspace and its bookkeeping, for replica convergence tests."""
         h = hashlib.blake2b(digest_size=8)
         for key, value in self.engine.iterate(KV_DATA, b"", None):
+            h.update(len(key).to_bytes(4, "big") + key + len(value).to_bytes(4, "big") + value)
+        for key, value in self.engine.iterate(TOMBSTONES, b"", None):
             h.update(len(key).to_bytes(4, "big") + key + len(value).to_bytes(4, "big") + value)
         h.update(bytes(self.db_map))
         for slot in range(L.DB_COUNT):
@@ -86,6 +90,8 @@ def _apply_one(writer: KeyspaceWriter, data: bytes) -> Reply:
         spec = lookup(argv[0])
         assert spec is not None and spec.apply is not None, argv[0]
         return spec.apply(writer, now_ms, db, argv)
+    if fields[0] == KIND_GC:
+        return apply_gc(writer, fields[2])
     _, now_ms, keys = fields
     for slot, key in keys:
         writer.expire_slot_key(slot, key, now_ms)

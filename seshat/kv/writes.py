@@ -21,6 +21,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Final
 
+from seshat.kv import collections as C
 from seshat.kv import errors as E
 from seshat.kv import layout as L
 from seshat.kv.keyspace import KeyspaceWriter
@@ -492,7 +493,7 @@ def _rename(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes], nx: bool
     if target is not None and nx:
         return 0
     w.put(db, dst, rec, target)
-    w.delete(db, src, rec)
+    w.detach(db, src, rec)  # a collection's sub-entries stay: its meta record names them
     return 1 if nx else OK
 
 
@@ -530,7 +531,8 @@ def apply_move(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
         return 0
     if w.lookup(target, key, now_ms) is not None:
         return 0
-    w.put(target, key, rec, None)
+    moved = C.clone(w, db, rec, target) if L.is_collection(rec) else rec  # slot changes
+    w.put(target, key, moved, None)
     w.delete(db, key, rec)
     return 1
 
@@ -572,7 +574,7 @@ def apply_copy(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
     existing = w.lookup(target, dst, now_ms)
     if existing is not None and not replace:
         return 0
-    w.put(target, dst, rec, existing)
+    w.put(target, dst, C.clone(w, db, rec, target) if L.is_collection(rec) else rec, existing)
     return 1
 
 
