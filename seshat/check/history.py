@@ -89,7 +89,7 @@ class Op:
 
     @property
     def end(self) -> float:
-        """The latest instant the op may have taken effect: infinity unless it is ``ok``/``fail``."""
+        """Latest instant the op may have taken effect: infinity unless ``ok`` or ``fail``."""
         if self.status == "info" or self.complete is None:
             return math.inf
         return float(self.complete)

@@ -244,9 +244,8 @@ def _register_refutation(read: Op, first: Op | None, writers: list[Op]) -> Refut
         why = f"{read.output!r} was never written, and {first.describe()} precedes it"
     else:
         why = (
-            f"{first.describe()} completed before it began, and every write of "
-            f"{read.output!r} that could precede the read ends before that write begins "
-            f"(or is that write, ordered before another that precedes the read)"
+            f"{first.describe()} completed before it began, and no write of "
+            f"{read.output!r} can take effect after that write and before the read"
         )
     return Refutation(read, window, f"{read.describe()} is stale or invented: {why}")
 

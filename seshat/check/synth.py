@@ -65,7 +65,8 @@ def _schedule(
             pids[slot] += processes
         else:
             effect = invoke + rng.uniform(0.0, duration)
-            drafts.append(_Draft(pids[slot], kind, key, value, invoke, invoke + duration, "ok", effect))
+            complete = invoke + duration
+            drafts.append(_Draft(pids[slot], kind, key, value, invoke, complete, "ok", effect))
         heapq.heappush(slots, (invoke + duration, slot))
     return drafts
 

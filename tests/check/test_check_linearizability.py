@@ -27,11 +27,13 @@ from seshat.check.result import format_result
 from seshat.check.synth import corrupt_read, register_history
 
 
-def w(p: int, value: Any, t0: float, t1: float | None, status: Status = "ok", key: str = "x") -> Op:
+def w(p: int, value: Any, t0: float, t1: float | None, status: Status = "ok",
+      key: str = "x") -> Op:
     return Op(p, "write", key, value, t0, t1, status)
 
 
-def r(p: int, output: Any, t0: float, t1: float | None, status: Status = "ok", key: str = "x") -> Op:
+def r(p: int, output: Any, t0: float, t1: float | None, status: Status = "ok",
+      key: str = "x") -> Op:
     return Op(p, "read", key, None, t0, t1, status, output)
 
 
@@ -80,7 +82,9 @@ VALID: dict[str, list[Op]] = {
         w(0, 1, 0, 1, key="a"), w(1, 2, 0, 1, key="b"), r(2, 1, 2, 3, key="a"),
         r(3, 2, 2, 3, key="b"),
     ],
-    "nemesis events ignored": [w(0, 1, 0, 1), NemesisEvent(1.5, "partition"), r(1, 1, 2, 3)],  # type: ignore[list-item]
+    "nemesis events ignored": [
+        w(0, 1, 0, 1), NemesisEvent(1.5, "partition"), r(1, 1, 2, 3),  # type: ignore[list-item]
+    ],
 }
 
 INVALID: dict[str, list[Op]] = {

@@ -109,7 +109,9 @@ def get(p: int, value: int, t0: float, t1: float) -> Op:
 
 
 def test_counter_final_value_between_ok_and_ok_plus_info() -> None:
-    base = [incr(0, 1, 0, 1), incr(1, 2, 0, 1), incr(2, 4, 0, None, "info"), incr(3, 8, 0, 1, "fail")]
+    base = [
+        incr(0, 1, 0, 1), incr(1, 2, 0, 1), incr(2, 4, 0, None, "info"), incr(3, 8, 0, 1, "fail"),
+    ]
     assert check_counter([*base, get(0, 3, 5, 6)]).valid
     assert check_counter([*base, get(0, 7, 5, 6)]).valid
     low = check_counter([*base, get(0, 2, 5, 6)])
