@@ -75,6 +75,7 @@ class ClientConnection(asyncio.Protocol):
         self._pending_reads = 0
         self._blocked = False
         self._close_after_flush = False
+        self._input_error: ProtocolError | None = None  # bad input: answer what came before
         self._closed = False
         self._reading_paused = False
 
@@ -117,7 +118,9 @@ class ClientConnection(asyncio.Protocol):
         self._drain()
 
     def _protocol_error(self, error: ProtocolError) -> None:
-        # Commands parsed before the bad bytes still run, as in Redis.
+        # Commands parsed before the bad bytes still run, as in Redis; `_drain` sends the
+        # error (unless Redis closes silently) after their replies, then closes.
+        self._input_error = error
         while True:
             try:
                 more = self.parser.next_commands()
@@ -127,10 +130,6 @@ class ClientConnection(asyncio.Protocol):
                 break
             self._queue.extend(more)
         self._drain()
-        if error.send_reply:
-            self._emit(error.to_reply())
-        self._close_after_flush = True
-        self._flush()
 
     # ------------------------------------------------------------------ dispatch
 
@@ -143,7 +142,11 @@ class ClientConnection(asyncio.Protocol):
             if not queue:
                 # Before AUTH the parser hands out one command at a time (so AUTH takes effect
                 # before the next one is checked): fetch the rest of the read here.
-                if self.parser.buffered_bytes() == 0 or not self._parse_more():
+                if (
+                    self._input_error is not None
+                    or self.parser.buffered_bytes() == 0
+                    or not self._parse_more()
+                ):
                     break
             argv = queue[0]
             if not argv:
@@ -176,13 +179,18 @@ class ClientConnection(asyncio.Protocol):
                 queue.popleft()
                 self._emit(server.admin.execute(self, argv))
             server.stats.commands_processed += 1
+        error = self._input_error
+        if error is not None and not queue and not self._close_after_flush:
+            if error.send_reply:
+                self._emit(error.to_reply())
+            self._close_after_flush = True
         self._flush()
 
     def _parse_more(self) -> bool:
         try:
             more = self.parser.next_commands()
         except ProtocolError as error:
-            self._protocol_error(error)
+            self._input_error = error
             return False
         self._queue.extend(more)
         return bool(more)
