@@ -1,0 +1,148 @@
+"""Calling one node's unary RPCs (Forward, ChangeMembership, TransferLeader, Status).
+
+`PeerClient` wraps one gRPC channel. The transport hands out one per peer
+(`GrpcTransport.client(peer_id)`) on a channel of its own, apart from the Raft stream's, so a
+forwarded command never queues behind a megabyte of AppendEntries on the same TCP connection;
+the admin CLI opens one with `PeerClient.connect(address)`. Every call has a deadline
+(`timeout_s`, default `CALL_TIMEOUT_S`), and failures come back as three exceptions that say
+whose fault they are: `PeerUnavailable` (down, unreachable, too slow: try another node or
+later), `PeerRefused` (another cluster), `PeerError` (the peer failed the call).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+import grpc  # type: ignore[import-untyped]
+from grpc import aio
+
+from seshat.proto import raft_pb2_grpc
+from seshat.transport import api
+
+CALL_TIMEOUT_S = 5.0
+"""Default deadline of a unary call: well above a forwarded write's commit latency (a few ms)
+and an election (about a second), short enough that a client sees an error, not a hang."""
+
+MESSAGE_BYTES_MAX = 64 << 20
+"""Largest gRPC message either side accepts (gRPC's default receive limit is 4 MiB). Raft
+frames stay under `batch_bytes_max` except one oversized MsgApp (`append_bytes_max` is 1 MiB),
+and snapshots travel in 1 MiB chunks, so this only bounds what a broken peer can make us buffer."""
+
+KEEPALIVE_TIME_MS = 10_000
+KEEPALIVE_TIMEOUT_MS = 5_000
+"""HTTP/2 pings find a dead peer on an idle connection (a killed host sends no RST) within
+about 15 s; a busy stream fails at its next write anyway."""
+
+
+def channel_options(reconnect_backoff_max_ms: int = 2_000) -> list[tuple[str, Any]]:
+    """Options of every channel we open: message limits, keepalive, and a reconnect backoff
+    capped like the stream's (gRPC's own default grows to 120 s, far too long for a restart)."""
+    return [
+        ("grpc.max_receive_message_length", MESSAGE_BYTES_MAX),
+        ("grpc.max_send_message_length", MESSAGE_BYTES_MAX),
+        ("grpc.keepalive_time_ms", KEEPALIVE_TIME_MS),
+        ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_MS),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.max_pings_without_data", 0),
+        ("grpc.initial_reconnect_backoff_ms", 100),
+        ("grpc.min_reconnect_backoff_ms", 100),
+        ("grpc.max_reconnect_backoff_ms", reconnect_backoff_max_ms),
+        ("grpc.enable_retries", 0),
+    ]
+
+
+class TransportError(Exception):
+    """Base of the errors a call to a peer reports."""
+
+
+class PeerUnavailable(TransportError):
+    """The peer did not answer in time or could not be reached."""
+
+
+class PeerRefused(TransportError):
+    """The peer belongs to another cluster (FAILED_PRECONDITION)."""
+
+
+class PeerError(TransportError):
+    """The peer answered the call with an error (no handler, handler failed, bad request)."""
+
+
+def _translate(error: aio.AioRpcError, address: str) -> TransportError:
+    code = error.code()
+    text = f"{address}: {code.name}: {error.details()}"
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return PeerUnavailable(text)
+    if code is grpc.StatusCode.FAILED_PRECONDITION:
+        return PeerRefused(text)
+    return PeerError(text)
+
+
+class PeerClient:
+    def __init__(
+        self,
+        channel: aio.Channel,
+        address: str,
+        cluster_id: str = "",
+        node_id: int = 0,
+        timeout_s: float = CALL_TIMEOUT_S,
+        owns_channel: bool = False,
+    ) -> None:
+        self.address = address
+        self.cluster_id = cluster_id
+        self.node_id = node_id
+        self.timeout_s = timeout_s
+        self._channel = channel
+        self._stub = raft_pb2_grpc.RaftStub(channel)
+        self._owns_channel = owns_channel
+
+    @classmethod
+    def connect(
+        cls,
+        address: str,
+        cluster_id: str = "",
+        node_id: int = 0,
+        timeout_s: float = CALL_TIMEOUT_S,
+    ) -> PeerClient:
+        """A client on a channel of its own (closed by `close()`); call inside a running loop."""
+        channel = aio.insecure_channel(address, options=channel_options())
+        return cls(channel, address, cluster_id, node_id, timeout_s, owns_channel=True)
+
+    async def close(self) -> None:
+        if self._owns_channel:
+            await self._channel.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _call(self, method: Any, request: Any, timeout_s: float | None) -> Any:
+        try:
+            return await method(request, timeout=self.timeout_s if timeout_s is None else timeout_s)
+        except aio.AioRpcError as error:
+            raise _translate(error, self.address) from None
+
+    async def forward(
+        self, request: api.ForwardRequest, timeout_s: float | None = None
+    ) -> api.ForwardReply:
+        wire = api.forward_request_to_pb(request, self.cluster_id, self.node_id)
+        return api.forward_reply_from_pb(await self._call(self._stub.Forward, wire, timeout_s))
+
+    async def change_membership(
+        self, request: api.ChangeMembershipRequest, timeout_s: float | None = None
+    ) -> api.ChangeMembershipReply:
+        wire = api.change_membership_request_to_pb(request, self.cluster_id, self.node_id)
+        reply = await self._call(self._stub.ChangeMembership, wire, timeout_s)
+        return api.change_membership_reply_from_pb(reply)
+
+    async def transfer_leader(
+        self, request: api.TransferLeaderRequest, timeout_s: float | None = None
+    ) -> api.TransferLeaderReply:
+        wire = api.transfer_leader_request_to_pb(request, self.cluster_id, self.node_id)
+        reply = await self._call(self._stub.TransferLeader, wire, timeout_s)
+        return api.transfer_leader_reply_from_pb(reply)
+
+    async def status(self, timeout_s: float | None = None) -> api.StatusReply:
+        wire = api.status_request_to_pb(api.StatusRequest(), self.cluster_id, self.node_id)
+        return api.status_reply_from_pb(await self._call(self._stub.Status, wire, timeout_s))
