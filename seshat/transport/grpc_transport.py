@@ -154,6 +154,8 @@ class _Peer:
     id: int
     address: str
     queue: deque[Message] = field(default_factory=deque)
+    sizes: deque[int] = field(default_factory=deque)
+    """`_message_bytes` of each queued message, so taking a batch need not recompute it."""
     queued_bytes: int = 0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     state: PeerState = PeerState.CONNECTING
@@ -308,6 +310,7 @@ class GrpcTransport:
         if peer is None:
             return
         peer.queue.clear()
+        peer.sizes.clear()
         peer.queued_bytes = 0
         tasks = [t for t in (peer.task, peer.snapshot_task) if t is not None and not t.done()]
         for task in tasks:
@@ -331,6 +334,11 @@ class GrpcTransport:
     def peer_state(self, peer_id: int) -> PeerState | None:
         peer = self._peers.get(peer_id)
         return None if peer is None else peer.state
+
+    def queued(self, peer_id: int) -> int:
+        """Messages waiting in `peer_id`'s queue (0 for an unknown peer)."""
+        peer = self._peers.get(peer_id)
+        return 0 if peer is None else len(peer.queue)
 
     def peer_stats(self, peer_id: int) -> PeerStats | None:
         peer = self._peers.get(peer_id)
@@ -375,6 +383,7 @@ class GrpcTransport:
                 self._report_unreachable(peer)
                 continue
             peer.queue.append(m)
+            peer.sizes.append(size)
             peer.queued_bytes += size
             peer.wake.set()
 
@@ -392,18 +401,21 @@ class GrpcTransport:
     def _take_batch(self, peer: _Peer) -> list[Message]:
         queue = peer.queue
         limits = self.limits
+        sizes = peer.sizes
         if len(queue) <= limits.batch_msgs_max and peer.queued_bytes <= limits.batch_bytes_max:
             batch = list(queue)
             queue.clear()
+            sizes.clear()
             peer.queued_bytes = 0
             return batch
         batch = []
         taken = 0
         while queue and len(batch) < limits.batch_msgs_max:
-            size = _message_bytes(queue[0])
+            size = sizes[0]
             if batch and taken + size > limits.batch_bytes_max:
                 break
             batch.append(queue.popleft())
+            sizes.popleft()
             taken += size
         peer.queued_bytes -= taken
         return batch
@@ -510,6 +522,7 @@ class GrpcTransport:
     def _drop_queue(self, peer: _Peer) -> None:
         peer.stats.dropped_msgs += len(peer.queue)
         peer.queue.clear()
+        peer.sizes.clear()
         peer.queued_bytes = 0
 
     # ------------------------------------------------------------------ snapshots

@@ -332,3 +332,27 @@ async def test_port_in_use_is_an_error(make_transport: MakeTransport) -> None:
     a = await make_transport(1)
     with pytest.raises(OSError):
         await make_transport(2, port=a.transport.port, limits=FAST_LIMITS)
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        TransportLimits(batch_msgs_max=10),
+        TransportLimits(batch_bytes_max=5 * (64 + 100)),
+    ],
+    ids=["message-bound", "byte-bound"],
+)
+async def test_frames_are_split_at_the_batch_limits(
+    make_transport: MakeTransport, limits: TransportLimits
+) -> None:
+    b = await make_transport(2)
+    a = await make_transport(1, peers={2: b.address}, limits=limits)
+    await wait_for(lambda: a.transport.peer_state(2) is PeerState.CONNECTED, "1 -> 2")
+    sent = [app(1, 2, i) for i in range(95)]
+    a.transport.send(sent)
+    await wait_for(lambda: len(b.rec.messages) == 95, "95 messages")
+    assert b.rec.messages == sent
+    stats = a.transport.peer_stats(2)
+    assert stats is not None
+    assert stats.sent_batches >= 10 if limits.batch_msgs_max == 10 else stats.sent_batches >= 19
+    assert a.transport.queued(2) == 0
