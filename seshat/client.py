@@ -30,7 +30,7 @@ from seshat.protocol.errors import ProtocolError
 from seshat.protocol.parser import Parser
 from seshat.protocol.replies import ErrorReply, Reply
 from seshat.raft.core import ProposalDropped
-from seshat.raft.node import OutcomeUnknown, ProposalLost, ReadDropped
+from seshat.raft.node import Completion, OutcomeUnknown, ProposalLost, ReadDropped
 
 if TYPE_CHECKING:
     from seshat.server import Server
@@ -43,10 +43,10 @@ _PRE_AUTH_ALLOWED = frozenset({b"auth", b"hello", b"quit"})
 class _Slot:
     """A reply not yet known: a write's apply result, or a read waiting for its read point."""
 
-    __slots__ = ("argv", "db", "future", "is_read")
+    __slots__ = ("argv", "completion", "db", "is_read")
 
-    def __init__(self, future: asyncio.Future[Any], is_read: bool, argv: list[bytes], db: int):
-        self.future = future
+    def __init__(self, completion: Completion | None, is_read: bool, argv: list[bytes], db: int):
+        self.completion = completion  # None: a write whose batch is not proposed yet
         self.is_read = is_read
         self.argv = argv
         self.db = db
@@ -73,6 +73,9 @@ class ClientConnection(asyncio.Protocol):
         self._slots: deque[_Slot | Reply] = deque()
         self._pending = 0  # unfinished slots in _slots
         self._pending_reads = 0
+        self._batch: list[bytes] = []  # writes of this drain, proposed together at its end
+        self._batch_slots: list[_Slot] = []
+        self._flush_scheduled = False
         self._blocked = False
         self._close_after_flush = False
         self._input_error: ProtocolError | None = None  # bad input: answer what came before
@@ -164,7 +167,11 @@ class ClientConnection(asyncio.Protocol):
                     self._blocked = True
                     break
                 queue.popleft()
-                self._propose(prepared.data)  # type: ignore[union-attr]
+                slot = _Slot(None, False, argv, 0)
+                self._batch.append(prepared.data)  # type: ignore[union-attr]
+                self._batch_slots.append(slot)
+                self._slots.append(slot)
+                self._pending += 1
             elif kind is Read:
                 if self._pending:
                     self._blocked = True
@@ -184,6 +191,8 @@ class ClientConnection(asyncio.Protocol):
             if error.send_reply:
                 self._emit(error.to_reply())
             self._close_after_flush = True
+        if self._batch:
+            self._propose_batch()
         self._flush()
 
     def _parse_more(self) -> bool:
@@ -195,13 +204,19 @@ class ClientConnection(asyncio.Protocol):
         self._queue.extend(more)
         return bool(more)
 
-    def _propose(self, data: bytes) -> None:
+    def _propose_batch(self) -> None:
+        """Propose this drain's writes in one call: one log append for the whole pipeline."""
+        datas, slots = self._batch, self._batch_slots
+        self._batch, self._batch_slots = [], []
         try:
-            future = self.server.node.propose(data)
+            completions = self.server.node.propose_batch(datas)
         except ProposalDropped as dropped:
-            self._emit(self.server.dropped_reply(dropped))
-            return
-        self._add_slot(_Slot(future, False, [], self.session.db))
+            error = Completion()
+            error.set_error(dropped)
+            completions = [error] * len(slots)
+        for slot, completion in zip(slots, completions):
+            slot.completion = completion
+            completion.add_callback(self._on_slot_done)
 
     def _read(self, argv: list[bytes]) -> None:
         server = self.server
@@ -217,15 +232,23 @@ class ClientConnection(asyncio.Protocol):
         self._add_slot(_Slot(barrier, True, argv, self.session.db))
 
     def _add_slot(self, slot: _Slot) -> None:
+        assert slot.completion is not None
         self._slots.append(slot)
         self._pending += 1
-        slot.future.add_done_callback(self._on_slot_done)
+        slot.completion.add_callback(self._on_slot_done)
 
     def _emit(self, reply: Reply) -> None:
         self._slots.append(reply)  # type: ignore[arg-type]
 
-    def _on_slot_done(self, future: asyncio.Future[Any]) -> None:
+    def _on_slot_done(self, completion: Completion) -> None:
+        # Called synchronously as entries apply: coalesce into one flush per loop turn.
         self._pending -= 1
+        if not self._flush_scheduled and not self._closed:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._after_completions)
+
+    def _after_completions(self) -> None:
+        self._flush_scheduled = False
         if self._closed:
             return
         self._flush()
@@ -248,7 +271,7 @@ class ClientConnection(asyncio.Protocol):
             head = slots[0]
             if head.__class__ is _Slot:
                 slot: _Slot = head  # type: ignore[assignment]
-                if not slot.future.done():
+                if slot.completion is None or not slot.completion.done:
                     break
                 slots.popleft()
                 reply = self._slot_reply(slot)
@@ -262,14 +285,12 @@ class ClientConnection(asyncio.Protocol):
             self._close()
 
     def _slot_reply(self, slot: _Slot) -> Reply:
-        future = slot.future
+        completion = slot.completion
+        assert completion is not None
         if slot.is_read:
             self._pending_reads -= 1
-        if future.cancelled():
-            return E.UNKNOWN_OUTCOME
-        error = future.exception()
-        if error is not None:
-            return self.server.failure_reply(error)
+        if completion.error is not None:
+            return self.server.failure_reply(completion.error)
         if slot.is_read:
             session = self.session
             db = session.db
@@ -278,7 +299,7 @@ class ClientConnection(asyncio.Protocol):
                 return self.server.kv.execute_read(session, slot.argv)
             finally:
                 session.db = db
-        result: Reply = future.result()
+        result: Reply = completion.result
         return result
 
     def _close(self) -> None:

@@ -282,6 +282,8 @@ class Server:
         return E.CLUSTERDOWN_NO_LEADER
 
     def failure_reply(self, error: BaseException) -> Reply:
+        if isinstance(error, ProposalDropped):
+            return self.dropped_reply(error)
         return failure_reply(error)
 
     # ------------------------------------------------------------------ INFO and CONFIG
