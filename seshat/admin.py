@@ -17,8 +17,16 @@ from typing import TYPE_CHECKING
 
 from seshat import __version__
 from seshat.kv import errors as E
-from seshat.kv.commands import TABLE, command_docs_reply, command_info_reply, get_keys, lookup
-from seshat.protocol.replies import OK, PONG, ErrorReply, Map, Reply, Verbatim
+from seshat.kv.commands import (
+    SUBCOMMANDS,
+    TABLE,
+    command_docs_reply,
+    command_info_reply,
+    get_keys,
+    lookup,
+)
+from seshat.kv.numbers import parse_int
+from seshat.protocol.replies import OK, PONG, ErrorReply, Map, Reply, SimpleString, Verbatim
 
 if TYPE_CHECKING:
     from seshat.client import ClientConnection
@@ -59,7 +67,7 @@ class Admin:
 
     def ping(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
         if len(argv) > 2:
-            return E.wrong_arity(argv[0])
+            return E.wrong_arity(b"ping")  # Redis names the command as its table does
         return argv[1] if len(argv) == 2 else PONG
 
     def echo(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
@@ -92,10 +100,10 @@ class Admin:
         protocol = conn.protocol
         i = 1
         if len(argv) >= 2:
-            try:
-                protocol = int(argv[1])
-            except ValueError:
+            parsed = parse_int(argv[1])  # Redis's strict int64: no sign, spaces or overflow
+            if parsed is None:
                 return E.PROTOVER_NOT_INTEGER
+            protocol = parsed
             if protocol < 2 or protocol > 3:
                 return E.NOPROTO
             i = 2
@@ -158,7 +166,7 @@ class Admin:
                 return ErrorReply(f"ERR Unrecognized option '{argv[2].decode(errors='replace')}'")
             return OK
         if sub == b"info" and n == 2:
-            return Verbatim(self._client_line(conn, conn).encode())
+            return Verbatim(self._client_line(conn, conn, "client|info").encode())
         if sub == b"list":
             return self._client_list(conn, argv)
         if sub == b"kill":
@@ -168,20 +176,17 @@ class Admin:
                 return E.SYNTAX
             return OK
         if sub == b"help" and n == 2:
-            return [
-                b"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                b"ID", b"GETNAME", b"SETNAME <name>", b"INFO", b"LIST", b"KILL", b"HELP",
-            ]
+            return _help(b"CLIENT")
         return ErrorReply(
             f"ERR unknown subcommand or wrong number of arguments for "
             f"'{argv[1].decode(errors='replace')[:128]}'. Try CLIENT HELP."
         )
 
-    def _client_line(self, conn: ClientConnection, me: ClientConnection) -> str:
+    def _client_line(self, conn: ClientConnection, me: ClientConnection, current: str) -> str:
+        """`current` is the full name (`client|list`) of the command `me` is running."""
         now = time.monotonic()
-        cmd = conn.last_command.decode(errors="replace").lower()
-        if conn is me:
-            cmd = "client|info" if cmd == "client" else cmd
+        cmd = conn.last_command.decode(errors="replace")
+        cmd = current if conn is me else ("NULL" if cmd == "NULL" else cmd.lower())
         return (
             f"id={conn.id} addr={conn.addr} laddr={conn.laddr} fd=-1 "
             f"name={conn.name.decode(errors='replace')} age={int(now - conn.created_s)} "
@@ -211,7 +216,8 @@ class Admin:
                 clients = [c for c in clients if c.id in wanted]
             else:
                 return E.SYNTAX
-        return Verbatim("".join(self._client_line(c, conn) for c in clients).encode())
+        lines = (self._client_line(c, conn, "client|list") for c in clients)
+        return Verbatim("".join(lines).encode())
 
     def _client_kill(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
         clients = self.server.clients
@@ -247,14 +253,19 @@ class Admin:
                 if value.lower() != b"normal":
                     filters.append(lambda c: False)
             elif option == b"user":
-                filters.append(lambda c, u=value: u == b"default")
+                if value != b"default":  # the only user Seshat has
+                    return ErrorReply(f"ERR No such user '{value.decode(errors='replace')}'")
+
             else:
                 return E.SYNTAX
         for c in list(clients.values()):
             if skipme and c is conn:
                 continue
             if all(f(c) for f in filters):
-                c.kill()
+                if c is conn:
+                    conn.close_after_reply()  # Redis answers, then closes its own killer
+                else:
+                    c.kill()
                 killed += 1
         return killed
 
@@ -279,6 +290,10 @@ class Admin:
             return Map(items)
         if sub == b"list" and len(argv) == 2:
             return [spec.name for spec in TABLE]
+        if sub == b"list":
+            return self._command_list_filtered(argv)
+        if sub == b"help" and len(argv) == 2:
+            return _help(b"COMMAND")
         if sub == b"getkeys" and len(argv) >= 3:
             spec = lookup(argv[2])
             if spec is None:
@@ -295,6 +310,20 @@ class Admin:
             f"ERR unknown subcommand or wrong number of arguments for "
             f"'{argv[1].decode(errors='replace')[:128]}'. Try COMMAND HELP."
         )
+
+    def _command_list_filtered(self, argv: list[bytes]) -> Reply:
+        """COMMAND LIST FILTERBY MODULE|ACLCAT|PATTERN <value>: subcommands count too."""
+        if len(argv) != 5 or argv[2].lower() != b"filterby":
+            return E.SYNTAX
+        kind, value = argv[3].lower(), argv[4].decode(errors="replace").lower()
+        rows = [row for spec in TABLE for row in (spec, *SUBCOMMANDS.get(spec.name, ()))]
+        if kind == b"pattern":
+            return [r.name for r in rows if fnmatch.fnmatchcase(r.name.decode(), value)]
+        if kind == b"aclcat":
+            return [r.name for r in rows if "@" + value in r.acl_categories]
+        if kind == b"module":
+            return []
+        return E.SYNTAX
 
     # ------------------------------------------------------------------ INFO
 
@@ -319,16 +348,25 @@ class Admin:
         sub = argv[1].lower()
         params = self.server.config_params()
         if sub == b"get" and len(argv) >= 3:
+            # As `configGetCommand`: a plain name is looked up and answered as the client spelt
+            # it; a glob answers the parameters' own names. Each parameter appears once.
             items: list[tuple[Reply, Reply]] = []
             seen = set()
-            for pattern in argv[2:]:
-                pat = pattern.decode(errors="replace").lower()
+            for given in argv[2:]:
+                pat = given.decode(errors="replace").lower()
+                if not any(c in pat for c in "[*?"):
+                    if pat in params and pat not in seen:
+                        seen.add(pat)
+                        items.append((given, params[pat]().encode()))
+                    continue
                 for name in sorted(params):
                     if name not in seen and fnmatch.fnmatchcase(name, pat):
                         seen.add(name)
                         items.append((name.encode(), params[name]().encode()))
             return Map(items)
-        if sub == b"set" and len(argv) >= 4 and len(argv) % 2 == 0:
+        if sub == b"set" and len(argv) % 2 != 0:
+            return E.SYNTAX
+        if sub == b"set" and len(argv) >= 4:
             changes = {}
             for i in range(2, len(argv), 2):
                 name = argv[i].decode(errors="replace").lower()
@@ -345,6 +383,8 @@ class Admin:
             return OK
         if sub == b"rewrite" and len(argv) == 2:
             return ErrorReply("ERR The server is running without a config file")
+        if sub == b"help" and len(argv) == 2:
+            return _help(b"CONFIG")
         return ErrorReply(
             f"ERR unknown subcommand or wrong number of arguments for "
             f"'{argv[1].decode(errors='replace')[:128]}'. Try CONFIG HELP."
@@ -355,6 +395,14 @@ class Admin:
     def time(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
         now_ns = time.time_ns()
         return [str(now_ns // 1_000_000_000).encode(), str(now_ns // 1000 % 1_000_000).encode()]
+
+
+def _help(container: bytes) -> Reply:
+    """`<CONTAINER> HELP`: status lines, as Redis's `addReplyHelp`, naming our subcommands."""
+    lines = [container + b" <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"]
+    for spec in SUBCOMMANDS[container.lower()]:
+        lines.append(spec.name.split(b"|", 1)[1].upper())
+    return [SimpleString(line) for line in lines]
 
 
 def process_stats() -> dict[str, str]:

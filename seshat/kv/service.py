@@ -22,7 +22,15 @@ from dataclasses import dataclass
 from typing import Final
 
 from seshat.kv import errors as E
-from seshat.kv.commands import CONNECTION, LOCAL, READ, TABLE, CommandSpec, lookup
+from seshat.kv.commands import (
+    CONNECTION,
+    LOCAL,
+    READ,
+    TABLE,
+    CommandSpec,
+    lookup,
+    lookup_subcommand,
+)
 from seshat.kv.gc import GC_ENTRIES_MAX
 from seshat.kv.operation import encode_command, encode_expire, encode_gc
 from seshat.kv.state_machine import StateMachine
@@ -88,6 +96,12 @@ class KVService:
         if kind is READ:
             return _READS[spec.name]
         if kind is CONNECTION:
+            if spec.subcommands and len(argv) > 1:  # CLIENT, CONFIG, COMMAND: the sub's row
+                sub = lookup_subcommand(spec.name, argv[1])
+                if sub is None:
+                    return Immediate(E.unknown_subcommand(argv[1], spec.name.upper().decode()))
+                if not sub.arity_ok(len(argv)):
+                    return Immediate(E.wrong_arity(sub.name))
             return _CONNECTIONS[spec.name]
         if kind is LOCAL:
             return Immediate(_select(session, argv))

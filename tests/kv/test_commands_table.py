@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from seshat.kv import commands as C
+from seshat.kv.hash_set_table import HASH_SET_ROWS
+from seshat.kv.list_zset_table import LIST_ZSET_ROWS
 from seshat.protocol.replies import Map, Set, SimpleString
 from tests.kv.conftest import RawRedis, normalise
 
@@ -68,6 +70,8 @@ NAMES = [
     "TOUCH",
     "COPY",
 ]
+NAMES += [row["name"].decode().upper() for row in LIST_ZSET_ROWS]  # lists and sorted sets
+NAMES += [row["name"].decode().upper() for row in HASH_SET_ROWS]  # hashes, sets, OBJECT
 
 
 def test_every_command_has_a_row_and_lookup_ignores_case() -> None:
@@ -111,7 +115,7 @@ def test_command_info_reply_shape() -> None:
     assert info[:2] == [b"set", -3]
     assert info[2] == Set([SimpleString(b"write"), SimpleString(b"denyoom")])
     assert info[3:6] == [1, 1, 1]
-    assert isinstance(info[8], list) and isinstance(info[8][0], Map)
+    assert isinstance(info[8], Set) and isinstance(info[8].items[0], Map)  # `~` in RESP3
     docs = C.command_docs_reply(spec)
     assert (b"summary", b"Set the string value of a key") in docs.items
 
