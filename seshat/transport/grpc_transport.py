@@ -644,8 +644,15 @@ class _Servicer(raft_pb2_grpc.RaftServicer):  # type: ignore[misc]
                 try:
                     m = decode(pm)
                 except codec.CodecError as error:
+                    log.warning("peer_sent_garbage", peer=hello.node_id, reason=str(error))
                     await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
-                on_message(m)
+                try:
+                    on_message(m)
+                except Exception:
+                    # A bug on our side (the core asserts): gRPC would only turn it into a
+                    # status for the peer, so say it here, loudly, before it does.
+                    log.critical("on_message_failed", message=repr(m), exc_info=True)
+                    raise
             stats.received_msgs += len(frame.messages)
             stats.received_batches += 1
             frame = await context.read()
