@@ -209,7 +209,7 @@ class GrpcTransport:
         self.stats = TransportStats()
         self._requested_port = port
         self._port = port
-        self._initial_peers = dict(peers)
+        self._initial_peers = {i: a for i, a in peers.items() if i != node_id}
         self._peers: dict[int, _Peer] = {}
         self._server: aio.Server | None = None
         self._running = False
@@ -252,12 +252,13 @@ class GrpcTransport:
         """Stop listening, cancel every task we started, close every channel."""
         if not self._running:
             return
+        self._initial_peers = self.peers()  # a later start() talks to the same peers
         self._running = False
         server, self._server = self._server, None
         if server is not None:
             await server.stop(self.limits.shutdown_grace_s)
         for peer_id in list(self._peers):
-            self.remove_peer(peer_id)
+            self._remove_running_peer(peer_id)
         while self._closing:
             await asyncio.gather(*list(self._closing), return_exceptions=True)
         log.info("transport_stopped", node_id=self.node_id)
@@ -283,6 +284,9 @@ class GrpcTransport:
         """Start talking to `peer_id` at `address` (a changed address restarts its sender)."""
         if peer_id == self.node_id:
             return
+        if not self._running:
+            self._initial_peers[peer_id] = address  # senders start with the transport
+            return
         current = self._peers.get(peer_id)
         if current is not None:
             if current.address == address:
@@ -290,13 +294,10 @@ class GrpcTransport:
             self.remove_peer(peer_id)
         peer = _Peer(peer_id, address)
         self._peers[peer_id] = peer
-        if self._running:
-            peer.task = asyncio.get_running_loop().create_task(
-                self._run_sender(peer), name=f"raft-send-{peer_id}"
-            )
-            peer.task.add_done_callback(self._sender_done)
-        else:
-            self._initial_peers[peer_id] = address
+        peer.task = asyncio.get_running_loop().create_task(
+            self._run_sender(peer), name=f"raft-send-{peer_id}"
+        )
+        peer.task.add_done_callback(self._sender_done)
 
     def _sender_done(self, task: asyncio.Task[None]) -> None:
         """A sender only ends by cancellation; anything else is a bug, said loudly."""
@@ -306,6 +307,9 @@ class GrpcTransport:
     def remove_peer(self, peer_id: int) -> None:
         """Stop talking to `peer_id`: its queue is dropped, its tasks cancelled, channels closed."""
         self._initial_peers.pop(peer_id, None)
+        self._remove_running_peer(peer_id)
+
+    def _remove_running_peer(self, peer_id: int) -> None:
         peer = self._peers.pop(peer_id, None)
         if peer is None:
             return
@@ -329,6 +333,9 @@ class GrpcTransport:
             await channel.close()
 
     def peers(self) -> dict[int, str]:
+        """The peers we send to (before `start()`, those we will send to)."""
+        if not self._running:
+            return dict(self._initial_peers)
         return {p.id: p.address for p in self._peers.values()}
 
     def peer_state(self, peer_id: int) -> PeerState | None:

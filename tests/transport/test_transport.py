@@ -356,3 +356,20 @@ async def test_frames_are_split_at_the_batch_limits(
     assert stats is not None
     assert stats.sent_batches >= 10 if limits.batch_msgs_max == 10 else stats.sent_batches >= 19
     assert a.transport.queued(2) == 0
+
+
+async def test_peers_added_before_start_and_a_restart_of_the_same_object(
+    make_transport: MakeTransport,
+) -> None:
+    b = await make_transport(2)
+    a = await make_transport(1, start=False)
+    a.transport.add_peer(2, b.address)
+    a.transport.add_peer(1, "ignored:1")  # ourselves
+    assert a.transport.peers() == {2: b.address}
+    await a.transport.start()
+    await wait_for(lambda: a.transport.peer_state(2) is PeerState.CONNECTED, "1 -> 2")
+    await a.transport.stop()
+    assert a.transport.peers() == {2: b.address}
+    await a.transport.start()
+    a.transport.send([app(1, 2, 7)])
+    await wait_for(lambda: b.rec.messages == [app(1, 2, 7)], "message after a second start")
