@@ -12,6 +12,7 @@ The mapping follows `src/networking.c` of Redis 7.0:
     bool             :1 / :0                        #t / #f
     list             *<n> elements                  same
     Map              *<2n> k1 v1 k2 v2 ...          %<n> k1 v1 ...
+    Pairs            *<2n> k1 v1 k2 v2 ...          *<n> *2 k1 v1 ...
     Set              *<n>                           ~<n>
     Push             *<n>                           ><n>
     Double           bulk of %.17g (inf, -inf)      ,<%.17g>
@@ -41,6 +42,7 @@ from seshat.protocol.replies import (
     ErrorReply,
     Map,
     NullArray,
+    Pairs,
     Push,
     Raw,
     Reply,
@@ -168,6 +170,14 @@ def _map2(out: bytearray, reply: Reply) -> None:
         _write2(out, value)
 
 
+def _pairs2(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, Pairs), reply
+    _aggregate_header(out, b"*", 2 * len(reply.items))
+    for key, value in reply.items:
+        _write2(out, key)
+        _write2(out, value)
+
+
 def _null2(out: bytearray, reply: Reply) -> None:
     out += _NULL_BULK
 
@@ -205,6 +215,7 @@ _WRITERS2: dict[type, Writer] = {
     ErrorReply: _error,
     NullArray: _null_array2,
     Map: _map2,
+    Pairs: _pairs2,
     Set: _items2,
     Push: _items2,
     Double: _double2,
@@ -257,6 +268,15 @@ def _map3(out: bytearray, reply: Reply) -> None:
         _write3(out, value)
 
 
+def _pairs3(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, Pairs), reply
+    _aggregate_header(out, b"*", len(reply.items))
+    for key, value in reply.items:
+        _aggregate_header(out, b"*", 2)
+        _write3(out, key)
+        _write3(out, value)
+
+
 def _null3(out: bytearray, reply: Reply) -> None:
     out += _NULL3
 
@@ -291,6 +311,7 @@ _WRITERS3: dict[type, Writer] = {
     ErrorReply: _error,
     NullArray: _null3,
     Map: _map3,
+    Pairs: _pairs3,
     Set: _set3,
     Push: _push3,
     Double: _double3,

@@ -49,6 +49,14 @@ class Map:
 
 
 @dataclass(frozen=True, slots=True)
+class Pairs:
+    """RESP3 an array of 2-element arrays; RESP2 a flat array k1 v1 k2 v2 (HRANDFIELD ...
+    WITHVALUES, ZRANGE ... WITHSCORES: pairs that may repeat or keep an order, so not a Map)."""
+
+    items: list[tuple[Reply, Reply]]
+
+
+@dataclass(frozen=True, slots=True)
 class Set:
     """RESP3 `~`; RESP2 an array (SMEMBERS, SINTER)."""
 
@@ -105,6 +113,7 @@ Reply = Union[
     ErrorReply,
     NullArray,
     Map,
+    Pairs,
     Set,
     Double,
     Verbatim,

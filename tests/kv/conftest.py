@@ -27,6 +27,7 @@ from seshat.protocol.replies import (
     ErrorReply,
     Map,
     NullArray,
+    Pairs,
     Reply,
     Set,
     SimpleString,
@@ -46,7 +47,7 @@ def normalise(reply: Reply) -> Value:
     if isinstance(reply, (list, Set)):
         items = reply.items if isinstance(reply, Set) else reply
         return [normalise(r) for r in items]
-    if isinstance(reply, Map):
+    if isinstance(reply, (Map, Pairs)):
         return [normalise(x) for pair in reply.items for x in pair]
     if isinstance(reply, NullArray):
         return None

@@ -1,0 +1,161 @@
+"""What hashes and sets share: members stored under `crc32(member) + member` sub keys.
+
+- `SCAN`-style cursors over one collection (HSCAN, SSCAN): the cursor is the hash of the next
+  member + 1, exactly like the keyspace SCAN (`reads.read_scan`), so it survives writes between
+  calls. A collection Redis 7.0 would keep in a compact encoding (listpack, intset) is returned
+  whole with cursor 0, as Redis does, whatever COUNT says.
+- Random members without loading the collection: a random 32-bit point, then the first member
+  at or after it (wrapping around). That is one seek per draw, O(log n) in RocksDB, whatever the
+  size. Members after a long gap in hash space are a little likelier than others; Redis's own
+  `dictGetFairRandomKey` is not exactly uniform either.
+- The encoding flag kept in the meta record's extra byte: Redis 7.0 converts a small hash
+  (listpack) or an all-integer set (intset) to a hashtable once a limit is passed and never
+  converts back; we set the same one-way flag at the same moments, so OBJECT ENCODING answers
+  as Redis does, and HSCAN/SSCAN know when Redis would answer in one page.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Final, Protocol
+
+from seshat.kv import errors as E
+from seshat.kv.collections import HASH_SPACE, hashed_sub, hashed_sub_hash
+from seshat.kv.glob import match
+from seshat.kv.numbers import parse_int
+from seshat.protocol.replies import ErrorReply
+
+# Redis 7.0 defaults (redis.conf): hash-max-listpack-entries/-value, set-max-intset-entries.
+HASH_LISTPACK_ENTRIES_MAX: Final = 128
+HASH_LISTPACK_VALUE_BYTES_MAX: Final = 64
+SET_INTSET_ENTRIES_MAX: Final = 512
+
+COMPACT: Final = b"\x00"  # listpack (hash) / intset (set)
+HASHTABLE: Final = b"\x01"
+
+SCAN_COUNT_DEFAULT: Final = 10
+
+
+class Iterable(Protocol):
+    def iterate(
+        self, start: bytes = b"", end: bytes | None = None, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]: ...
+
+
+def is_intset_member(member: bytes) -> bool:
+    """Redis `isSdsRepresentableAsLongLong`: a canonical 64-bit integer."""
+    n = parse_int(member)
+    return n is not None and str(n).encode() == member
+
+
+def parse_scan_options(argv: list[bytes]) -> tuple[int, bytes | None] | ErrorReply:
+    count = SCAN_COUNT_DEFAULT
+    pattern: bytes | None = None
+    j = 3
+    while j < len(argv):
+        if j + 1 >= len(argv):
+            return E.SYNTAX
+        opt = argv[j].lower()
+        arg = argv[j + 1]
+        if opt == b"count":
+            n = parse_int(arg)
+            if n is None:
+                return E.NOT_INTEGER
+            if n < 1:
+                return E.SYNTAX
+            count = n
+        elif opt == b"match":
+            pattern = arg
+        else:
+            return E.SYNTAX
+        j += 2
+    return count, pattern
+
+
+def scan_page(
+    coll: Iterable, cursor: int, count: int, compact: bool
+) -> tuple[int, list[tuple[bytes, bytes]]]:
+    """`(next_cursor, [(member, value)])`: at least `count` members from `cursor`, finishing
+    the run of the last hash (see `reads.read_scan`); all of it when `compact`."""
+    if compact:
+        return 0, [(sub[4:], v) for sub, v in coll.iterate()]
+    if cursor > HASH_SPACE:
+        return 0, []
+    start = (cursor - 1).to_bytes(4, "big") if cursor else b""
+    out: list[tuple[bytes, bytes]] = []
+    last_hash = -1
+    for sub, value in coll.iterate(start):
+        h = hashed_sub_hash(sub)
+        if len(out) >= count and h != last_hash:
+            return h + 1, out
+        last_hash = h
+        out.append((sub[4:], value))
+    return 0, out
+
+
+def filter_matches(
+    items: list[tuple[bytes, bytes]], pattern: bytes | None
+) -> list[tuple[bytes, bytes]]:
+    if pattern is None or pattern == b"*":
+        return items
+    return [(m, v) for m, v in items if match(pattern, m)]
+
+
+def random_member(coll: Iterable, rng: random.Random) -> tuple[bytes, bytes] | None:
+    """One member near a random point of the hash space (one seek); None if empty."""
+    point = rng.randrange(HASH_SPACE).to_bytes(4, "big")
+    for sub, value in coll.iterate(point):
+        return sub[4:], value
+    for sub, value in coll.iterate():
+        return sub[4:], value
+    return None
+
+
+def all_members(coll: Iterable) -> list[tuple[bytes, bytes]]:
+    return [(sub[4:], v) for sub, v in coll.iterate()]
+
+
+def distinct_random(
+    coll: Iterable, size: int, count: int, rng: random.Random
+) -> list[tuple[bytes, bytes]]:
+    """`count` distinct members (count < size). Few of many: repeated seeks, each O(log n);
+    a large share: one pass and a sample, as Redis's SRANDMEMBER "case 3" copies the set."""
+    assert 0 < count < size, (count, size)
+    if count * 3 > size:
+        return rng.sample(all_members(coll), count)
+    found: dict[bytes, bytes] = {}
+    while len(found) < count:
+        picked = random_member(coll, rng)
+        assert picked is not None
+        if picked[0] in found:
+            # Redis walks to a neighbour in the same case; we re-draw with a fresh point and,
+            # when that collides too, take the next free member after it.
+            picked = _next_free(coll, rng, found)
+        found[picked[0]] = picked[1]
+    return list(found.items())
+
+
+def _next_free(
+    coll: Iterable, rng: random.Random, taken: dict[bytes, bytes]
+) -> tuple[bytes, bytes]:
+    point = rng.randrange(HASH_SPACE).to_bytes(4, "big")
+    for start in (point, b""):
+        for sub, value in coll.iterate(start):
+            if sub[4:] not in taken:
+                return sub[4:], value
+    raise AssertionError("no free member: count must be smaller than the size")
+
+
+def repeated_random(coll: Iterable, count: int, rng: random.Random) -> list[tuple[bytes, bytes]]:
+    """`count` members drawn with repetition (negative COUNT)."""
+    out: list[tuple[bytes, bytes]] = []
+    for _ in range(count):
+        picked = random_member(coll, rng)
+        assert picked is not None
+        out.append(picked)
+    return out
+
+
+def sub_of(member: bytes) -> bytes:
+    return hashed_sub(member)
