@@ -26,6 +26,10 @@ import sys
 import time
 from typing import Any
 
+# The receiver is a child process forked while gRPC threads run; gRPC's fork handlers are for
+# children that use gRPC inherited from the parent, which ours does not (it execs).
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
 from seshat import logs
 from seshat.proto import raft_pb2 as pb
 from seshat.raft.types import Entry, Message, MessageType
