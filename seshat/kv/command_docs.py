@@ -632,6 +632,9 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
         ),
     ],
     b"time": [],
+    b"cluster": [],
+    b"readonly": [],
+    b"readwrite": [],
     b"get": [(b"arguments", [Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)])])],
     b"set": [
         (
@@ -1278,4 +1281,1744 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
             ],
         )
     ],
+    b"lpush": [
+        (b"history", Set([[b"2.4.0", b"Accepts multiple `element` arguments."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"element"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"rpush": [
+        (b"history", Set([[b"2.4.0", b"Accepts multiple `element` arguments."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"element"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"lpushx": [
+        (b"history", Set([[b"4.0.0", b"Accepts multiple `element` arguments."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"element"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"rpushx": [
+        (b"history", Set([[b"4.0.0", b"Accepts multiple `element` arguments."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"element"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"lpop": [
+        (b"history", Set([[b"6.2.0", b"Added the `count` argument."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"since", b"6.2.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"rpop": [
+        (b"history", Set([[b"6.2.0", b"Added the `count` argument."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"since", b"6.2.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"llen": [
+        (b"arguments", [Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)])])
+    ],
+    b"lrange": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"start"), (b"type", b"integer")]),
+                Map([(b"name", b"stop"), (b"type", b"integer")]),
+            ],
+        )
+    ],
+    b"lindex": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"index"), (b"type", b"integer")]),
+            ],
+        )
+    ],
+    b"lset": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"index"), (b"type", b"integer")]),
+                Map([(b"name", b"element"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"linsert": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"where"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"before"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"BEFORE"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"after"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"AFTER"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map([(b"name", b"pivot"), (b"type", b"string")]),
+                Map([(b"name", b"element"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"lrem": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"count"), (b"type", b"integer")]),
+                Map([(b"name", b"element"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"ltrim": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"start"), (b"type", b"integer")]),
+                Map([(b"name", b"stop"), (b"type", b"integer")]),
+            ],
+        )
+    ],
+    b"lpos": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"element"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"rank"),
+                        (b"type", b"integer"),
+                        (b"token", b"RANK"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"num-matches"),
+                        (b"type", b"integer"),
+                        (b"token", b"COUNT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"len"),
+                        (b"type", b"integer"),
+                        (b"token", b"MAXLEN"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"lmove": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"source"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"destination"), (b"type", b"key"), (b"key_spec_index", 1)]),
+                Map(
+                    [
+                        (b"name", b"wherefrom"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"left"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"LEFT"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"right"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"RIGHT"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"whereto"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"left"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"LEFT"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"right"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"RIGHT"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"rpoplpush": [
+        (b"doc_flags", Set([SimpleString(b"deprecated")])),
+        (b"deprecated_since", b"6.2.0"),
+        (b"replaced_by", b"`LMOVE` with the `RIGHT` and `LEFT` arguments"),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"source"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"destination"), (b"type", b"key"), (b"key_spec_index", 1)]),
+            ],
+        ),
+    ],
+    b"blpop": [
+        (
+            b"history",
+            Set([[b"6.0.0", b"`timeout` is interpreted as a double instead of an integer."]]),
+        ),
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map([(b"name", b"timeout"), (b"type", b"double")]),
+            ],
+        ),
+    ],
+    b"brpop": [
+        (
+            b"history",
+            Set([[b"6.0.0", b"`timeout` is interpreted as a double instead of an integer."]]),
+        ),
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map([(b"name", b"timeout"), (b"type", b"double")]),
+            ],
+        ),
+    ],
+    b"blmove": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"source"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"destination"), (b"type", b"key"), (b"key_spec_index", 1)]),
+                Map(
+                    [
+                        (b"name", b"wherefrom"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"left"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"LEFT"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"right"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"RIGHT"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"whereto"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"left"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"LEFT"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"right"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"RIGHT"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map([(b"name", b"timeout"), (b"type", b"double")]),
+            ],
+        )
+    ],
+    b"brpoplpush": [
+        (b"doc_flags", Set([SimpleString(b"deprecated")])),
+        (b"deprecated_since", b"6.2.0"),
+        (b"replaced_by", b"`BLMOVE` with the `RIGHT` and `LEFT` arguments"),
+        (
+            b"history",
+            Set([[b"6.0.0", b"`timeout` is interpreted as a double instead of an integer."]]),
+        ),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"source"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"destination"), (b"type", b"key"), (b"key_spec_index", 1)]),
+                Map([(b"name", b"timeout"), (b"type", b"double")]),
+            ],
+        ),
+    ],
+    b"zadd": [
+        (
+            b"history",
+            Set(
+                [
+                    [b"2.4.0", b"Accepts multiple elements."],
+                    [b"3.0.2", b"Added the `XX`, `NX`, `CH` and `INCR` options."],
+                    [b"6.2.0", b"Added the `GT` and `LT` options."],
+                ]
+            ),
+        ),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"condition"),
+                        (b"type", b"oneof"),
+                        (b"since", b"3.0.2"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [(b"name", b"nx"), (b"type", b"pure-token"), (b"token", b"NX")]
+                                ),
+                                Map(
+                                    [(b"name", b"xx"), (b"type", b"pure-token"), (b"token", b"XX")]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"comparison"),
+                        (b"type", b"oneof"),
+                        (b"since", b"6.2.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [(b"name", b"gt"), (b"type", b"pure-token"), (b"token", b"GT")]
+                                ),
+                                Map(
+                                    [(b"name", b"lt"), (b"type", b"pure-token"), (b"token", b"LT")]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"change"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"CH"),
+                        (b"since", b"3.0.2"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"increment"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"INCR"),
+                        (b"since", b"3.0.2"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"score_member"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"score"), (b"type", b"double")]),
+                                Map([(b"name", b"member"), (b"type", b"string")]),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"zincrby": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"increment"), (b"type", b"integer")]),
+                Map([(b"name", b"member"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"zrem": [
+        (b"history", Set([[b"2.4.0", b"Accepts multiple elements."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"member"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"zcard": [
+        (b"arguments", [Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)])])
+    ],
+    b"zscore": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"member"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"zmscore": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"member"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"zrank": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"member"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"zrevrank": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"member"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"zcount": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"min"), (b"type", b"double")]),
+                Map([(b"name", b"max"), (b"type", b"double")]),
+            ],
+        )
+    ],
+    b"zlexcount": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"min"), (b"type", b"string")]),
+                Map([(b"name", b"max"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"zrange": [
+        (
+            b"history",
+            Set([[b"6.2.0", b"Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options."]]),
+        ),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"start"), (b"type", b"string")]),
+                Map([(b"name", b"stop"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"sortby"),
+                        (b"type", b"oneof"),
+                        (b"since", b"6.2.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"byscore"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"BYSCORE"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"bylex"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"BYLEX"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"rev"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"REV"),
+                        (b"since", b"6.2.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"offset_count"),
+                        (b"type", b"block"),
+                        (b"token", b"LIMIT"),
+                        (b"since", b"6.2.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"offset"), (b"type", b"integer")]),
+                                Map([(b"name", b"count"), (b"type", b"integer")]),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withscores"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHSCORES"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"zrangebyscore": [
+        (b"doc_flags", Set([SimpleString(b"deprecated")])),
+        (b"deprecated_since", b"6.2.0"),
+        (b"replaced_by", b"`ZRANGE` with the `BYSCORE` argument"),
+        (b"history", Set([[b"2.0.0", b"Added the `WITHSCORES` modifier."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"min"), (b"type", b"double")]),
+                Map([(b"name", b"max"), (b"type", b"double")]),
+                Map(
+                    [
+                        (b"name", b"withscores"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHSCORES"),
+                        (b"since", b"2.0.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"offset_count"),
+                        (b"type", b"block"),
+                        (b"token", b"LIMIT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"offset"), (b"type", b"integer")]),
+                                Map([(b"name", b"count"), (b"type", b"integer")]),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"zrevrangebyscore": [
+        (b"doc_flags", Set([SimpleString(b"deprecated")])),
+        (b"deprecated_since", b"6.2.0"),
+        (b"replaced_by", b"`ZRANGE` with the `REV` and `BYSCORE` arguments"),
+        (b"history", Set([[b"2.1.6", b"`min` and `max` can be exclusive."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"max"), (b"type", b"double")]),
+                Map([(b"name", b"min"), (b"type", b"double")]),
+                Map(
+                    [
+                        (b"name", b"withscores"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHSCORES"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"offset_count"),
+                        (b"type", b"block"),
+                        (b"token", b"LIMIT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"offset"), (b"type", b"integer")]),
+                                Map([(b"name", b"count"), (b"type", b"integer")]),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"zrangebylex": [
+        (b"doc_flags", Set([SimpleString(b"deprecated")])),
+        (b"deprecated_since", b"6.2.0"),
+        (b"replaced_by", b"`ZRANGE` with the `BYLEX` argument"),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"min"), (b"type", b"string")]),
+                Map([(b"name", b"max"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"offset_count"),
+                        (b"type", b"block"),
+                        (b"token", b"LIMIT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"offset"), (b"type", b"integer")]),
+                                Map([(b"name", b"count"), (b"type", b"integer")]),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"zrevrangebylex": [
+        (b"doc_flags", Set([SimpleString(b"deprecated")])),
+        (b"deprecated_since", b"6.2.0"),
+        (b"replaced_by", b"`ZRANGE` with the `REV` and `BYLEX` arguments"),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"max"), (b"type", b"string")]),
+                Map([(b"name", b"min"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"offset_count"),
+                        (b"type", b"block"),
+                        (b"token", b"LIMIT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"offset"), (b"type", b"integer")]),
+                                Map([(b"name", b"count"), (b"type", b"integer")]),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"zrevrange": [
+        (b"doc_flags", Set([SimpleString(b"deprecated")])),
+        (b"deprecated_since", b"6.2.0"),
+        (b"replaced_by", b"`ZRANGE` with the `REV` argument"),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"start"), (b"type", b"integer")]),
+                Map([(b"name", b"stop"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"withscores"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHSCORES"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"zrangestore": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"dst"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"src"), (b"type", b"key"), (b"key_spec_index", 1)]),
+                Map([(b"name", b"min"), (b"type", b"string")]),
+                Map([(b"name", b"max"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"sortby"),
+                        (b"type", b"oneof"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"byscore"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"BYSCORE"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"bylex"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"BYLEX"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"rev"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"REV"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"offset_count"),
+                        (b"type", b"block"),
+                        (b"token", b"LIMIT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"offset"), (b"type", b"integer")]),
+                                Map([(b"name", b"count"), (b"type", b"integer")]),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"zpopmin": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"zpopmax": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"zremrangebyrank": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"start"), (b"type", b"integer")]),
+                Map([(b"name", b"stop"), (b"type", b"integer")]),
+            ],
+        )
+    ],
+    b"zremrangebyscore": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"min"), (b"type", b"double")]),
+                Map([(b"name", b"max"), (b"type", b"double")]),
+            ],
+        )
+    ],
+    b"zremrangebylex": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"min"), (b"type", b"string")]),
+                Map([(b"name", b"max"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"zunionstore": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"destination"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"numkeys"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 1),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"weight"),
+                        (b"type", b"integer"),
+                        (b"token", b"WEIGHTS"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"aggregate"),
+                        (b"type", b"oneof"),
+                        (b"token", b"AGGREGATE"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"sum"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"SUM"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"min"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"MIN"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"max"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"MAX"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"zinterstore": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"destination"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"numkeys"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 1),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"weight"),
+                        (b"type", b"integer"),
+                        (b"token", b"WEIGHTS"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"aggregate"),
+                        (b"type", b"oneof"),
+                        (b"token", b"AGGREGATE"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"sum"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"SUM"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"min"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"MIN"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"max"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"MAX"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"zdiffstore": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"destination"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"numkeys"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 1),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"zunion": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"numkeys"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"weight"),
+                        (b"type", b"integer"),
+                        (b"token", b"WEIGHTS"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"aggregate"),
+                        (b"type", b"oneof"),
+                        (b"token", b"AGGREGATE"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"sum"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"SUM"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"min"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"MIN"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"max"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"MAX"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withscores"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHSCORES"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"zinter": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"numkeys"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"weight"),
+                        (b"type", b"integer"),
+                        (b"token", b"WEIGHTS"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"aggregate"),
+                        (b"type", b"oneof"),
+                        (b"token", b"AGGREGATE"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"sum"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"SUM"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"min"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"MIN"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"max"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"MAX"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withscores"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHSCORES"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"zdiff": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"numkeys"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withscores"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHSCORES"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"zrandmember": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"options"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"count"), (b"type", b"integer")]),
+                                Map(
+                                    [
+                                        (b"name", b"withscores"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"WITHSCORES"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"zscan": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"cursor"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"pattern"),
+                        (b"type", b"pattern"),
+                        (b"token", b"MATCH"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"token", b"COUNT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"hset": [
+        (b"history", Set([[b"4.0.0", b"Accepts multiple `field` and `value` arguments."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"field_value"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"field"), (b"type", b"string")]),
+                                Map([(b"name", b"value"), (b"type", b"string")]),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"hsetnx": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"field"), (b"type", b"string")]),
+                Map([(b"name", b"value"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"hget": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"field"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"hmget": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"field"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"hmset": [
+        (b"doc_flags", Set([SimpleString(b"deprecated")])),
+        (b"deprecated_since", b"4.0.0"),
+        (b"replaced_by", b"`HSET` with multiple field-value pairs"),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"field_value"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"field"), (b"type", b"string")]),
+                                Map([(b"name", b"value"), (b"type", b"string")]),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"hdel": [
+        (b"history", Set([[b"2.4.0", b"Accepts multiple `field` arguments."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"field"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"hlen": [
+        (b"arguments", [Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)])])
+    ],
+    b"hstrlen": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"field"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"hexists": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"field"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"hkeys": [
+        (b"arguments", [Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)])])
+    ],
+    b"hvals": [
+        (b"arguments", [Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)])])
+    ],
+    b"hgetall": [
+        (b"arguments", [Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)])])
+    ],
+    b"hincrby": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"field"), (b"type", b"string")]),
+                Map([(b"name", b"increment"), (b"type", b"integer")]),
+            ],
+        )
+    ],
+    b"hincrbyfloat": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"field"), (b"type", b"string")]),
+                Map([(b"name", b"increment"), (b"type", b"double")]),
+            ],
+        )
+    ],
+    b"hscan": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"cursor"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"pattern"),
+                        (b"type", b"pattern"),
+                        (b"token", b"MATCH"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"token", b"COUNT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"hrandfield": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"options"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"count"), (b"type", b"integer")]),
+                                Map(
+                                    [
+                                        (b"name", b"withvalues"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"WITHVALUES"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"sadd": [
+        (b"history", Set([[b"2.4.0", b"Accepts multiple `member` arguments."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"member"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"srem": [
+        (b"history", Set([[b"2.4.0", b"Accepts multiple `member` arguments."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"member"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"smembers": [
+        (b"arguments", [Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)])])
+    ],
+    b"sismember": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"member"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"smismember": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"member"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"scard": [
+        (b"arguments", [Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)])])
+    ],
+    b"spop": [
+        (b"history", Set([[b"3.2.0", b"Added the `count` argument."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"since", b"3.2.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"srandmember": [
+        (b"history", Set([[b"2.6.0", b"Added the optional `count` argument."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"since", b"2.6.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"smove": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"source"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"destination"), (b"type", b"key"), (b"key_spec_index", 1)]),
+                Map([(b"name", b"member"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"sinter": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"sintercard": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"numkeys"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"limit"),
+                        (b"type", b"integer"),
+                        (b"token", b"LIMIT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"sunion": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"sdiff": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"sinterstore": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"destination"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 1),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"sunionstore": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"destination"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 1),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"sdiffstore": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"destination"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 1),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"sscan": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"cursor"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"pattern"),
+                        (b"type", b"pattern"),
+                        (b"token", b"MATCH"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"token", b"COUNT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"object": [],
+    b"object|encoding": [
+        (b"arguments", [Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)])])
+    ],
+    b"object|freq": [
+        (b"arguments", [Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)])])
+    ],
+    b"object|idletime": [
+        (b"arguments", [Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)])])
+    ],
+    b"object|refcount": [
+        (b"arguments", [Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)])])
+    ],
+    b"object|help": [],
 }

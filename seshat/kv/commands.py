@@ -25,7 +25,8 @@ from typing import Final
 
 from seshat.kv import reads as R
 from seshat.kv import writes as W
-from seshat.kv.hash_set_table import HASH_SET_ROWS
+from seshat.kv.command_docs import EXTRA_DOCS
+from seshat.kv.hash_set_table import HASH_SET_ROWS, OBJECT_SUBCOMMAND_ROWS
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.protocol.replies import ErrorReply, Map, Reply, Set, SimpleString
 
@@ -383,7 +384,68 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
 ) + tuple(
     _row(**{**row, "kind": Kind(row["kind"])}) for row in HASH_SET_ROWS  # hashes, sets, OBJECT
 )
+
+# Subcommands of the container commands that Seshat implements, as Redis 7.0.15 publishes them
+# (`COMMAND INFO client` element 10). Dispatch checks a subcommand's existence and arity here
+# before the handler runs, as `processCommand` does, so errors name `client|id` like Redis.
+# CLIENT SETINFO is Redis 7.2's: redis-py 8 sends it on connect, so it is kept.
+def _sub(container: bytes, name: bytes, arity: int, flags: str, acl: str, tips: str,
+         summary: str, since: str, complexity: str) -> CommandSpec:
+    group = "server" if container in (b"config", b"command") else "connection"
+    return _row(container + b"|" + name, arity, flags, 0, 0, 0, acl, tips=tips, key_specs=(),
+                summary=summary, since=since, group=group, complexity=complexity,
+                kind=CONNECTION)
+
+
+_CONN = "noscript loading stale"
+_CONN_ADMIN = "admin noscript loading stale"
+_ACL_CONN = "@slow @connection"
+_ACL_CONN_ADMIN = "@admin @slow @dangerous @connection"
+_ACL_CONFIG = "@admin @slow @dangerous"
+_N_CLIENTS = "O(N) where N is the number of client connections"
+_N_PARAMS = "O(N) when N is the number of configuration parameters provided"
+_HELP = "Show helpful text about the different subcommands"
+SUBCOMMANDS: Final[dict[bytes, tuple[CommandSpec, ...]]] = {
+    b"client": (
+        _sub(b"client", b"id", 2, _CONN, _ACL_CONN, "", "Returns the client ID for the current connection", "5.0.0", "O(1)"),
+        _sub(b"client", b"getname", 2, _CONN, _ACL_CONN, "", "Get the current connection name", "2.6.9", "O(1)"),
+        _sub(b"client", b"setname", 3, _CONN, _ACL_CONN, "", "Set the current connection name", "2.6.9", "O(1)"),
+        _sub(b"client", b"setinfo", 4, _CONN, _ACL_CONN, "request_policy:all_nodes response_policy:all_succeeded", "Set client or connection specific info", "7.2.0", "O(1)"),
+        _sub(b"client", b"info", 2, _CONN, _ACL_CONN, "nondeterministic_output", "Returns information about the current client connection.", "6.2.0", "O(1)"),
+        _sub(b"client", b"list", -2, _CONN_ADMIN, _ACL_CONN_ADMIN, "nondeterministic_output", "Get the list of client connections", "2.4.0", _N_CLIENTS),
+        _sub(b"client", b"kill", -3, _CONN_ADMIN, _ACL_CONN_ADMIN, "", "Kill the connection of a client", "2.4.0", _N_CLIENTS),
+        _sub(b"client", b"no-evict", 3, _CONN_ADMIN, _ACL_CONN_ADMIN, "", "Set client eviction mode for the current connection", "7.0.0", "O(1)"),
+        _sub(b"client", b"help", 2, "loading stale", _ACL_CONN, "", _HELP, "5.0.0", "O(1)"),
+    ),
+    b"config": (
+        _sub(b"config", b"get", -3, _CONN_ADMIN, _ACL_CONFIG, "", "Get the values of configuration parameters", "2.0.0", _N_PARAMS),
+        _sub(b"config", b"set", -4, _CONN_ADMIN, _ACL_CONFIG, "request_policy:all_nodes response_policy:all_succeeded", "Set configuration parameters to the given values", "2.0.0", _N_PARAMS),
+        _sub(b"config", b"resetstat", 2, _CONN_ADMIN, _ACL_CONFIG, "", "Reset the stats returned by INFO", "2.0.0", "O(1)"),
+        _sub(b"config", b"rewrite", 2, _CONN_ADMIN, _ACL_CONFIG, "", "Rewrite the configuration file with the in memory configuration", "2.8.0", "O(1)"),
+        _sub(b"config", b"help", 2, "loading stale", "@slow", "", _HELP, "5.0.0", "O(1)"),
+    ),
+    b"command": (
+        _sub(b"command", b"count", 2, "loading stale", _ACL_CONN, "", "Get total number of Redis commands", "2.8.13", "O(1)"),
+        _sub(b"command", b"info", -2, "loading stale", _ACL_CONN, "nondeterministic_output_order", "Get array of specific Redis command details, or all when no argument is given.", "2.8.13", "O(N) where N is the number of commands to look up"),
+        _sub(b"command", b"docs", -2, "loading stale", _ACL_CONN, "nondeterministic_output_order", "Get array of specific Redis command documentation", "7.0.0", "O(N) where N is the number of commands to look up"),
+        _sub(b"command", b"list", -2, "loading stale", _ACL_CONN, "nondeterministic_output_order", "Get an array of Redis command names", "7.0.0", "O(N) where N is the total number of Redis commands"),
+        _sub(b"command", b"getkeys", -4, "loading stale", _ACL_CONN, "", "Extract keys given a full Redis command", "2.8.13", "O(N) where N is the number of arguments to the command"),
+        _sub(b"command", b"help", 2, "loading stale", _ACL_CONN, "", _HELP, "5.0.0", "O(1)"),
+    ),
+    b"object": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in OBJECT_SUBCOMMAND_ROWS),
+}
 # fmt: on
+_SUB_BY_NAME: Final[dict[tuple[bytes, bytes], CommandSpec]] = {
+    (container, spec.name.split(b"|", 1)[1]): spec
+    for container, subs in SUBCOMMANDS.items()
+    for spec in subs
+}
+
+
+def lookup_subcommand(container: bytes, sub: bytes) -> CommandSpec | None:
+    """The row of `container|sub` (`container` lowercase, `sub` in any case), or None."""
+    return _SUB_BY_NAME.get((container, sub.lower()))
+
 
 # Lowercase names, plus the upper and capitalised spellings clients actually send, so the
 # common case is one dict probe with no `.lower()` allocation.
@@ -434,7 +496,8 @@ def _key_spec_reply(ks: KeySpec) -> Map:
 
 
 def command_info_reply(spec: CommandSpec) -> list[Reply]:
-    """One element of `COMMAND INFO`, Redis 7 shape (10 fields; subcommands left empty)."""
+    """One element of `COMMAND INFO`, Redis 7 shape: 10 fields; tips, key specs and
+    subcommands are sets in RESP3 (`addReplySetLen` in Redis's `addReplyCommandInfo`)."""
     return [
         spec.name,
         spec.arity,
@@ -443,23 +506,27 @@ def command_info_reply(spec: CommandSpec) -> list[Reply]:
         spec.last_key,
         spec.step,
         Set([SimpleString(c.encode()) for c in spec.acl_categories]),
-        [t.encode() for t in spec.tips],
-        [_key_spec_reply(ks) for ks in spec.key_specs],
-        [],
+        Set([t.encode() for t in spec.tips]),
+        Set([_key_spec_reply(ks) for ks in spec.key_specs]),
+        Set([command_info_reply(sub) for sub in SUBCOMMANDS.get(spec.name, ())]),
     ]
 
 
 def command_docs_reply(spec: CommandSpec) -> Map:
-    """The value paired with the name in `COMMAND DOCS` (summary, since, group, complexity).
+    """The value paired with the name in `COMMAND DOCS`, as Redis 7.0.15 builds it.
 
-    The server builds the outer map `{name: command_docs_reply(spec), ...}`. Argument
-    descriptions are not in the table yet, so `arguments` is omitted.
+    The server builds the outer map `{name: command_docs_reply(spec), ...}`. Summary, since,
+    group and complexity come from the row; Redis's further fields (arguments, history,
+    doc_flags...) from the generated `command_docs` module; then the implemented subcommands.
     """
-    return Map(
-        [
-            (b"summary", spec.summary.encode()),
-            (b"since", spec.since.encode()),
-            (b"group", spec.group.encode()),
-            (b"complexity", spec.complexity.encode()),
-        ]
-    )
+    items: list[tuple[Reply, Reply]] = [
+        (b"summary", spec.summary.encode()),
+        (b"since", spec.since.encode()),
+        (b"group", spec.group.encode()),
+        (b"complexity", spec.complexity.encode()),
+    ]
+    items += EXTRA_DOCS.get(spec.name, [])
+    subs = SUBCOMMANDS.get(spec.name)
+    if subs:
+        items.append((b"subcommands", Map([(sub.name, command_docs_reply(sub)) for sub in subs])))
+    return Map(items)

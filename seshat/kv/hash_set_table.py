@@ -156,4 +156,28 @@ HASH_SET_ROWS: Final[tuple[dict[str, Any], ...]] = (
          summary='A container for object introspection commands', since='2.2.3', group='generic', complexity='Depends on subcommand.', subcommands=5,
          kind='read', read=O.read_object),
 )
+
+# OBJECT's subcommands (`COMMAND INFO object` element 10); one handler reads the subcommand.
+OBJECT_SUBCOMMAND_ROWS: Final[tuple[dict[str, Any], ...]] = (
+    dict(name=b'object|encoding', arity=3, flags='readonly', first_key=2, last_key=2, step=1, acl='@keyspace @read @slow',
+         tips='nondeterministic_output', key_specs=((('RO',), 2, 0, 1, 0, '', 'range'),),
+         summary='Inspect the internal encoding of a Redis object', since='2.2.3', group='generic', complexity='O(1)',
+         kind='read', read=O.read_object),
+    dict(name=b'object|freq', arity=3, flags='readonly', first_key=2, last_key=2, step=1, acl='@keyspace @read @slow',
+         tips='nondeterministic_output', key_specs=((('RO',), 2, 0, 1, 0, '', 'range'),),
+         summary='Get the logarithmic access frequency counter of a Redis object', since='4.0.0', group='generic', complexity='O(1)',
+         kind='read', read=O.read_object),
+    dict(name=b'object|idletime', arity=3, flags='readonly', first_key=2, last_key=2, step=1, acl='@keyspace @read @slow',
+         tips='nondeterministic_output', key_specs=((('RO',), 2, 0, 1, 0, '', 'range'),),
+         summary='Get the time since a Redis object was last accessed', since='2.2.3', group='generic', complexity='O(1)',
+         kind='read', read=O.read_object),
+    dict(name=b'object|refcount', arity=3, flags='readonly', first_key=2, last_key=2, step=1, acl='@keyspace @read @slow',
+         tips='nondeterministic_output', key_specs=((('RO',), 2, 0, 1, 0, '', 'range'),),
+         summary='Get the number of references to the value of the key', since='2.2.3', group='generic', complexity='O(1)',
+         kind='read', read=O.read_object),
+    dict(name=b'object|help', arity=2, flags='loading stale', first_key=0, last_key=0, step=0, acl='@keyspace @slow',
+         tips='', key_specs=(),
+         summary='Show helpful text about the different subcommands', since='6.2.0', group='generic', complexity='O(1)',
+         kind='read', read=O.read_object),
+)
 # fmt: on
