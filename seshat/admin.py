@@ -13,7 +13,7 @@ import os
 import resource
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from seshat import __version__
 from seshat.kv import errors as E
@@ -31,6 +31,9 @@ from seshat.protocol.replies import OK, PONG, ErrorReply, Map, Reply, SimpleStri
 if TYPE_CHECKING:
     from seshat.client import ClientConnection
     from seshat.server import Server
+
+DEFERRED: Any = object()
+"""A handler's answer when the reply will come later (through `conn.await_admin`)."""
 
 REDIS_VERSION = "7.0.15"  # the Redis whose behaviour we reproduce; clients branch on it
 
@@ -55,6 +58,12 @@ class Admin:
             b"info": Admin.info,
             b"config": Admin.config,
             b"time": Admin.time,
+            b"cluster": Admin.cluster,
+            b"readonly": Admin.readonly,
+            b"readwrite": Admin.readwrite,
+            b"raft.node": Admin.raft_node,
+            b"raft.transfer": Admin.raft_transfer,
+            b"raft.status": Admin.raft_status,
         }
 
     def execute(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
@@ -424,3 +433,186 @@ def process_stats() -> dict[str, str]:
     }
 
 
+# ---------------------------------------------------------------------- cluster commands
+# Redis Cluster's view of one Raft group: the current leader owns all 16384 slots, followers
+# are its replicas. Together with -MOVED (redirect mode) this lets `redis-cli -c` and
+# redis-py's RedisCluster follow the leader.
+
+
+def _split_address(address: str) -> tuple[bytes, int]:
+    host, _, port = address.rpartition(":")
+    return host.encode(), int(port) if port.isdigit() else 0
+
+
+def _cluster(self: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:
+    from seshat.kv.slots import SLOT_COUNT, key_slot
+
+    server = self.server
+    cluster = server.cluster
+    sub = argv[1].lower()
+    if sub == b"keyslot" and len(argv) == 3:
+        return key_slot(argv[2])
+    if cluster is None:
+        return ErrorReply("ERR This instance has cluster support disabled")
+    raw = server.node.raw
+    conf = raw.conf_state()
+    leader = raw.leader_id()
+    members = list(conf.all_nodes())
+    if sub == b"myid" and len(argv) == 2:
+        return cluster.node_name(raw.id).encode()
+    if sub == b"info" and len(argv) == 2:
+        ok = leader != 0
+        lines = [
+            f"cluster_state:{'ok' if ok else 'fail'}",
+            f"cluster_slots_assigned:{SLOT_COUNT if ok else 0}",
+            f"cluster_slots_ok:{SLOT_COUNT if ok else 0}",
+            "cluster_slots_pfail:0",
+            "cluster_slots_fail:0",
+            f"cluster_known_nodes:{len(members)}",
+            f"cluster_size:{1 if ok else 0}",
+            f"cluster_current_epoch:{raw.term()}",
+            f"cluster_my_epoch:{raw.term()}",
+        ]
+        return Verbatim(("\r\n".join(lines) + "\r\n").encode())
+    ordered = ([leader] if leader else []) + [n for n in members if n != leader]
+    if sub == b"slots" and len(argv) == 2:
+        if not leader:
+            return []
+        nodes: list[Reply] = []
+        for n in ordered:
+            host, port = _split_address(cluster.client_addresses.get(n, ""))
+            if port:
+                nodes.append([host, port, cluster.node_name(n).encode()])
+        return [[0, SLOT_COUNT - 1, *nodes]]
+    if sub == b"shards" and len(argv) == 2:
+        node_maps: list[Reply] = []
+        for n in ordered:
+            host, port = _split_address(cluster.client_addresses.get(n, ""))
+            node_maps.append(
+                Map(
+                    [
+                        (b"id", cluster.node_name(n).encode()),
+                        (b"port", port),
+                        (b"ip", host),
+                        (b"endpoint", host),
+                        (b"role", b"master" if n == leader else b"replica"),
+                        (b"replication-offset", raw.committed()),
+                        (b"health", b"online"),
+                    ]
+                )
+            )
+        return [Map([(b"slots", [0, SLOT_COUNT - 1] if leader else []), (b"nodes", node_maps)])]
+    if sub == b"nodes" and len(argv) == 2:
+        lines = []
+        for n in ordered:
+            address = cluster.client_addresses.get(n, ":0")
+            flags = ("myself," if n == raw.id else "") + ("master" if n == leader else "slave")
+            master = "-" if n == leader else cluster.node_name(leader) if leader else "-"
+            slots = f" 0-{SLOT_COUNT - 1}" if n == leader else ""
+            lines.append(
+                f"{cluster.node_name(n)} {address}@0 {flags} {master} 0 0 {raw.term()} "
+                f"connected{slots}\n"
+            )
+        return Verbatim("".join(lines).encode())
+    return ErrorReply(
+        f"ERR unknown subcommand or wrong number of arguments for "
+        f"'{argv[1].decode(errors='replace')[:128]}'. Try CLUSTER HELP."
+    )
+
+
+def _readonly(self: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:
+    conn.readonly = True
+    return OK
+
+
+def _readwrite(self: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:
+    conn.readonly = False
+    return OK
+
+
+def _raft_status(self: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:
+    server = self.server
+    raw = server.node.raw
+    conf = raw.conf_state()
+    cluster = server.cluster
+    members: list[Reply] = []
+    for n in conf.all_nodes():
+        progress = raw.raft.progress.get(n) if raw.role().value == "leader" else None
+        members.append(
+            Map(
+                [
+                    (b"id", n),
+                    (b"voter", n in conf.voters),
+                    (b"raft", (cluster.raft_addresses.get(n, "") if cluster else "").encode()),
+                    (b"client", (cluster.client_addresses.get(n, "") if cluster else "").encode()),
+                    (b"match", progress.match if progress is not None else -1),
+                ]
+            )
+        )
+    return Map(
+        [
+            (b"node_id", raw.id),
+            (b"role", raw.role().value.encode()),
+            (b"term", raw.term()),
+            (b"leader_id", raw.leader_id()),
+            (b"commit_index", raw.committed()),
+            (b"applied_index", server.node.applied),
+            (b"members", members),
+        ]
+    )
+
+
+def _raft_node(self: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:
+    server = self.server
+    cluster = server.cluster
+    if cluster is None:
+        return ErrorReply("ERR this node was started without --peers: membership is fixed")
+    sub = argv[1].lower()
+    try:
+        node_id = int(argv[2])
+    except ValueError:
+        return E.NOT_INTEGER
+    if not server.node.is_leader():
+        return ErrorReply(f"ERR not the leader; run it on node {server.node.leader_id()}")
+    if sub == b"add" and len(argv) == 5:
+        conn.await_admin(cluster.add_node(node_id, argv[3].decode(), argv[4].decode()))
+        return DEFERRED  # the reply comes from await_admin
+    if sub == b"remove" and len(argv) == 3:
+        from seshat.transport import api
+
+        conn.await_admin(
+            _membership_reply(
+                cluster.handle_change_membership(
+                    api.ChangeMembershipRequest(api.MembershipAction.REMOVE, node_id)
+                )
+            )
+        )
+        return DEFERRED
+    return E.SYNTAX
+
+
+async def _membership_reply(awaitable: Any) -> str:
+    reply = await awaitable
+    return reply.error if reply.status.value != 0 else ""
+
+
+def _raft_transfer(self: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:
+    server = self.server
+    try:
+        target = int(argv[1])
+    except ValueError:
+        return E.NOT_INTEGER
+    if not server.node.is_leader():
+        return ErrorReply(f"ERR not the leader; run it on node {server.node.leader_id()}")
+    if target not in server.node.raw.conf_state().voters:
+        return ErrorReply(f"ERR node {target} is not a voter")
+    server.node.transfer_leader(target)
+    return OK
+
+
+Admin.cluster = _cluster  # type: ignore[attr-defined]
+Admin.readonly = _readonly  # type: ignore[attr-defined]
+Admin.readwrite = _readwrite  # type: ignore[attr-defined]
+Admin.raft_status = _raft_status  # type: ignore[attr-defined]
+Admin.raft_node = _raft_node  # type: ignore[attr-defined]
+Admin.raft_transfer = _raft_transfer  # type: ignore[attr-defined]

@@ -23,12 +23,13 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from seshat.admin import DEFERRED
 from seshat.kv import errors as E
 from seshat.kv.service import Connection, Immediate, Read, Session, Write
 from seshat.protocol.encoder import encode_into
 from seshat.protocol.errors import ProtocolError
 from seshat.protocol.parser import Parser
-from seshat.protocol.replies import ErrorReply, Reply
+from seshat.protocol.replies import OK, ErrorReply, Reply
 from seshat.raft.core import ProposalDropped
 from seshat.raft.node import Completion, OutcomeUnknown, ProposalLost, ReadDropped
 
@@ -61,6 +62,7 @@ class ClientConnection(asyncio.Protocol):
         self.name = b""
         self.lib_name = b""
         self.lib_ver = b""
+        self.readonly = False  # READONLY: serve possibly stale reads on a follower
         self.authenticated = not server.config.requirepass
         self.parser = Parser(authenticated=self.authenticated)
         self.transport: asyncio.Transport | None = None
@@ -166,6 +168,16 @@ class ClientConnection(asyncio.Protocol):
                 if self._pending_reads:
                     self._blocked = True
                     break
+                if not server.node.is_leader():
+                    # A follower: relay to the leader (or redirect), one at a time, so the
+                    # leader sees this connection's writes in order.
+                    if self._pending:
+                        self._blocked = True
+                        break
+                    queue.popleft()
+                    self._not_leader(argv)
+                    server.stats.commands_processed += 1
+                    continue
                 queue.popleft()
                 slot = _Slot(None, False, argv, 0)
                 self._batch.append(prepared.data)  # type: ignore[union-attr]
@@ -184,7 +196,9 @@ class ClientConnection(asyncio.Protocol):
             else:
                 assert kind is Connection, prepared
                 queue.popleft()
-                self._emit(server.admin.execute(self, argv))
+                reply = server.admin.execute(self, argv)
+                if reply is not DEFERRED:
+                    self._emit(reply)
             server.stats.commands_processed += 1
         error = self._input_error
         if error is not None and not queue and not self._close_after_flush:
@@ -218,8 +232,43 @@ class ClientConnection(asyncio.Protocol):
             slot.completion = completion
             completion.add_callback(self._on_slot_done)
 
+    def _not_leader(self, argv: list[bytes]) -> None:
+        server = self.server
+        cluster = server.cluster
+        if cluster is None:
+            self._emit(E.CLUSTERDOWN_NO_LEADER)
+            return
+        if server.config.redirect:
+            self._emit(server.moved_reply(argv))
+            return
+        self._add_slot(_Slot(cluster.forward(argv, self.session.db, self.protocol), False, argv, 0))
+
+    def await_admin(self, coroutine: Any) -> None:
+        """Reply to an admin command when its coroutine ends: OK, or its error text."""
+        completion = Completion()
+
+        def done(task: asyncio.Task[Any]) -> None:
+            if task.cancelled() or task.exception() is not None:
+                completion.set_result(ErrorReply(f"ERR {task.exception() or 'cancelled'}"))
+                return
+            error = task.result()
+            completion.set_result(ErrorReply(f"ERR {error}") if error else OK)
+
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self.server.background.add(task)
+        task.add_done_callback(self.server.background.discard)
+        task.add_done_callback(done)
+        self._add_slot(_Slot(completion, False, [], 0))
+
     def _read(self, argv: list[bytes]) -> None:
         server = self.server
+        if server.cluster is not None and not server.node.is_leader():
+            if self.readonly:
+                self._emit(server.kv.execute_read(self.session, argv))  # stale reads allowed
+                return
+            if server.config.redirect:
+                self._emit(server.moved_reply(argv))
+                return
         try:
             barrier = server.node.read_barrier()
         except ProposalDropped as dropped:

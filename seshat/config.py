@@ -29,6 +29,7 @@ class NodeConfig:
     active_expire_interval_ms: int = 100
     timeout_graceful_shutdown_s: float = 5.0
     redirect: bool = False  # followers answer -MOVED instead of forwarding
+    join: bool = False  # start empty; the leader adds this node (no bootstrap)
 
 
 _FLAGS: list[tuple[str, str, type, str]] = [
@@ -84,6 +85,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="initial cluster members as ID=HOST:RAFT_PORT,... (default: a single node) [SESHAT_PEERS]",
     )
     parser.add_argument(
+        "--join",
+        action="store_true",
+        default=None,
+        help="start empty and wait to be added by the leader (RAFT.NODE ADD) instead of "
+        "bootstrapping a new cluster [SESHAT_JOIN]",
+    )
+    parser.add_argument(
+        "--redirect",
+        action="store_true",
+        default=None,
+        help="followers answer -MOVED to the leader instead of forwarding [SESHAT_REDIRECT]",
+    )
+    parser.add_argument(
         "--advertise",
         default=None,
         help="HOST:PORT clients should use to reach this node [SESHAT_ADVERTISE]",
@@ -105,6 +119,8 @@ def load(argv: list[str] | None = None, environ: dict[str, str] | None = None) -
     config.peers = parse_peers(peers)
     advertise = args.advertise if args.advertise is not None else env.get("SESHAT_ADVERTISE", "")
     config.advertise = advertise
+    config.join = bool(args.join) or env.get("SESHAT_JOIN", "") in ("1", "true", "yes")
+    config.redirect = bool(args.redirect) or env.get("SESHAT_REDIRECT", "") in ("1", "true", "yes")
     validate(config)
     return config
 

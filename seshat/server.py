@@ -22,6 +22,7 @@ from typing import Any
 from seshat import __version__, logs
 from seshat.admin import REDIS_VERSION, Admin, process_stats
 from seshat.client import ClientConnection, failure_reply
+from seshat.cluster import Cluster, SnapshottingLogStorage, import_state
 from seshat.config import NodeConfig
 from seshat.kv import errors as E
 from seshat.kv.service import KVService
@@ -80,22 +81,38 @@ class RocksDurableLog:
 class KVApplier:
     """`Applier` for the driver: committed entries into kv's state machine, in one batch."""
 
-    def __init__(self, state_machine: StateMachine) -> None:
-        self.state_machine = state_machine
+    def __init__(self, server: Server) -> None:
+        self.server = server
         self.conf_changes = 0
 
     def apply(self, entries: list[Entry]) -> list[Any]:
         batch: list[tuple[int, bytes]] = []
+        conf_entries = []
         for entry in entries:
             if entry.type is EntryType.NORMAL:
                 batch.append((entry.index, entry.data))
             else:
                 self.conf_changes += 1
+                conf_entries.append(entry)
                 batch.append((entry.index, b""))  # membership is the core's; kv skips it
-        return self.state_machine.apply_batch(batch)
+        results = self.server.state_machine.apply_batch(batch)
+        cluster = self.server.cluster
+        if cluster is not None:
+            for entry in conf_entries:
+                cluster.on_conf_change(entry)
+        return results
 
     def install_snapshot(self, snapshot: Snapshot) -> None:
-        raise NotImplementedError("snapshot install arrives with the replicated cluster")
+        """Replace the whole state machine with the leader's (a follower far behind)."""
+        server = self.server
+        assert server.engine is not None
+        import_state(server.engine, snapshot.data)
+        server.reload_state_machine()
+        assert server.state_machine.applied_index() == snapshot.metadata.index, (
+            server.state_machine.applied_index(),
+            snapshot.metadata.index,
+        )
+        server.log.info("snapshot_installed", index=snapshot.metadata.index)
 
 
 class Server:
@@ -111,6 +128,8 @@ class Server:
         self._stopped = asyncio.Event()
         self.role = StateRole.FOLLOWER
         self.cluster_id = ""
+        self.cluster: Cluster | None = None
+        self.background: set[asyncio.Task[Any]] = set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -120,12 +139,20 @@ class Server:
         engine = Engine.open(os.path.join(config.data_dir, "db"))
         self.engine = engine
         try:
-            self.cluster_id = self._claim_data_dir(engine)
+            expected_cluster = _cluster_id(config.peers)
+            if config.join:
+                expected_cluster = await self._discover_cluster_id(engine)
+            self.cluster_id = self._claim_data_dir(engine, expected_cluster)
         except DataDirMismatch:
             engine.close()
             raise
-        self.log_storage = RocksLogStorage(engine)
-        if self.log_storage.last_index() == 0:
+        clustered = bool(config.peers) or config.join
+        if clustered:
+            self.cluster = Cluster(self)
+            self.log_storage = SnapshottingLogStorage(engine, self.cluster.describe_snapshot)
+        else:
+            self.log_storage = RocksLogStorage(engine)
+        if self.log_storage.last_index() == 0 and not config.join:
             voters = tuple(sorted(config.peers)) or (config.node_id,)
             batch = engine.batch()
             self.log_storage.bootstrap(batch, ConfState(voters, ()))
@@ -141,14 +168,19 @@ class Server:
             logger=logs.get("seshat.raft"),
         )
         raw = RawNode(raft_config, self.log_storage)
+        transport: Any = NoTransport()
+        if self.cluster is not None:
+            transport = self.cluster.make_transport()
         self.node = RaftNode(
             raw,
             RocksDurableLog(engine, self.log_storage),
-            KVApplier(self.state_machine),
-            NoTransport(),
+            KVApplier(self),
+            transport,
             tick_interval_ms=config.tick_interval_ms,
             on_role_change=self._on_role_change,
         )
+        if self.cluster is not None:
+            await transport.start()
         self.node.start()
         if raw.conf_state().voters == (config.node_id,):
             raw.campaign()  # a lone voter need not wait an election timeout
@@ -156,6 +188,8 @@ class Server:
         self._listener = await loop.create_server(
             lambda: ClientConnection(self), config.bind, config.port, reuse_address=True
         )
+        if self.cluster is not None:
+            self.cluster.client_addresses[config.node_id] = self.cluster.own_client_address()
         self._schedule_maintenance()
         self.log.info(
             "seshat_started",
@@ -175,12 +209,30 @@ class Server:
             return self.config.port
         return int(self._listener.sockets[0].getsockname()[1])
 
-    def _claim_data_dir(self, engine: Engine) -> str:
+    async def _discover_cluster_id(self, engine: Engine) -> str:
+        """A joining node takes the id of the cluster it joins: stored, or asked of a peer."""
+        stored = engine.get(METADATA, CLUSTER_ID_KEY)
+        if stored:
+            return stored.decode()
+        from seshat.transport.client import PeerClient
+
+        for node_id, address in sorted(self.config.peers.items()):
+            if node_id == self.config.node_id:
+                continue
+            try:
+                async with PeerClient.connect(address, timeout_s=2.0) as client:
+                    status = await client.status()
+            except Exception:
+                continue
+            if status.cluster_id:
+                return status.cluster_id
+        raise DataDirMismatch("--join: no peer answered with its cluster id; is the cluster up?")
+
+    def _claim_data_dir(self, engine: Engine, expected_cluster: str) -> str:
         """Stamp a new data dir with our node id; refuse one stamped by another node."""
         config = self.config
         stored_node = engine.get(METADATA, NODE_ID_KEY)
         stored_cluster = engine.get(METADATA, CLUSTER_ID_KEY)
-        expected_cluster = _cluster_id(config.peers)
         if stored_node is None:
             cluster = expected_cluster or uuid.uuid4().hex
             batch = engine.batch()
@@ -220,10 +272,34 @@ class Server:
         for client in list(self.clients.values()):
             client.kill()
         await self.node.stop()
+        for task in list(self.background):
+            task.cancel()
+        if self.cluster is not None:
+            await self.cluster.stop()
         if self.engine is not None:
             self.engine.close()
             self.engine = None
         self.log.info("seshat_stopped", node_id=config.node_id)
+
+    def reload_state_machine(self) -> None:
+        """After a snapshot replaced the state in RocksDB: rebuild kv's view of it."""
+        assert self.engine is not None
+        self.state_machine = StateMachine(self.engine)
+        self.kv.state_machine = self.state_machine
+
+    def moved_reply(self, argv: list[bytes]) -> ErrorReply:
+        """Redirect mode: `-MOVED <slot> <leader host:port>`, as a Redis Cluster replica."""
+        from seshat.kv.commands import get_keys, lookup
+        from seshat.kv.slots import key_slot
+
+        assert self.cluster is not None
+        address = self.cluster.leader_client_address()
+        if not address:
+            return E.CLUSTERDOWN_NO_LEADER
+        spec = lookup(argv[0])
+        keys = get_keys(spec, argv) if spec is not None else []
+        slot = key_slot(keys[0]) if keys else 0
+        return ErrorReply(f"MOVED {slot} {address}")
 
     # ------------------------------------------------------------------ background work
 
@@ -271,6 +347,10 @@ class Server:
         self.log.info("log_compacted", index=applied, first_index=storage.first_index())
 
     def _on_role_change(self, soft: SoftState, term: int) -> None:
+        if self.cluster is not None and soft.leader_id:
+            task = asyncio.get_running_loop().create_task(self.cluster.refresh_client_addresses())
+            self.background.add(task)
+            task.add_done_callback(self.background.discard)
         self.role = soft.role
         self.log.info("role_changed", role=soft.role.value, term=term, leader_id=soft.leader_id)
 
@@ -335,8 +415,31 @@ class Server:
         ]
 
     def _info_replication(self) -> list[tuple[str, object]]:
+        raw = self.node.raw
         leader = self.node.is_leader()
-        return [("role", "master" if leader else "slave"), ("connected_slaves", 0)]
+        rows: list[tuple[str, object]] = [("role", "master" if leader else "slave")]
+        cluster = self.cluster
+        if not leader:
+            address = cluster.leader_client_address() if cluster is not None else ""
+            host, _, port = address.rpartition(":")
+            rows += [
+                ("master_host", host),
+                ("master_port", port),
+                ("master_link_status", "up" if raw.leader_id() else "down"),
+            ]
+            return rows
+        followers = [n for n in raw.conf_state().all_nodes() if n != raw.id]
+        rows.append(("connected_slaves", len(followers)))
+        for i, n in enumerate(followers):
+            progress = raw.raft.progress.get(n)
+            match = progress.match if progress is not None else 0
+            address = cluster.client_addresses.get(n, ":") if cluster is not None else ":"
+            host, _, port = address.rpartition(":")
+            rows.append(
+                (f"slave{i}", f"ip={host},port={port},state=online,offset={match},"
+                 f"lag={raw.last_index() - match},node_id={n}")
+            )
+        return rows
 
     def _info_keyspace(self) -> list[tuple[str, object]]:
         rows: list[tuple[str, object]] = []
@@ -367,7 +470,19 @@ class Server:
             ("first_log_index", self.log_storage.first_index()),
             ("voters", ",".join(map(str, raw.conf_state().voters))),
             ("learners", ",".join(map(str, raw.conf_state().learners))),
-        ]
+        ] + self._info_peers()
+
+    def _info_peers(self) -> list[tuple[str, object]]:
+        raw = self.node.raw
+        if raw.role() is not StateRole.LEADER:
+            return []
+        rows: list[tuple[str, object]] = []
+        for n, progress in sorted(raw.raft.progress.items()):
+            if n == raw.id:
+                continue
+            lag = raw.last_index() - progress.match
+            rows.append((f"peer{n}", f"match_index={progress.match},lag={lag},state={progress.state.value}"))
+        return rows
 
     def config_params(self) -> dict[str, Callable[[], str]]:
         c = self.config

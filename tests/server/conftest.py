@@ -37,13 +37,18 @@ class SeshatProcess:
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    raft_port: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.raft_port:
+            self.raft_port = free_port()
 
     def start(self) -> SeshatProcess:
         env = dict(os.environ, **self.extra_env)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             SESHAT
-            + ["--port", str(self.port), "--raft-port", str(free_port())]
+            + ["--port", str(self.port), "--raft-port", str(self.raft_port)]
             + ["--data-dir", str(self.data_dir)]
             + self.args,
             stdout=log,
@@ -82,7 +87,16 @@ class SeshatProcess:
             return b""
 
     def client(self, **kwargs: object) -> redis.Redis:
-        return redis.Redis(port=self.port, socket_timeout=10, **kwargs)  # type: ignore[arg-type]
+        options: dict[str, object] = {"socket_timeout": 10, **kwargs}
+        return redis.Redis(port=self.port, **options)  # type: ignore[arg-type]
+
+    def pause(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -1,0 +1,406 @@
+"""What a node needs to be one of several: transport, forwarding, membership, snapshots.
+
+`Cluster` owns the gRPC transport and answers the node-to-node RPCs: `Forward` (a follower
+relays a client's command; the leader runs it as its own and returns the encoded reply),
+`ChangeMembership` and `TransferLeader` (admin), `Status`. It keeps the directory of member
+addresses, learned from `--peers`, from conf-change entries (their context carries a joining
+node's addresses, so every replica learns them from the log) and from peers' `Status`.
+
+Snapshots: the Raft log is truncated once long (`Server._maybe_compact`), so a follower that
+is far behind gets a snapshot: the whole state machine (kv_data, tombstones and kv's metadata)
+as of the applied index, taken on the loop so nothing applies between reading the index and
+reading the data, streamed in chunks by the transport and installed atomically in one batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import msgpack
+
+from seshat import logs
+from seshat.kv import errors as E
+from seshat.kv.service import Connection, Immediate, Read, Session, Write
+from seshat.protocol.encoder import encode
+from seshat.protocol.replies import ErrorReply, Raw, Reply
+from seshat.raft.core import ProposalDropped
+from seshat.raft.node import Completion
+from seshat.raft.storage import SnapshotTemporarilyUnavailable
+from seshat.raft.types import (
+    ConfChange,
+    ConfChangeType,
+    Entry,
+    EntryType,
+    Message,
+    Snapshot,
+    SnapshotMetadata,
+    StateRole,
+)
+from seshat.storage.engine import KV_DATA, METADATA, TOMBSTONES, Engine
+from seshat.storage.raft_log import RocksLogStorage
+from seshat.transport import api
+from seshat.transport.grpc_transport import GrpcTransport
+
+if TYPE_CHECKING:
+    from seshat.server import Server
+
+FORWARD_TIMEOUT_S = 10.0
+PROMOTE_LAG_ENTRIES_MAX = 100  # a learner this close to the leader's log is caught up
+_NODE_LOCAL_METADATA = (b"node_id", b"cluster_id")
+
+
+def encode_member_context(raft_address: str, client_address: str) -> bytes:
+    return msgpack.packb({"raft": raft_address, "client": client_address})
+
+
+def decode_member_context(context: bytes) -> tuple[str, str]:
+    if not context:
+        return "", ""
+    fields = msgpack.unpackb(context)
+    return str(fields.get("raft", "")), str(fields.get("client", ""))
+
+
+def export_state(engine: Engine) -> bytes:
+    """The state machine's column families as one msgpack blob (node identity excluded)."""
+    rows: list[tuple[str, bytes, bytes]] = []
+    for cf in (KV_DATA, TOMBSTONES, METADATA):
+        for key, value in engine.iterate(cf, b"", None):
+            if cf == METADATA and key in _NODE_LOCAL_METADATA:
+                continue
+            rows.append((cf, key, value))
+    return msgpack.packb(rows, use_bin_type=True)
+
+
+def import_state(engine: Engine, data: bytes) -> None:
+    """Replace the state machine with a snapshot's, atomically (one batch)."""
+    rows = msgpack.unpackb(data, raw=False) if data else []
+    batch = engine.batch()
+    batch.delete_range(KV_DATA, b"", b"\xff" * 16)
+    batch.delete_range(TOMBSTONES, b"", b"\xff" * 16)
+    for key, _ in list(engine.iterate(METADATA, b"", None)):
+        if key not in _NODE_LOCAL_METADATA:
+            batch.delete(METADATA, key)
+    for cf, key, value in rows:
+        batch.put(cf, key, value)
+    engine.write(batch)
+
+
+class SnapshottingLogStorage(RocksLogStorage):
+    """`snapshot()` describes the state machine as of *now* (the applied index), not the
+    last compaction point, so the data and the metadata always agree."""
+
+    def __init__(self, engine: Engine, describe: Callable[[], Snapshot]) -> None:
+        super().__init__(engine)
+        self._describe = describe
+
+    def snapshot(self) -> Snapshot:
+        return self._describe()
+
+
+class Cluster:
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.config = server.config
+        self.log = logs.get("seshat.cluster")
+        self.raft_addresses: dict[int, str] = dict(self.config.peers)
+        self.client_addresses: dict[int, str] = {self.config.node_id: self.own_client_address()}
+        self.transport: GrpcTransport | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def own_client_address(self) -> str:
+        if self.config.advertise:
+            return self.config.advertise
+        return f"{self.config.bind}:{self.server.port}"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def make_transport(self) -> GrpcTransport:
+        config = self.config
+        server = self.server
+        self.transport = GrpcTransport(
+            node_id=config.node_id,
+            cluster_id=server.cluster_id,
+            peers={n: a for n, a in self.raft_addresses.items() if n != config.node_id},
+            bind=config.bind,
+            port=config.raft_port,
+            on_message=self._on_message,
+            on_unreachable=lambda peer: server.node.report_unreachable(peer),
+            on_snapshot_status=lambda peer, failed: server.node.report_snapshot(peer, failed),
+            handlers=api.Handlers(
+                forward=self.handle_forward,
+                change_membership=self.handle_change_membership,
+                transfer_leader=self.handle_transfer,
+                status=self.handle_status,
+            ),
+        )
+        return self.transport
+
+    def _on_message(self, message: Message) -> None:
+        self.server.node.step(message)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.transport is not None:
+            await self.transport.stop()
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ------------------------------------------------------------------ snapshots
+
+    def describe_snapshot(self) -> Snapshot:
+        server = self.server
+        raw = server.node.raw
+        applied = server.state_machine.applied_index()
+        if raw.committed() != applied:
+            # The core's membership may include a committed change not yet applied here.
+            raise SnapshotTemporarilyUnavailable()
+        assert server.engine is not None
+        term = server.log_storage.term(applied)
+        meta = SnapshotMetadata(index=applied, term=term, conf_state=raw.conf_state())
+        return Snapshot(metadata=meta, data=export_state(server.engine))
+
+    # ------------------------------------------------------------------ applied conf changes
+
+    def on_conf_change(self, entry: Entry) -> None:
+        """Every replica: learn the member's addresses and (dis)connect the transport."""
+        change = ConfChange.decode(entry.data)
+        raft_address, client_address = decode_member_context(change.context)
+        node = change.node_id
+        transport = self.transport
+        if change.type is ConfChangeType.REMOVE_NODE:
+            self.raft_addresses.pop(node, None)
+            self.client_addresses.pop(node, None)
+            if transport is not None and node != self.config.node_id and node in transport.peers():
+                transport.remove_peer(node)
+            return
+        if raft_address:
+            self.raft_addresses[node] = raft_address
+        if client_address:
+            self.client_addresses[node] = client_address
+        address = self.raft_addresses.get(node)
+        if transport is not None and node != self.config.node_id and address:
+            if node not in transport.peers():
+                transport.add_peer(node, address)
+
+    # ------------------------------------------------------------------ forwarding (follower)
+
+    def forward(self, argv: list[bytes], db: int, protocol: int) -> Completion:
+        """Relay a command to the leader; the completion's result is its encoded reply."""
+        completion = Completion()
+        self._spawn(self._forward(argv, db, protocol, completion))
+        return completion
+
+    async def _wait_for_leader(self) -> int:
+        """The leader's id, waiting up to two election timeouts for one; 0 if none."""
+        node = self.server.node
+        config = self.config
+        deadline_s = 2 * config.election_ticks * config.tick_interval_ms / 1000
+        waited = 0.0
+        while True:
+            leader = node.leader_id()
+            if leader and (leader == config.node_id or (
+                self.transport is not None and leader in self.transport.peers()
+            )):
+                return leader
+            if waited >= deadline_s:
+                return 0
+            await asyncio.sleep(0.02)
+            waited += 0.02
+
+    async def _forward(
+        self, argv: list[bytes], db: int, protocol: int, completion: Completion
+    ) -> None:
+        leader = await self._wait_for_leader()
+        if leader == 0:
+            completion.set_result(E.CLUSTERDOWN_NO_LEADER)
+            return
+        if leader == self.config.node_id:  # we became leader meanwhile
+            completion.set_result(await self.execute(Session(db), argv))
+            return
+        assert self.transport is not None
+        request = api.ForwardRequest(argv=tuple(argv), db=db, protocol=protocol)
+        try:
+            reply = await self.transport.client(leader, FORWARD_TIMEOUT_S).forward(request)
+        except asyncio.CancelledError:
+            completion.set_result(E.UNKNOWN_OUTCOME)
+            raise
+        except Exception as error:  # the leader died or the call timed out: fate unknown
+            self.log.debug("forward_failed", leader=leader, error=str(error))
+            completion.set_result(E.UNKNOWN_OUTCOME)
+            return
+        if reply.status is api.ReplyStatus.OK:
+            completion.set_result(Raw(reply.reply))
+        elif reply.status is api.ReplyStatus.ERROR:
+            completion.set_result(ErrorReply(reply.error or "ERR forwarding failed"))
+        else:
+            # Not leader any more, or none: the command never ran there.
+            completion.set_result(E.CLUSTERDOWN_NO_LEADER)
+
+    # ------------------------------------------------------------------ RPC handlers (leader)
+
+    async def handle_forward(self, request: api.ForwardRequest) -> api.ForwardReply:
+        node = self.server.node
+        if not node.is_leader():
+            return api.ForwardReply(
+                status=api.ReplyStatus.NOT_LEADER if node.leader_id() else api.ReplyStatus.NO_LEADER,
+                leader_id=node.leader_id(),
+            )
+        reply = await self.execute(Session(request.db), list(request.argv))
+        return api.ForwardReply(reply=encode(reply, request.protocol))
+
+    async def execute(self, session: Session, argv: list[bytes]) -> Reply:
+        """Run one data command to completion on this node (the leader)."""
+        server = self.server
+        prepared = server.kv.prepare(session, argv)
+        if isinstance(prepared, Immediate):
+            return prepared.reply
+        if isinstance(prepared, Connection):
+            return ErrorReply("ERR this command cannot be forwarded")
+        try:
+            if isinstance(prepared, Write):
+                result: Reply = await server.node.propose(prepared.data)
+                return result
+            assert isinstance(prepared, Read)
+            barrier = server.node.read_barrier()
+            if barrier is not None:
+                await barrier
+            return server.kv.execute_read(session, argv)
+        except ProposalDropped as dropped:
+            return server.dropped_reply(dropped)
+        except Exception as error:
+            return server.failure_reply(error)
+
+    async def handle_change_membership(
+        self, request: api.ChangeMembershipRequest
+    ) -> api.ChangeMembershipReply:
+        node = self.server.node
+        if not node.is_leader():
+            return api.ChangeMembershipReply(
+                status=api.ReplyStatus.NOT_LEADER, leader_id=node.leader_id()
+            )
+        action = {
+            api.MembershipAction.ADD_LEARNER: ConfChangeType.ADD_LEARNER,
+            api.MembershipAction.PROMOTE: ConfChangeType.ADD_NODE,
+            api.MembershipAction.REMOVE: ConfChangeType.REMOVE_NODE,
+        }[request.action]
+        context = encode_member_context(request.raft_address, request.client_address)
+        try:
+            completion = node.propose_conf_change(ConfChange(action, request.target_id, context))
+        except ProposalDropped as dropped:
+            return api.ChangeMembershipReply(status=api.ReplyStatus.ERROR, error=dropped.reason)
+        try:
+            await asyncio.wait_for(_await(completion), FORWARD_TIMEOUT_S)
+        except Exception as error:
+            return api.ChangeMembershipReply(status=api.ReplyStatus.ERROR, error=str(error))
+        return api.ChangeMembershipReply(index=node.raw.committed())
+
+    async def handle_transfer(self, request: api.TransferLeaderRequest) -> api.TransferLeaderReply:
+        node = self.server.node
+        if not node.is_leader():
+            return api.TransferLeaderReply(
+                status=api.ReplyStatus.NOT_LEADER, leader_id=node.leader_id()
+            )
+        node.transfer_leader(request.target_id)
+        return api.TransferLeaderReply(leader_id=node.leader_id())
+
+    async def handle_status(self, request: api.StatusRequest) -> api.StatusReply:
+        raw = self.server.node.raw
+        conf = raw.conf_state()
+        members = tuple(
+            api.Member(
+                node_id=n,
+                raft_address=self.raft_addresses.get(n, ""),
+                client_address=self.client_addresses.get(n, ""),
+                voter=n in conf.voters,
+            )
+            for n in conf.all_nodes()
+        )
+        return api.StatusReply(
+            cluster_id=self.server.cluster_id,
+            node_id=raw.id,
+            role=raw.role().value,
+            term=raw.term(),
+            leader_id=raw.leader_id(),
+            commit_index=raw.committed(),
+            applied_index=self.server.node.applied,
+            last_log_index=raw.last_index(),
+            members=members,
+            raft_address=self.raft_addresses.get(raw.id, ""),
+            client_address=self.own_client_address(),
+        )
+
+    # ------------------------------------------------------------------ admin helpers
+
+    async def add_node(self, node_id: int, raft_address: str, client_address: str) -> str:
+        """Add as learner, wait until caught up, promote. Returns "" or an error text."""
+        reply = await self.handle_change_membership(
+            api.ChangeMembershipRequest(
+                api.MembershipAction.ADD_LEARNER, node_id, raft_address, client_address
+            )
+        )
+        if reply.status is not api.ReplyStatus.OK:
+            return reply.error or "not leader"
+        self._spawn(self._promote_when_caught_up(node_id))
+        return ""
+
+    async def _promote_when_caught_up(self, node_id: int) -> None:
+        node = self.server.node
+        for _ in range(600):
+            await asyncio.sleep(0.1)
+            if not node.is_leader():
+                return
+            progress = node.raw.raft.progress.get(node_id)
+            if progress is None:
+                return
+            if progress.match + PROMOTE_LAG_ENTRIES_MAX >= node.raw.last_index():
+                reply = await self.handle_change_membership(
+                    api.ChangeMembershipRequest(api.MembershipAction.PROMOTE, node_id)
+                )
+                if reply.status is api.ReplyStatus.OK:
+                    self.log.info("learner_promoted", node_id=node_id)
+                    return
+        self.log.warning("learner_not_promoted", node_id=node_id)
+
+    async def refresh_client_addresses(self) -> None:
+        """Ask each member we lack a client address for (for MOVED and CLUSTER SLOTS)."""
+        if self.transport is None:
+            return
+        for node in list(self.transport.peers()):
+            if node in self.client_addresses:
+                continue
+            try:
+                status = await self.transport.client(node, 1.0).status()
+            except Exception:
+                continue
+            if status.client_address:
+                self.client_addresses[node] = status.client_address
+
+    def node_name(self, node_id: int) -> str:
+        """A stable 40-hex id per node, as Redis Cluster node ids look."""
+        text = f"{self.server.cluster_id}:{node_id}".encode()
+        return hashlib.sha1(text).hexdigest()
+
+    def leader_client_address(self) -> str:
+        leader = self.server.node.leader_id()
+        return self.client_addresses.get(leader, "")
+
+    def is_member(self) -> bool:
+        raw = self.server.node.raw
+        return raw.id in raw.conf_state().all_nodes() or raw.role() is StateRole.LEADER
+
+
+async def _await(completion: Completion) -> Any:
+    return await completion
+
+
+__all__ = ["Cluster", "EntryType"]
