@@ -28,6 +28,7 @@ from seshat.kv import writes as W
 from seshat.kv.command_docs import EXTRA_DOCS
 from seshat.kv.hash_set_table import HASH_SET_ROWS, OBJECT_SUBCOMMAND_ROWS
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
+from seshat.kv.list_zset_table import LIST_ZSET_ROWS
 from seshat.protocol.replies import ErrorReply, Map, Reply, Set, SimpleString
 
 
@@ -406,6 +407,8 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
          tips="", key_specs=((('RO', 'access'), 1, 0, 1, 0), (('OW', 'update'), 2, 0, 1, 0)),
          summary="Copy a key", since="6.2.0", group="generic", complexity="O(N) worst case for collections, where N is the number of nested items. O(1) for string values.",
          kind=WRITE, prepare=W.prepare_copy, apply=W.apply_copy),
+) + tuple(
+    _row(**{**row, "kind": Kind(row["kind"])}) for row in LIST_ZSET_ROWS  # lists, sorted sets
 ) + tuple(
     _row(**{**row, "kind": Kind(row["kind"])}) for row in HASH_SET_ROWS  # hashes, sets, OBJECT
 )

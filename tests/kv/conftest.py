@@ -21,6 +21,7 @@ import pytest
 
 from seshat.kv.local import LocalExecutor
 from seshat.kv.service import Session
+from seshat.protocol.numbers import format_double
 from seshat.protocol.replies import (
     BigNumber,
     Double,
@@ -54,7 +55,7 @@ def normalise(reply: Reply) -> Value:
     if isinstance(reply, bool):
         return int(reply)
     if isinstance(reply, Double):
-        return repr(reply.value).encode()
+        return format_double(reply.value)  # RESP2 bulk text, as redis-server sends it
     if isinstance(reply, BigNumber):
         return str(reply.value).encode()
     if isinstance(reply, Verbatim):

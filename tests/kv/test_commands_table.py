@@ -7,6 +7,7 @@ import pytest
 
 from seshat.kv import commands as C
 from seshat.kv.hash_set_table import HASH_SET_ROWS
+from seshat.kv.list_zset_table import LIST_ZSET_ROWS
 from seshat.protocol.replies import Map, Set, SimpleString
 from tests.kv.conftest import RawRedis, normalise
 
@@ -69,6 +70,7 @@ NAMES = [
     "TOUCH",
     "COPY",
 ]
+NAMES += [row["name"].decode().upper() for row in LIST_ZSET_ROWS]  # lists and sorted sets
 NAMES += [row["name"].decode().upper() for row in HASH_SET_ROWS]  # hashes, sets, OBJECT
 NAMES += ["CLUSTER", "READONLY", "READWRITE"]
 SESHAT_ONLY = ["RAFT.NODE", "RAFT.TRANSFER", "RAFT.STATUS"]  # no Redis row to compare with
