@@ -261,7 +261,7 @@ def _apply_pop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes], left:
     count = int(argv[2]) if has_count else 1
     if has_count and count == 0:
         return []
-    out = _pop(w, ref, count, left)
+    out: list[Reply] = list(_pop(w, ref, count, left))
     _save(w, ref)
     return out if has_count else out[0]
 

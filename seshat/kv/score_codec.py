@@ -48,7 +48,7 @@ def encode_score(score: float) -> bytes:
     assert score == score, "NaN has no order"  # noqa: PLR0124
     if score == 0.0:
         score = 0.0  # -0.0 == 0.0 in Redis order: one encoding for both
-    bits = struct.unpack(">Q", struct.pack(">d", score))[0]
+    bits: int = struct.unpack(">Q", struct.pack(">d", score))[0]
     bits = bits ^ _ALL_BITS if bits & _SIGN_BIT else bits | _SIGN_BIT
     return bits.to_bytes(8, "big")
 

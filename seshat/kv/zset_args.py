@@ -332,5 +332,5 @@ def aggregate(agg: str, target: float, value: float) -> float:
         total = target + value
         return 0.0 if total != total else total  # noqa: PLR0124
     if agg == AGG_MIN:
-        return value if value < target else target
-    return value if value > target else target
+        return value if value < target else target  # noqa: FURB136  (NaN keeps the target)
+    return value if value > target else target  # noqa: FURB136

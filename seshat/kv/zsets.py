@@ -30,6 +30,7 @@ from seshat.kv import errors as E
 from seshat.kv import layout as L
 from seshat.kv import zset_args as A
 from seshat.kv.collections import (
+    RColl,
     WColl,
     hashed_sub,
     hashed_sub_member,
@@ -41,7 +42,13 @@ from seshat.kv.collections import (
 from seshat.kv.glob import match
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.kv.numbers import INT64_MAX, parse_cursor, parse_int
-from seshat.kv.score_codec import decode_score, encode_score, pack_double, unpack_double
+from seshat.kv.score_codec import (
+    decode_score,
+    encode_score,
+    pack_double,
+    parse_score,
+    unpack_double,
+)
 from seshat.protocol.numbers import format_double
 from seshat.protocol.replies import Double, ErrorReply, Pairs, Reply
 
@@ -237,7 +244,7 @@ def prepare_zadd(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
 
 
 def prepare_zincrby(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
-    return E.NOT_FLOAT if A.parse_score(argv[2]) is None else argv
+    return E.NOT_FLOAT if parse_score(argv[2]) is None else argv
 
 
 def _zadd(w: KeyspaceWriter, now_ms: int, db: int, key: bytes, z: A.ZAddArgs) -> Reply:
@@ -281,7 +288,7 @@ def apply_zadd(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
 
 
 def apply_zincrby(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
-    incr = A.parse_score(argv[2])
+    incr = parse_score(argv[2])
     assert incr is not None, argv
     z = A.ZAddArgs(False, False, False, False, False, True, [(incr, argv[3])])
     return _zadd(w, now_ms, db, argv[1], z)
@@ -539,7 +546,7 @@ class _Input:
 def _open_input(
     src: KeyspaceView | KeyspaceWriter, now_ms: int, db: int, key: bytes
 ) -> _Input | ErrorReply:
-    opened: object
+    opened: WColl | RColl | ErrorReply | None
     for tag in (L.TYPE_ZSET, L.TYPE_SET):
         if isinstance(src, KeyspaceWriter):
             opened = open_write(src, now_ms, db, key, tag, create=False)
@@ -548,7 +555,7 @@ def _open_input(
         if opened is None:
             return _Input(None, False)
         if not isinstance(opened, ErrorReply):
-            return _Input(opened, tag == L.TYPE_SET)  # type: ignore[arg-type]
+            return _Input(opened, tag == L.TYPE_SET)
     return E.WRONGTYPE
 
 

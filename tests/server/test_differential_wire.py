@@ -477,6 +477,8 @@ def test_generated_sequences(
 # ---- the command table -------------------------------------------------------------------------
 
 CONTAINERS = {spec.name for spec in TABLE if spec.subcommands}
+# No Redis row (raft.*), or Redis's lists 27 cluster-bus subcommands one Raft group has no use for.
+SESHAT_ONLY = {b"raft.node", b"raft.transfer", b"raft.status", b"cluster"}
 
 
 def _split_info_row(raw: bytes) -> tuple[bytes, set[bytes]]:
@@ -492,6 +494,8 @@ def test_command_info_rows_match(protocol: int, pair_factory: Callable[[int], Pa
     """Every row of Seshat's table answers COMMAND INFO exactly as Redis does."""
     pair = pair_factory(protocol)
     for spec in TABLE:
+        if spec.name in SESHAT_ONLY:
+            continue
         theirs, ours = pair.both([b"COMMAND", b"INFO", spec.name])
         assert ours[:4] == theirs[:4] == b"*1\r\n", (spec.name, theirs, ours)
         if spec.name not in CONTAINERS:
