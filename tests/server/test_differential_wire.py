@@ -520,6 +520,8 @@ def test_command_docs_match(protocol: int, pair_factory: Callable[[int], Pair]) 
     """COMMAND DOCS of every row: Redis's map, byte for byte (subcommands: Seshat's subset)."""
     pair = pair_factory(protocol)
     for spec in TABLE:
+        if spec.name in SESHAT_ONLY:
+            continue
         theirs, ours = pair.both([b"COMMAND", b"DOCS", spec.name])
         if spec.name not in CONTAINERS:
             assert ours == theirs, f"RESP{protocol} {spec.name!r}:\n{theirs!r}\n{ours!r}"
