@@ -46,6 +46,11 @@ async def _serve(node_config: config_module.NodeConfig) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("cluster", "node", "transfer", "status"):
+        from seshat import launcher  # `seshat cluster`, `seshat node add`, ...: see launcher.py
+
+        return launcher.main(args)
     # Assertions are the core's invariants: running without them (python -O) is refused.
     assert __debug__ or True
     if not __debug__:
