@@ -294,11 +294,13 @@ class Raft:
 
     def _send(self, m: Message) -> None:
         assert m.type not in (MT.MsgHup, MT.MsgBeat, MT.MsgProp), m.type
+        # Callers hand over a message they just built and never reuse, so it is stamped in
+        # place (a copy per message was the core's largest cost).
         if m.term == 0 and m.type not in (MT.MsgReadIndex, MT.MsgTransferLeader):
             # Pre-vote responses carry the term they answer; everything else ours.
-            m = _with(m, term=self.term)
+            object.__setattr__(m, "term", self.term)
         if m.frm == 0:
-            m = _with(m, frm=self.id)
+            object.__setattr__(m, "frm", self.id)
         if m.type in _AFTER_PERSIST:
             self.msgs_after_persist.append(m)
         else:

@@ -142,9 +142,14 @@ class RawNode:
         if self._outstanding is not None:
             return False
         r = self.raft
+        hard, soft = self._prev_hard, self._prev_soft
         return bool(
-            r.soft_state() != self._prev_soft
-            or r.hard_state() != self._prev_hard
+            r.msgs
+            or r.term != hard.term
+            or r.vote != hard.vote
+            or r.log.committed != hard.commit
+            or r.lead != soft.leader_id
+            or r.role is not soft.role
             or r.log.unstable.next_entries()
             or r.log.unstable.next_snapshot() is not None
             or r.msgs
