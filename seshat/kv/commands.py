@@ -221,7 +221,7 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
     # --- cluster: Redis Cluster's view of a Raft group, and Seshat's own admin commands ---
     _row(b"cluster", -2, "", 0, 0, 0, "@slow",
          tips="", key_specs=(),
-         summary="A container for Redis Cluster commands", since="3.0.0", group="cluster", complexity="Depends on subcommand.",
+         summary="A container for cluster commands", since="3.0.0", group="cluster", complexity="Depends on subcommand.",
          kind=CONNECTION),
     _row(b"readonly", 1, "loading stale fast", 0, 0, 0, "@fast @connection",
          tips="", key_specs=(),
