@@ -47,6 +47,20 @@ class RunSummary:
     error_examples: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
+LINE_CHARS_MAX = 400  # a final set read holds thousands of elements; history.jsonl has them all
+
+
+def _clip(text: str) -> str:
+    """Shorten very long lines of a checker's verdict (long reads) for people to read."""
+    out = []
+    for line in text.splitlines():
+        if len(line) > LINE_CHARS_MAX:
+            line = (f"{line[:LINE_CHARS_MAX - 80]} ...[{len(line) - LINE_CHARS_MAX + 60} chars]... "
+                    f"{line[-60:]}")
+        out.append(line)
+    return "\n".join(out)
+
+
 def counts(records: Sequence[Record]) -> dict[str, Counter[str]]:
     table: dict[str, Counter[str]] = {}
     for r in records:
@@ -124,7 +138,8 @@ def write_report(summary: RunSummary, records: Sequence[Record], store: Path) ->
     except Exception as error:  # a missing matplotlib must not hide the verdict
         plot_ok = False
         summary.notes.append(f"latency plot not drawn: {error} (install the `test` extra)")
-    result_text = format_result(summary.result) if summary.result is not None else "(not checked)"
+    result_text = (_clip(format_result(summary.result)) if summary.result is not None
+                   else "(not checked)")
     md = [
         f"# Jepsen run {summary.run_id}",
         "",
