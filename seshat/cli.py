@@ -22,9 +22,9 @@ async def _serve(node_config: config_module.NodeConfig) -> int:
         logs.get("seshat").error("data_dir_refused", reason=str(error))
         return 2
     except OSError as error:
+        # e.g. the port is taken: stop what did start (the driver) before closing RocksDB.
         logs.get("seshat").error("startup_failed", reason=str(error))
-        if server.engine is not None:
-            server.engine.close()
+        await server.shutdown()
         return 1
     loop = asyncio.get_running_loop()
     signals_seen = 0

@@ -271,7 +271,8 @@ class Server:
             await asyncio.sleep(0.01)
         for client in list(self.clients.values()):
             client.kill()
-        await self.node.stop()
+        if hasattr(self, "node"):
+            await self.node.stop()
         for task in list(self.background):
             task.cancel()
         if self.cluster is not None:

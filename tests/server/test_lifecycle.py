@@ -77,3 +77,16 @@ def test_one_start_line_and_nothing_per_command_at_info(
     lines = [line for line in node.log().splitlines() if line.startswith("{")]
     assert sum('"seshat_started"' in line for line in lines) == 1
     assert len(lines) < 10, lines
+
+
+def test_port_in_use_fails_cleanly(
+    start_seshat: Callable[..., SeshatProcess], tmp_path: Path
+) -> None:
+    node = start_seshat()
+    proc = subprocess.run(
+        [sys.executable, "-m", "seshat.cli", "--port", str(node.port),
+         "--data-dir", str(tmp_path / "other"), "--raft-port", "0"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "startup_failed" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
