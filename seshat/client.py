@@ -13,6 +13,17 @@ together (so `-P 16` puts sixteen SETs into one log append and one fsync):
 
 Replies that are ready are written with one `transport.write` per read or per completion.
 When the transport asks us to pause writing, we stop reading from the client (backpressure).
+
+Transactions (`seshat/kv/transactions.py`): after MULTI, commands are checked (unknown command,
+arity, argument errors found before proposing) and queued (`+QUEUED`); an error flags the
+transaction so EXEC answers `-EXECABORT`. EXEC proposes the queued commands as one log entry,
+with the keys WATCH remembered; it is ordered like a write. WATCH is ordered like a read: it
+waits for this connection's earlier commands, then for a read point. Connection commands and
+SELECT inside MULTI are answered when EXEC is built and spliced into its reply. On a follower
+the EXEC entry is built and checked on the leader (`Cluster.execute`); WATCH runs locally.
+
+Blocking pops (`seshat/blocking.py`) run on the leader and hold this connection's later
+commands until they answer, as Redis does; inside MULTI they never block.
 """
 
 from __future__ import annotations
@@ -21,15 +32,20 @@ import asyncio
 import itertools
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from seshat.admin import DEFERRED
 from seshat.kv import errors as E
+from seshat.kv import transactions as T
+from seshat.kv.commands import CONNECTION, F_ADMIN, LOCAL, lookup
+from seshat.kv.lists import BLOCKING_COMMANDS
+from seshat.kv.operation import Watched, encode_exec
 from seshat.kv.service import Connection, Immediate, Read, Session, Write
-from seshat.protocol.encoder import encode_into
+from seshat.protocol.encoder import encode, encode_into
 from seshat.protocol.errors import ProtocolError
 from seshat.protocol.parser import Parser
-from seshat.protocol.replies import OK, ErrorReply, Reply
+from seshat.protocol.replies import OK, QUEUED, ErrorReply, Raw, Reply
 from seshat.raft.core import ProposalDropped
 from seshat.raft.node import Completion, OutcomeUnknown, ProposalLost, ReadDropped
 
@@ -39,18 +55,31 @@ if TYPE_CHECKING:
 _client_ids = itertools.count(1)
 
 _PRE_AUTH_ALLOWED = frozenset({b"auth", b"hello", b"quit"})
+# Not queued after MULTI (Redis `processCommand`): they act on the transaction itself.
+_NOT_QUEUED = frozenset({b"exec", b"discard", b"multi", b"watch", b"quit"})
+_NULL_ARRAYS = (b"*-1\r\n", b"_\r\n")
+
+PlanItem = tuple[int, list[bytes]] | Reply
 
 
 class _Slot:
     """A reply not yet known: a write's apply result, or a read waiting for its read point."""
 
-    __slots__ = ("argv", "completion", "db", "is_read")
+    __slots__ = ("argv", "completion", "db", "is_read", "then")
 
-    def __init__(self, completion: Completion | None, is_read: bool, argv: list[bytes], db: int):
+    def __init__(
+        self,
+        completion: Completion | None,
+        is_read: bool,
+        argv: list[bytes],
+        db: int,
+        then: Callable[[Any], Reply] | None = None,
+    ):
         self.completion = completion  # None: a write whose batch is not proposed yet
         self.is_read = is_read
         self.argv = argv
         self.db = db
+        self.then = then  # turns the result into the reply (WATCH, EXEC); None: as is
 
 
 class ClientConnection(asyncio.Protocol):
@@ -83,6 +112,10 @@ class ClientConnection(asyncio.Protocol):
         self._input_error: ProtocolError | None = None  # bad input: answer what came before
         self._closed = False
         self._reading_paused = False
+        self._multi: list[list[bytes]] | None = None  # commands queued since MULTI
+        self._multi_dirty = False  # an error while queuing: EXEC answers EXECABORT
+        self._watched: list[Watched] = []
+        self._waiting: Completion | None = None  # a blocking pop or EXEC later commands wait for
 
     # ------------------------------------------------------------------ asyncio callbacks
 
@@ -98,6 +131,8 @@ class ClientConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
         self.server.clients.pop(self.id, None)
+        if self._waiting is not None:
+            self.server.blocking.cancel(self)
 
     def pause_writing(self) -> None:
         if self.transport is not None and not self._reading_paused:
@@ -143,7 +178,7 @@ class ClientConnection(asyncio.Protocol):
         queue = self._queue
         server = self.server
         kv = server.kv
-        while not self._blocked and not self._close_after_flush:
+        while not self._blocked and self._waiting is None and not self._close_after_flush:
             if not queue:
                 # Before AUTH the parser hands out one command at a time (so AUTH takes effect
                 # before the next one is checked): fetch the rest of the read here.
@@ -162,11 +197,23 @@ class ClientConnection(asyncio.Protocol):
                 queue.popleft()
                 self._emit(E.NOAUTH)
                 continue
+            if self._multi is not None and self._queue_in_multi(argv):
+                queue.popleft()
+                server.stats.commands_processed += 1
+                continue
             prepared = kv.prepare(self.session, argv)
             kind = prepared.__class__
             if kind is Write:
                 if self._pending_reads:
                     self._blocked = True
+                    break
+                if argv[0][:1] in b"bB" and argv[0].lower() in BLOCKING_COMMANDS:
+                    if self._pending and not server.node.is_leader():
+                        self._blocked = True
+                        break
+                    queue.popleft()
+                    self._block(argv, prepared.data)  # type: ignore[union-attr]
+                    server.stats.commands_processed += 1
                     break
                 if not server.node.is_leader():
                     # A follower: relay to the leader (or redirect), one at a time, so the
@@ -195,6 +242,13 @@ class ClientConnection(asyncio.Protocol):
                 self._emit(prepared.reply)  # type: ignore[union-attr]
             else:
                 assert kind is Connection, prepared
+                name = prepared.spec.name  # type: ignore[union-attr]
+                if name in T.TRANSACTION_COMMANDS:
+                    if not self._transaction(name, argv):
+                        self._blocked = True
+                        break
+                    server.stats.commands_processed += 1
+                    continue
                 queue.popleft()
                 reply = server.admin.execute(self, argv)
                 if reply is not DEFERRED:
@@ -231,6 +285,209 @@ class ClientConnection(asyncio.Protocol):
         for slot, completion in zip(slots, completions):
             slot.completion = completion
             completion.add_callback(self._on_slot_done)
+
+    # ------------------------------------------------------------------ transactions
+
+    def _queue_in_multi(self, argv: list[bytes]) -> bool:
+        """Inside MULTI: queue `argv` (or answer its error and flag the transaction); False for
+        the commands that act on the transaction itself."""
+        spec = lookup(argv[0])
+        if spec is not None and spec.name in _NOT_QUEUED:
+            return False
+        # As Redis `processCommand`: only an unknown command (or subcommand) and a wrong arity
+        # are queuing errors; argument errors are that command's reply inside EXEC's array.
+        error: Reply = None
+        if spec is None:
+            error = E.unknown_command(argv)
+        elif not spec.arity_ok(len(argv)):
+            error = E.wrong_arity(spec.name)
+        elif spec.kind is CONNECTION:
+            prepared = self.server.kv.prepare(Session(self.session.db), argv)
+            if isinstance(prepared, Immediate):
+                error = prepared.reply
+        if error is not None:
+            self._multi_dirty = True
+            self._emit(error)
+            return True
+        assert self._multi is not None
+        if len(self._multi) >= T.QUEUED_COMMANDS_MAX:
+            self._multi_dirty = True
+            self._emit(ErrorReply("ERR too many commands queued in this transaction"))
+            return True
+        self._multi.append(argv)
+        self._emit(QUEUED)
+        return True
+
+    def _transaction(self, name: bytes, argv: list[bytes]) -> bool:
+        """MULTI EXEC DISCARD WATCH UNWATCH; False: wait for earlier commands first."""
+        if name == b"exec":
+            return self._exec()
+        if name == b"watch":
+            if self._multi is not None:
+                self._queue.popleft()
+                self._emit(T.WATCH_INSIDE_MULTI)
+                return True
+            if self._pending:
+                return False  # WATCH must see this connection's earlier writes
+            self._queue.popleft()
+            self._watch(argv)
+            return True
+        self._queue.popleft()
+        if name == b"multi":
+            if self._multi is not None:
+                self._emit(T.MULTI_NESTED)
+                return True
+            self._multi = []
+            self._multi_dirty = False
+            self._emit(OK)
+        elif name == b"discard":
+            if self._multi is None:
+                self._emit(T.DISCARD_WITHOUT_MULTI)
+                return True
+            self._multi = None
+            self._watched = []
+            self._emit(OK)
+        else:
+            assert name == b"unwatch", name
+            self._watched = []
+            self._emit(OK)
+        return True
+
+    def _watch(self, argv: list[bytes]) -> None:
+        server = self.server
+        db = self.session.db
+        keys = argv[1:]
+
+        def then(_: Any) -> Reply:
+            sm = server.state_machine
+            watched = T.watch_keys(sm.view, sm.applied_index(), server.kv.clock_ms(), db, keys)
+            self._watched.extend(watched)
+            return OK
+
+        try:
+            barrier = server.node.read_barrier()
+        except ProposalDropped as dropped:
+            self._emit(server.dropped_reply(dropped))
+            return
+        if barrier is None:
+            self._emit(then(None))
+            return
+        self._pending_reads += 1
+        self._add_slot(_Slot(barrier, True, argv, db, then))
+
+    def _exec(self) -> bool:
+        server = self.server
+        queued = self._multi
+        if queued is None:
+            self._queue.popleft()
+            self._emit(T.EXEC_WITHOUT_MULTI)
+            return True
+        leader = server.node.is_leader()
+        if self._pending_reads or (not leader and self._pending):
+            return False  # ordered like a write (see the module docstring)
+        self._queue.popleft()
+        watched = self._watched
+        self._multi = None
+        self._watched = []
+        if self._multi_dirty:
+            self._emit(T.EXECABORT)
+            return True
+        plan, final_db = self._plan(queued)
+        before_db = self.session.db
+        after = self._after_exec(final_db) if final_db != before_db else None
+        if leader:
+            now_ms = server.kv.clock_ms()
+            commands, fixed = T.build(now_ms, plan)
+
+            def then(result: Any) -> Reply:
+                reply = T.splice(result, fixed)
+                if after is not None:
+                    after(isinstance(reply, list))
+                return reply
+
+            slot = _Slot(None, False, [b"exec"], 0, then)
+            self._batch.append(encode_exec(now_ms, commands, watched))
+            self._batch_slots.append(slot)
+            self._slots.append(slot)
+            self._pending += 1
+            if after is not None:
+                self._propose_batch()
+                self._waiting = slot.completion
+            return True
+        cluster = server.cluster
+        if cluster is None:
+            self._emit(E.CLUSTERDOWN_NO_LEADER)
+            return True
+        if server.config.redirect:
+            self._emit(server.moved_reply([b"exec"]))
+            return True
+        encoded: list[PlanItem] = [
+            item if isinstance(item, tuple) else Raw(encode(item, self.protocol)) for item in plan
+        ]
+        completion = cluster.forward_exec(encoded, watched, self.session.db, self.protocol)
+
+        def relayed(result: Any) -> Reply:
+            if after is not None:
+                after(not (isinstance(result, Raw) and result.data in _NULL_ARRAYS))
+            reply: Reply = result
+            return reply
+
+        slot = _Slot(completion, False, [b"exec"], 0, relayed)
+        self._add_slot(slot)
+        if after is not None:
+            self._waiting = completion
+        return True
+
+    def _plan(self, queued: list[list[bytes]]) -> tuple[list[PlanItem], int]:
+        """The queued commands with the DB each runs in; SELECT and connection commands
+        answered now (they touch only this connection). Also the DB selected at the end."""
+        session = Session(self.session.db)
+        plan: list[PlanItem] = []
+        for argv in queued:
+            spec = lookup(argv[0])
+            assert spec is not None, argv[:1]
+            if spec.kind is LOCAL:
+                prepared = self.server.kv.prepare(session, argv)  # SELECT: changes `session`
+                assert isinstance(prepared, Immediate), prepared
+                plan.append(prepared.reply)
+            elif spec.kind is CONNECTION:
+                if spec.name == b"unwatch":
+                    plan.append(OK)
+                elif spec.flags & F_ADMIN:
+                    plan.append(T.NOT_IN_TRANSACTION)
+                else:
+                    reply = self.server.admin.execute(self, argv)
+                    plan.append(T.NOT_IN_TRANSACTION if reply is DEFERRED else reply)
+            else:
+                plan.append((session.db, argv))
+        return plan, session.db
+
+    def _after_exec(self, final_db: int) -> Callable[[bool], None]:
+        """A transaction that SELECTs: the later commands wait for it, then use its DB (only
+        if it ran: an EXEC aborted by WATCH ran nothing)."""
+
+        def after(ran: bool) -> None:
+            if ran:
+                self.session.db = final_db
+
+        return after
+
+    # ------------------------------------------------------------------ blocking pops
+
+    def _block(self, argv: list[bytes], data: bytes) -> None:
+        """A blocking pop: later commands wait for its answer (Redis blocks the client)."""
+        if self._batch:
+            self._propose_batch()  # earlier writes of this read go first
+        server = self.server
+        if not server.node.is_leader():
+            self._not_leader(argv)
+            slot = self._slots[-1]
+            if isinstance(slot, _Slot):
+                self._waiting = slot.completion
+            return
+        completion = server.blocking.start(argv, self.session.db, self, data)
+        self._add_slot(_Slot(completion, False, argv, 0))
+        self._waiting = completion
 
     def _not_leader(self, argv: list[bytes]) -> None:
         server = self.server
@@ -301,8 +558,14 @@ class ClientConnection(asyncio.Protocol):
         if self._closed:
             return
         self._flush()
+        resume = False
+        if self._waiting is not None and self._waiting.done:
+            self._waiting = None
+            resume = True
         if self._blocked and (not self._pending or not self._pending_reads):
             self._blocked = False
+            resume = True
+        if resume and self._waiting is None:
             self._drain()
 
     # ------------------------------------------------------------------ output
@@ -340,6 +603,8 @@ class ClientConnection(asyncio.Protocol):
             self._pending_reads -= 1
         if completion.error is not None:
             return self.server.failure_reply(completion.error)
+        if slot.then is not None:
+            return slot.then(completion.result)
         if slot.is_read:
             session = self.session
             db = session.db

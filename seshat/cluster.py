@@ -23,6 +23,9 @@ import msgpack
 
 from seshat import logs
 from seshat.kv import errors as E
+from seshat.kv import transactions
+from seshat.kv.lists import BLOCKING_COMMANDS, parse_timeout
+from seshat.kv.operation import Watched, encode_exec
 from seshat.kv.service import Connection, Immediate, Read, Session, Write
 from seshat.protocol.encoder import encode
 from seshat.protocol.replies import ErrorReply, Raw, Reply
@@ -48,6 +51,10 @@ if TYPE_CHECKING:
     from seshat.server import Server
 
 FORWARD_TIMEOUT_S = 10.0
+FOREVER_S = 1e8  # a forwarded BLPOP with timeout 0 waits as long as its client does
+# Internal forwarded command: a follower's EXEC (plan and watched keys, msgpack); a client cannot
+# send it (the first byte makes it no command name the follower's parser would dispatch to us).
+EXEC_FORWARD = b"\x00exec"
 PROMOTE_LAG_ENTRIES_MAX = 100  # a learner this close to the leader's log is caught up
 _NODE_LOCAL_METADATA = (b"node_id", b"cluster_id")
 
@@ -195,10 +202,29 @@ class Cluster:
     # ------------------------------------------------------------------ forwarding (follower)
 
     def forward(self, argv: list[bytes], db: int, protocol: int) -> Completion:
-        """Relay a command to the leader; the completion's result is its encoded reply."""
+        """Relay a command to the leader; the completion's result is its encoded reply.
+
+        A blocking pop blocks on the leader (`seshat/blocking.py`): the call's deadline is its
+        timeout plus the usual forwarding time."""
         completion = Completion()
-        self._spawn(self._forward(argv, db, protocol, completion))
+        timeout_s = FORWARD_TIMEOUT_S
+        if argv[0].lower() in BLOCKING_COMMANDS:
+            timeout_ms = parse_timeout(argv[-1])
+            if isinstance(timeout_ms, int):
+                timeout_s = FOREVER_S if timeout_ms == 0 else timeout_ms / 1000 + FORWARD_TIMEOUT_S
+        self._spawn(self._forward(argv, db, protocol, completion, timeout_s))
         return completion
+
+    def forward_exec(
+        self, plan: list[Any], watched: list[Watched], db: int, protocol: int
+    ) -> Completion:
+        """Relay a follower client's EXEC: the leader builds, proposes and checks it.
+        `plan` items are `(db, argv)` commands or `Raw` replies already known here."""
+        items = [[0, item[0], item[1]] if isinstance(item, tuple) else [1, item.data] for item in plan]
+        payload = msgpack.packb(
+            [items, [[w.db, w.key, w.index, w.existed] for w in watched]], use_bin_type=True
+        )
+        return self.forward([EXEC_FORWARD, payload], db, protocol)
 
     async def _wait_for_leader(self) -> int:
         """The leader's id, waiting up to two election timeouts for one; 0 if none."""
@@ -218,7 +244,12 @@ class Cluster:
             waited += 0.02
 
     async def _forward(
-        self, argv: list[bytes], db: int, protocol: int, completion: Completion
+        self,
+        argv: list[bytes],
+        db: int,
+        protocol: int,
+        completion: Completion,
+        timeout_s: float = FORWARD_TIMEOUT_S,
     ) -> None:
         leader = await self._wait_for_leader()
         if leader == 0:
@@ -230,7 +261,7 @@ class Cluster:
         assert self.transport is not None
         request = api.ForwardRequest(argv=tuple(argv), db=db, protocol=protocol)
         try:
-            reply = await self.transport.client(leader, FORWARD_TIMEOUT_S).forward(request)
+            reply = await self.transport.client(leader, timeout_s).forward(request)
         except asyncio.CancelledError:
             completion.set_result(E.UNKNOWN_OUTCOME)
             raise
@@ -261,6 +292,8 @@ class Cluster:
     async def execute(self, session: Session, argv: list[bytes]) -> Reply:
         """Run one data command to completion on this node (the leader)."""
         server = self.server
+        if argv[0] == EXEC_FORWARD:
+            return await self._execute_exec(argv[1])
         prepared = server.kv.prepare(session, argv)
         if isinstance(prepared, Immediate):
             return prepared.reply
@@ -268,6 +301,8 @@ class Cluster:
             return ErrorReply("ERR this command cannot be forwarded")
         try:
             if isinstance(prepared, Write):
+                if argv[0].lower() in BLOCKING_COMMANDS:
+                    return await self._execute_blocking(session, argv, prepared.data)
                 result: Reply = await server.node.propose(prepared.data)
                 return result
             assert isinstance(prepared, Read)
@@ -279,6 +314,37 @@ class Cluster:
             return server.dropped_reply(dropped)
         except Exception as error:
             return server.failure_reply(error)
+
+    async def _execute_blocking(self, session: Session, argv: list[bytes], data: bytes) -> Reply:
+        """A follower's blocking pop, blocked here; forgotten if the follower gives up."""
+        owner = object()
+        completion = self.server.blocking.start(argv, session.db, owner, data)
+        try:
+            result: Reply = await completion
+        except asyncio.CancelledError:
+            self.server.blocking.cancel(owner)
+            raise
+        return result
+
+    async def _execute_exec(self, payload: bytes) -> Reply:
+        """A follower's EXEC (see `forward_exec`), built with this leader's clock."""
+        server = self.server
+        items, watched = msgpack.unpackb(payload, raw=False)
+        plan: list[Any] = [
+            (item[1], item[2]) if item[0] == 0 else Raw(item[1]) for item in items
+        ]
+        now_ms = server.kv.clock_ms()
+        commands, fixed = transactions.build(now_ms, plan)
+        data = encode_exec(
+            now_ms, commands, [Watched(db, key, index, existed) for db, key, index, existed in watched]
+        )
+        try:
+            result: Reply = await server.node.propose(data)
+        except ProposalDropped as dropped:
+            return server.dropped_reply(dropped)
+        except Exception as error:
+            return server.failure_reply(error)
+        return transactions.splice(result, fixed)
 
     async def handle_change_membership(
         self, request: api.ChangeMembershipRequest

@@ -21,6 +21,7 @@ from typing import Any
 
 from seshat import __version__, logs
 from seshat.admin import REDIS_VERSION, Admin, process_stats
+from seshat.blocking import Blocking
 from seshat.client import ClientConnection, failure_reply
 from seshat.cluster import Cluster, SnapshottingLogStorage, import_state
 from seshat.config import NodeConfig
@@ -95,7 +96,9 @@ class KVApplier:
                 self.conf_changes += 1
                 conf_entries.append(entry)
                 batch.append((entry.index, b""))  # membership is the core's; kv skips it
-        results = self.server.state_machine.apply_batch(batch)
+        state_machine = self.server.state_machine
+        results = state_machine.apply_batch(batch)
+        self.server.blocking.notify(state_machine.last_touched, state_machine.last_flushed)
         cluster = self.server.cluster
         if cluster is not None:
             for entry in conf_entries:
@@ -122,6 +125,7 @@ class Server:
         self.stats = Stats(started_s=time.monotonic())
         self.clients: dict[int, ClientConnection] = {}
         self.admin = Admin(self)
+        self.blocking = Blocking(self)  # clients parked in BLPOP & co. (leader only)
         self.engine: Engine | None = None
         self._listener: asyncio.AbstractServer | None = None
         self._timers: list[asyncio.TimerHandle] = []
@@ -353,6 +357,8 @@ class Server:
             self.background.add(task)
             task.add_done_callback(self.background.discard)
         self.role = soft.role
+        if soft.role is not StateRole.LEADER:
+            self.blocking.fail_all(E.CLUSTERDOWN_NO_LEADER)
         self.log.info("role_changed", role=soft.role.value, term=term, leader_id=soft.leader_id)
 
     # ------------------------------------------------------------------ replies for failures

@@ -91,9 +91,11 @@ class WColl:
     def put(self, sub: bytes, value: bytes) -> None:
         """Store a sub-entry; the caller keeps `size` right."""
         self._w.sub_put(self.prefix + sub, value)
+        self._w.touch(self.db, self.key)  # HSET of an existing field changes no meta record
 
     def delete(self, sub: bytes) -> None:
         self._w.sub_delete(self.prefix + sub)
+        self._w.touch(self.db, self.key)
 
     def iterate(
         self, start: bytes = b"", end: bytes | None = None, reverse: bool = False

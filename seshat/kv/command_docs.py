@@ -632,6 +632,25 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
         ),
     ],
     b"time": [],
+    b"multi": [],
+    b"exec": [],
+    b"discard": [],
+    b"watch": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"unwatch": [],
     b"cluster": [],
     b"readonly": [],
     b"readwrite": [],

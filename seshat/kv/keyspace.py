@@ -119,8 +119,8 @@ class KeyspaceWriter:
     """
 
     __slots__ = (
-        "_map_dirty", "_overlay", "_ranges", "_sizes", "_tombs", "_version_seq", "db_map",
-        "engine", "entry_index",
+        "_map_dirty", "_overlay", "_ranges", "_sizes", "_swaps", "_tombs", "_version_seq",
+        "db_map", "engine", "entry_index", "flushed", "touched",
     )  # fmt: skip
 
     def __init__(self, engine: Engine, db_map: list[int]) -> None:
@@ -133,6 +133,12 @@ class KeyspaceWriter:
         self._map_dirty = False
         self.entry_index = 0
         self._version_seq = 0
+        # WATCH bookkeeping (seshat/kv/transactions.py): (slot, key) -> index of the entry that
+        # last modified it in this batch; logical db -> index of its last SWAPDB. `flushed`:
+        # some FLUSHDB/FLUSHALL/SWAPDB ran (blocked clients then re-check every key).
+        self.touched: dict[tuple[int, bytes], int] = {}
+        self._swaps: dict[int, int] = {}
+        self.flushed = False
 
     # -- collection identities ------------------------------------------------------------------
 
@@ -152,6 +158,37 @@ class KeyspaceWriter:
     def _tombstone(self, slot: int, key: bytes, rec: bytes) -> None:
         """Mark a dead collection incarnation for GC (O(1), whatever its size)."""
         self._tombs[L.tombstone_key(slot, L.record_version(rec))] = key
+
+    # -- modification versions (WATCH) ----------------------------------------------------------
+
+    def touch(self, db: int, key: bytes) -> None:
+        """Record that the entry being applied modified `key` (a WATCH on it is now stale)."""
+        self.touched[(self.db_map[db], key)] = self.entry_index
+
+    def version(self, db: int, key: bytes) -> int:
+        """The log index of the last entry that modified `key` (0: never, as far as we know)."""
+        slot = self.db_map[db]
+        index = self.touched.get((slot, key))
+        if index is not None:
+            return index
+        return L.decode_u64(self.engine.get(METADATA, L.version_key(slot, key)))
+
+    def swapped_at(self, db: int) -> int:
+        """The log index of the last SWAPDB that involved logical `db` (0: never)."""
+        index = self._swaps.get(db)
+        if index is not None:
+            return index
+        return L.decode_u64(self.engine.get(METADATA, L.db_swap_key(db)))
+
+    def peek(self, db: int, key: bytes, now_ms: int) -> bytes | None:
+        """Like `lookup`, but never deletes: the live record or None."""
+        rec = self._get(L.meta_key(self.db_map[db], key))
+        if rec is None:
+            return None
+        exp = int.from_bytes(rec[1:9], "big")
+        if exp and exp <= now_ms:
+            return None
+        return rec
 
     # -- raw access ---------------------------------------------------------------------------
 
@@ -185,7 +222,7 @@ class KeyspaceWriter:
             return None
         exp = int.from_bytes(rec[1:9], "big")
         if exp and exp <= now_ms:
-            self._remove(slot, mkey, key, rec)
+            self._remove(slot, mkey, key, rec, expired=True)
             return None
         return rec
 
@@ -211,6 +248,7 @@ class KeyspaceWriter:
         ):
             self._tombstone(slot, key, old)  # overwritten by another value: its fields are dead
         self._overlay[mkey] = rec
+        self.touched[(slot, key)] = self.entry_index
 
     def delete(self, db: int, key: bytes, old: bytes) -> None:
         """Delete `key`, whose live record (from `lookup`) is `old`."""
@@ -224,8 +262,18 @@ class KeyspaceWriter:
         self._remove(slot, L.meta_key(slot, key), key, old, tombstone=False)
 
     def _remove(
-        self, slot: int, mkey: bytes, key: bytes, old: bytes, tombstone: bool = True
+        self,
+        slot: int,
+        mkey: bytes,
+        key: bytes,
+        old: bytes,
+        tombstone: bool = True,
+        expired: bool = False,
     ) -> None:
+        # Removing an expired key is not a modification for WATCH (Redis 7.0 `wk->expired`): a
+        # watched key that expired after WATCH aborts EXEC through its existence check instead.
+        if not expired:
+            self.touched[(slot, key)] = self.entry_index
         if tombstone and old[0] != L.TYPE_STRING:
             self._tombstone(slot, key, old)
         old_exp = int.from_bytes(old[1:9], "big")
@@ -242,7 +290,7 @@ class KeyspaceWriter:
             return
         exp = int.from_bytes(rec[1:9], "big")
         if exp and exp <= now_ms:
-            self._remove(slot, mkey, key, rec)
+            self._remove(slot, mkey, key, rec, expired=True)
 
     # -- collection sub-entries and tombstones --------------------------------------------------
 
@@ -276,9 +324,11 @@ class KeyspaceWriter:
     # -- whole databases ----------------------------------------------------------------------
 
     def flush_db(self, db: int) -> None:
+        self.flushed = True
         self._flush_slot(self.db_map[db])
 
     def flush_all(self) -> None:
+        self.flushed = True
         self._delete_range(b"", L.KV_DATA_END)
         for slot in range(L.DB_COUNT):
             self._sizes[slot] = 0
@@ -296,6 +346,8 @@ class KeyspaceWriter:
     def swap_db(self, a: int, b: int) -> None:
         self.db_map[a], self.db_map[b] = self.db_map[b], self.db_map[a]
         self._map_dirty = True
+        self.flushed = True
+        self._swaps[a] = self._swaps[b] = self.entry_index
 
     def size(self, db: int) -> int:
         return self._size(self.db_map[db])
@@ -323,6 +375,10 @@ class KeyspaceWriter:
             batch.put(METADATA, L.db_size_key(slot), L.encode_u64(self._sizes[slot]))
         if self._map_dirty:
             batch.put(METADATA, L.DB_MAP_KEY, bytes(self.db_map))
+        for (slot, key), index in sorted(self.touched.items()):
+            batch.put(METADATA, L.version_key(slot, key), L.encode_u64(index))
+        for db in sorted(self._swaps):
+            batch.put(METADATA, L.db_swap_key(db), L.encode_u64(self._swaps[db]))
         batch.put(METADATA, L.APPLIED_INDEX_KEY, L.encode_u64(applied_index))
         self.engine.write(batch)
         published_map[:] = self.db_map
@@ -360,3 +416,59 @@ def _merge(
         reverse=reverse,
     )
     yield from merged
+
+
+class WriterView:
+    """The keyspace as an apply batch sees it, shaped like `KeyspaceView`: the reads queued in
+    a MULTI run at apply time and must see the transaction's own earlier writes."""
+
+    __slots__ = ("_w",)
+
+    def __init__(self, writer: KeyspaceWriter) -> None:
+        self._w = writer
+
+    @property
+    def db_map(self) -> list[int]:
+        return self._w.db_map
+
+    def record(self, db: int, key: bytes, now_ms: int) -> bytes | None:
+        return self._w.peek(db, key, now_ms)
+
+    def records(self, db: int, keys: list[bytes], now_ms: int) -> list[bytes | None]:
+        return [self._w.peek(db, key, now_ms) for key in keys]
+
+    def has_tombstones(self) -> bool:
+        for _ in self._w.tombstones():
+            return True
+        return False
+
+    def sub_get(self, kkey: bytes) -> bytes | None:
+        return self._w.sub_get(kkey)
+
+    def sub_multi_get(self, kkeys: list[bytes]) -> list[bytes | None]:
+        return [self._w.sub_get(k) for k in kkeys]
+
+    def iterate_kv(
+        self, lo: bytes, hi: bytes, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]:
+        return self._w.iterate_kv(lo, hi, reverse)
+
+    def db_size(self, db: int) -> int:
+        return self._w.size(db)
+
+    def iterate(
+        self, db: int, now_ms: int, start_hash: int = 0
+    ) -> Iterator[tuple[int, bytes, bytes]]:
+        for h, key, rec in self.iterate_all(db, start_hash):
+            exp = int.from_bytes(rec[1:9], "big")
+            if exp and exp <= now_ms:
+                continue
+            yield h, key, rec
+
+    def iterate_all(self, db: int, start_hash: int = 0) -> Iterator[tuple[int, bytes, bytes]]:
+        slot = self._w.db_map[db]
+        lo, hi = L.meta_slot_range(slot)
+        if start_hash:
+            lo = L.meta_seek_key(slot, start_hash)
+        for mkey, rec in list(self._w.iterate_kv(lo, hi)):
+            yield L.meta_key_hash(mkey), mkey[L.META_KEY_OFFSET :], rec

@@ -39,6 +39,10 @@ metadata:
     b"applied_index"        -> index(8, BE)
     b"db_map"               -> 16 bytes: db_map[logical] = slot
     b"db_size" + slot       -> key count(8, BE), kept in the same batch as the writes (O(1) DBSIZE)
+    b"v" + slot + key       -> index(8, BE): the log index of the entry that last modified the key
+                               (WATCH; see `seshat/kv/transactions.py`). Not in kv_data, so FLUSHDB
+                               and FLUSHALL leave it: a flush is a modification, never a reset.
+    b"db_swap" + db         -> index(8, BE): the last SWAPDB involving logical `db` (WATCH)
 """
 
 from __future__ import annotations
@@ -174,6 +178,18 @@ def with_size(record: bytes, size: int) -> bytes:
 
 def with_version(record: bytes, version: int) -> bytes:
     return record[:9] + version.to_bytes(8, "big") + record[17:]
+
+
+VERSION_PREFIX: Final = b"v"
+DB_SWAP_PREFIX: Final = b"db_swap"
+
+
+def version_key(slot: int, key: bytes) -> bytes:
+    return VERSION_PREFIX + bytes([slot]) + key
+
+
+def db_swap_key(db: int) -> bytes:
+    return DB_SWAP_PREFIX + bytes([db])
 
 
 def db_size_key(slot: int) -> bytes:

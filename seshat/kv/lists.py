@@ -469,6 +469,7 @@ def apply_lset(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
     if i is None:
         return INDEX_OUT_OF_RANGE
     w.sub_put(ref.pos(ref.head + i), argv[3])
+    w.touch(db, argv[1])  # the meta record is unchanged: tell WATCH the key was modified
     return OK
 
 

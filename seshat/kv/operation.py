@@ -14,11 +14,17 @@ sub-entries of dead (tombstoned) collection versions, oldest first, and drops ea
 whose entries are all gone. It carries no keys: what to delete is read from the replicated
 state, so every replica deletes the same entries (see `seshat/kv/gc.py`).
 
+A fourth kind is a MULTI/EXEC transaction: the queued commands (each with the logical DB it was
+queued in, so SELECT inside MULTI works) applied in one entry, atomically, after checking the
+WATCHed keys; apply answers the array of per-command replies, or `NullArray` when a watched key
+changed (see `seshat/kv/transactions.py`).
+
 Wire form (msgpack, bin type for bytes):
 
     [0, now_ms, db, [argv...]]          a command
     [1, now_ms, [[slot, key], ...]]     active expiry
     [2, now_ms, limit]                  collection GC
+    [3, now_ms, [[db, [argv...]], ...], [[db, key, watch_index, existed], ...]]   EXEC
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import msgpack
 KIND_COMMAND: Final = 0
 KIND_EXPIRE: Final = 1
 KIND_GC: Final = 2
+KIND_EXEC: Final = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +59,25 @@ class GcOp:
     limit: int
 
 
-Operation = CommandOp | ExpireOp | GcOp
+@dataclass(frozen=True, slots=True)
+class Watched:
+    """A WATCHed key: `index` is the applied index when WATCH read it, `existed` whether it was
+    live then."""
+
+    db: int
+    key: bytes
+    index: int
+    existed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ExecOp:
+    now_ms: int
+    commands: list[tuple[int, list[bytes]]]
+    watched: list[Watched]
+
+
+Operation = CommandOp | ExpireOp | GcOp | ExecOp
 
 
 def encode_command(now_ms: int, db: int, argv: list[bytes]) -> bytes:
@@ -73,7 +98,24 @@ def encode_gc(now_ms: int, limit: int) -> bytes:
     return data
 
 
+def encode_exec(
+    now_ms: int, commands: list[tuple[int, list[bytes]]], watched: list[Watched]
+) -> bytes:
+    data: bytes = msgpack.packb(
+        (
+            KIND_EXEC,
+            now_ms,
+            [[db, argv] for db, argv in commands],
+            [[w.db, w.key, w.index, w.existed] for w in watched],
+        ),
+        use_bin_type=True,
+    )
+    return data
+
+
 def encode(op: Operation) -> bytes:
+    if isinstance(op, ExecOp):
+        return encode_exec(op.now_ms, op.commands, op.watched)
     if isinstance(op, CommandOp):
         return encode_command(op.now_ms, op.db, op.argv)
     if isinstance(op, GcOp):
@@ -91,6 +133,13 @@ def decode(data: bytes) -> Operation:
     if kind == KIND_GC:
         _, now_ms, limit = fields
         return GcOp(now_ms, limit)
+    if kind == KIND_EXEC:
+        _, now_ms, commands, watched = fields
+        return ExecOp(
+            now_ms,
+            [(db, argv) for db, argv in commands],
+            [Watched(db, key, index, existed) for db, key, index, existed in watched],
+        )
     assert kind == KIND_EXPIRE, fields
     _, now_ms, keys = fields
     return ExpireOp(now_ms, [(slot, key) for slot, key in keys])

@@ -22,7 +22,8 @@ from seshat.kv import layout as L
 from seshat.kv.commands import lookup
 from seshat.kv.gc import apply_gc
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
-from seshat.kv.operation import KIND_COMMAND, KIND_GC
+from seshat.kv.operation import KIND_COMMAND, KIND_EXEC, KIND_GC
+from seshat.kv.transactions import apply_exec
 from seshat.protocol.replies import Reply
 from seshat.storage.engine import KV_DATA, METADATA, TOMBSTONES, Engine
 
@@ -32,7 +33,7 @@ _IDENTITY_MAP: Final = list(range(L.DB_COUNT))
 class StateMachine:
     """Applies committed entries to the keyspace in `engine`; see the module docstring."""
 
-    __slots__ = ("_applied", "db_map", "engine", "view")
+    __slots__ = ("_applied", "db_map", "engine", "last_flushed", "last_touched", "view")
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -41,6 +42,10 @@ class StateMachine:
         assert sorted(self.db_map) == _IDENTITY_MAP, self.db_map
         self._applied = L.decode_u64(engine.get(METADATA, L.APPLIED_INDEX_KEY))
         self.view = KeyspaceView(engine, self.db_map)
+        # What the last `apply_batch` modified, for waking blocked clients (BLPOP):
+        # (slot, key) pairs, and whether a FLUSHDB/FLUSHALL/SWAPDB ran.
+        self.last_touched: dict[tuple[int, bytes], int] = {}
+        self.last_flushed = False
 
     def applied_index(self) -> int:
         return self._applied
@@ -66,6 +71,8 @@ class StateMachine:
         if applied != self._applied:
             writer.commit(applied, self.db_map)
             self._applied = applied
+        self.last_touched = writer.touched
+        self.last_flushed = writer.flushed
         return replies
 
     def checksum(self) -> int:
@@ -92,6 +99,9 @@ def _apply_one(writer: KeyspaceWriter, data: bytes) -> Reply:
         return spec.apply(writer, now_ms, db, argv)
     if fields[0] == KIND_GC:
         return apply_gc(writer, fields[2])
+    if fields[0] == KIND_EXEC:
+        _, now_ms, commands, watched = fields
+        return apply_exec(writer, now_ms, commands, watched)
     _, now_ms, keys = fields
     for slot, key in keys:
         writer.expire_slot_key(slot, key, now_ms)

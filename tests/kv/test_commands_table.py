@@ -73,6 +73,7 @@ NAMES = [
 NAMES += [row["name"].decode().upper() for row in LIST_ZSET_ROWS]  # lists and sorted sets
 NAMES += [row["name"].decode().upper() for row in HASH_SET_ROWS]  # hashes, sets, OBJECT
 NAMES += ["CLUSTER", "READONLY", "READWRITE"]
+NAMES += ["MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"]  # transactions
 SESHAT_ONLY = ["RAFT.NODE", "RAFT.TRANSFER", "RAFT.STATUS"]  # no Redis row to compare with
 
 
