@@ -205,3 +205,15 @@ def test_redirect_mode_with_redis_cluster_clients(
         assert rc.get("foo") == b"bar"
     finally:
         rc.close()
+
+
+@pytest.mark.parametrize("protocol", [3, 2])
+def test_redis_py_workload_against_a_follower(
+    start_cluster: Callable[..., LocalCluster], protocol: int
+) -> None:
+    """The same client-level workload as against a single node, through a follower."""
+    from tests.server import redis_py_workload
+
+    cluster = start_cluster(3)
+    follower = next(n for n in cluster.nodes if n != cluster.leader())
+    redis_py_workload.run_sync(cluster.nodes[follower].port, protocol)
