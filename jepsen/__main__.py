@@ -46,9 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         print("removed: " + (", ".join(removed) or "nothing"))
         return 0
     if args.command == "check":
-        from seshat.check import format_result, read_jsonl
-
         from jepsen.workloads import make_workload
+        from seshat.check import format_result, read_jsonl
 
         result = make_workload(args.workload).check(read_jsonl(args.history))
         print(format_result(result))
@@ -61,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         code, _ = run(opts, command_line(argv))
-    except Exception as error:  # setup errors before the run's own handler
+    except Exception as error:  # noqa: BLE001 -- any setup error is exit 2, not a traceback
         print(f"jepsen: run failed: {error}", file=sys.stderr)
         return EXIT_FAILED
     return code

@@ -15,10 +15,19 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import redis
 
+from jepsen.client import Client, CommandFailed
 from jepsen.net import Net
+
+
+def _pairs(reply: Any) -> dict[Any, Any]:
+    """A RESP2 map (flat key, value list) as a dict; a RESP3 map is already one."""
+    if isinstance(reply, dict):
+        return reply
+    return dict(zip(reply[::2], reply[1::2], strict=True))
 
 
 @dataclass
@@ -71,15 +80,12 @@ class Cluster:
         env = dict(os.environ)
         if self.server_root is not None:
             env["PYTHONPATH"] = str(self.server_root)
-        log = open(node.log_path, "ab")
-        try:
+        with open(node.log_path, "ab") as log:  # the child keeps its own copy of the fd
             node.proc = subprocess.Popen(
                 self.net.wrap(node_id, argv), stdout=log, stderr=subprocess.STDOUT, env=env,
                 cwd=str(self.server_root) if self.server_root is not None else None,
                 start_new_session=True,  # a ^C to the harness must not kill nodes mid-heal
             )
-        finally:
-            log.close()
         node.paused = False
         if wait:
             self.wait_serving(node_id)
@@ -176,6 +182,35 @@ class Cluster:
                 return leader
             time.sleep(0.1)
         raise RuntimeError(f"no leader within {timeout_s}s")
+
+    def voters(self) -> set[int]:
+        """Voters of the current configuration, from RAFT.STATUS on the leader (empty: unknown)."""
+        leader = self.leader()
+        if leader is None:
+            return set()
+        client = Client(*self.client_address(leader), timeout_s=2.0)
+        try:
+            reply = client.call("RAFT.STATUS")
+        except CommandFailed:
+            return set()
+        finally:
+            client.close()
+        status = _pairs(reply)
+        voters = set()
+        for member in status.get(b"members", []):
+            fields = _pairs(member)
+            if fields.get(b"voter") in (1, True, b"1", b"true"):
+                voters.add(int(fields[b"id"]))
+        return voters
+
+    def wait_voter(self, node_id: int, timeout_s: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if node_id in self.voters():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"node {node_id} was added but is still not a voter after "
+                           f"{timeout_s:.0f} s (a learner never promoted)")
 
     def admin(self, *argv: str, timeout_s: float = 15.0) -> tuple[int, str]:
         """Run an admin command (RAFT.NODE, RAFT.TRANSFER) on the current leader, retrying

@@ -183,7 +183,7 @@ class Nemesis:
     def _guard(self, fault: Fault, phase: str, action: Any) -> None:
         try:
             action(fault)
-        except Exception as error:  # a fault that could not be applied is reported, not fatal
+        except Exception as error:  # noqa: BLE001 -- a fault that fails to apply is reported
             text = f"{fault.kind} {fault.variant} {phase}: {error}"
             self.errors.append(text)
             self.recorder.nemesis(fault.kind, "error", {"variant": fault.variant,
@@ -236,7 +236,8 @@ class Nemesis:
         leader = self.cluster.leader()
         if leader is None:
             raise RuntimeError("no leader to transfer from")
-        others = [n for n in self._live_members() if n != leader]
+        voters = self.cluster.voters() or set(self._live_members())
+        others = [n for n in self._live_members() if n != leader and n in voters]
         target = self._rng.choice(others)
         self.recorder.nemesis(fault.kind, "start", {"variant": "transfer", "from": leader,
                                                     "to": target})
@@ -296,6 +297,7 @@ class Nemesis:
                           timeout_s=30)
             cluster.members.add(n)
             self._removed.discard(n)
+            cluster.wait_voter(n)
 
     def heal_all(self) -> None:
         """Undo whatever is still in effect (end of run, or after an error); recorded."""
@@ -316,7 +318,7 @@ class Nemesis:
             undone["re-added"] = sorted(self._removed)
             try:
                 self._readd_removed()
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 -- recorded in the report
                 self.errors.append(f"heal_all re-add: {error}")
         if undone:
             self.recorder.nemesis("heal-all", "end", undone)
@@ -330,7 +332,7 @@ def shaded_windows(events: Sequence[Any], end_s: float) -> list[tuple[float, flo
         t = ev.time / 1e6
         if ev.phase == "start":
             open_at.setdefault(ev.fault, t)
-        elif ev.phase == "end":
+        elif ev.phase in ("end", "error"):  # a fault that failed to apply is over too
             if ev.fault == "heal-all":
                 for fault, began in open_at.items():
                     spans.append((began, t, fault))

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seshat.check import CheckResult, NemesisEvent, Op, Record, format_result
-
 from jepsen.nemesis import Fault, shaded_windows
+from seshat.check import CheckResult, NemesisEvent, Op, Record, format_result
 
 STATUS_COLOURS = {"ok": "#1f77b4", "info": "#ff7f0e", "fail": "#d62728"}
 KIND_MARKERS = {"read": "o", "write": "^", "cas": "s", "add": "^", "incr": "^"}
@@ -135,7 +134,7 @@ def write_report(summary: RunSummary, records: Sequence[Record], store: Path) ->
                      f"{summary.run_id}: {summary.workload}, nemesis "
                      f"{','.join(summary.nemeses) or 'none'} — {summary.verdict}",
                      summary.duration_s)
-    except Exception as error:  # a missing matplotlib must not hide the verdict
+    except Exception as error:  # noqa: BLE001 -- a missing matplotlib must not hide the verdict
         plot_ok = False
         summary.notes.append(f"latency plot not drawn: {error} (install the `test` extra)")
     result_text = (_clip(format_result(summary.result)) if summary.result is not None
@@ -146,11 +145,11 @@ def write_report(summary: RunSummary, records: Sequence[Record], store: Path) ->
         f"- command: `{summary.command}`",
         f"- verdict: **{summary.verdict}** (exit {summary.exit_code})",
         f"- workload: {summary.workload} ({summary.workload_mode})",
-        f"- nemesis: {', '.join(summary.nemeses) or 'none'}"
-        + (f"; skipped: {', '.join(summary.skipped)}" if summary.skipped else ""),
+        (f"- nemesis: {', '.join(summary.nemeses) or 'none'}"
+         + (f"; skipped: {', '.join(summary.skipped)}" if summary.skipped else "")),
         f"- nodes: {summary.nodes}, {summary.net}",
-        f"- seed: {summary.seed}; time limit {summary.time_limit_s:.0f} s; run took "
-        f"{summary.duration_s:.1f} s; check took {summary.check_s:.2f} s",
+        (f"- seed: {summary.seed}; time limit {summary.time_limit_s:.0f} s; run took "
+         f"{summary.duration_s:.1f} s; check took {summary.check_s:.2f} s"),
         "",
         "## Verdict",
         "",
@@ -180,14 +179,16 @@ def write_report(summary: RunSummary, records: Sequence[Record], store: Path) ->
         md += ["## Latency", "", "![latency over time, faults shaded](latency.png)", ""]
     if summary.notes:
         md += ["## Notes", "", *[f"- {n}" for n in summary.notes], ""]
-    md += ["## Files", "", "- `history.jsonl`: every op and nemesis event "
-           "(`seshat.check.read_jsonl`)", "- `n<id>.log`: node logs", ""]
+    md += ["## Files", "",
+           "- `history.jsonl`: every op and nemesis event (`seshat.check.read_jsonl`)",
+           "- `n<id>.log`: node logs", ""]
     (store / "report.md").write_text("\n".join(md))
     short = [
-        f"run {summary.run_id}: {summary.workload} / nemesis "
-        f"{','.join(summary.nemeses) or 'none'} / {summary.nodes} nodes / {summary.duration_s:.0f} s",
-        f"ops: {totals['ok']} ok, {totals['info']} info, {totals['fail']} fail; "
-        f"nemesis events: {sum(isinstance(r, NemesisEvent) for r in records)}",
+        (f"run {summary.run_id}: {summary.workload} / nemesis "
+         f"{','.join(summary.nemeses) or 'none'} / {summary.nodes} nodes / "
+         f"{summary.duration_s:.0f} s"),
+        (f"ops: {totals['ok']} ok, {totals['info']} info, {totals['fail']} fail; "
+         f"nemesis events: {sum(isinstance(r, NemesisEvent) for r in records)}"),
         *[f"note: {n}" for n in summary.notes],
         f"verdict: {summary.verdict}",
         result_text,

@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from seshat.check import SearchBudgetExceeded
-
 from jepsen.db import Cluster
 from jepsen.history import Recorder
 from jepsen.nemesis import Nemesis, generate_schedule, parse_nemeses
 from jepsen.net import LoopbackNet, make_net
 from jepsen.report import RunSummary, write_report
 from jepsen.workloads import Worker, final_reads, make_workload
+from seshat.check import SearchBudgetExceeded
 
 STORE = Path(__file__).resolve().parent / "store"
 
@@ -131,14 +130,14 @@ def run(opts: Options, command: str = "") -> tuple[int, Path]:
         except SearchBudgetExceeded as error:
             verdict = "unknown"
             notes.append(f"the linearizability search ran out of budget: {error}")
-        except (Exception, KeyboardInterrupt) as error:
+        except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 -- any failure is exit 2
             notes.append(f"run failed: {type(error).__name__}: {error}")
             traceback.print_exc()
         finally:
             if nemesis is not None:
                 try:
                     nemesis.stop()
-                except Exception as error:
+                except Exception as error:  # noqa: BLE001 -- reported; cleanup goes on
                     notes.append(f"heal failed: {error}")
             cluster.stop_all()
             net.teardown()

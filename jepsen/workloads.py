@@ -21,6 +21,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from jepsen.client import Client, CommandFailed
+from jepsen.db import Cluster
+from jepsen.history import Recorder
 from seshat.check import (
     CheckResult,
     Op,
@@ -30,10 +33,6 @@ from seshat.check import (
     check_linearizable,
     check_set,
 )
-
-from jepsen.client import Client, CommandFailed
-from jepsen.db import Cluster
-from jepsen.history import Recorder
 
 FINAL_PROCESS_BASE = 1_000_000  # process numbers of the final reads, apart from the workers
 

@@ -10,6 +10,7 @@ speaking RESP, including the server's own error strings.
 
 from __future__ import annotations
 
+import itertools
 import random
 import socket
 import threading
@@ -49,7 +50,7 @@ def test_schedule_is_sequential_and_healed_before_the_end(seed: int) -> None:
         assert fault.variant in VARIANTS[fault.kind]
         assert fault.end_s <= 60 - 8
         assert (fault.end_s == fault.start_s) == (fault.variant in INSTANT)
-    for before, after in zip(schedule, schedule[1:]):
+    for before, after in itertools.pairwise(schedule):
         assert before.end_s < after.start_s, (before, after)
 
 
@@ -114,10 +115,12 @@ def test_shaded_windows_pair_starts_and_ends() -> None:
         NemesisEvent(1_000_000, "kill", "start"), NemesisEvent(3_000_000, "kill", "end"),
         NemesisEvent(4_000_000, "partition", "start"),
         NemesisEvent(6_000_000, "heal-all", "end"),
+        NemesisEvent(6_500_000, "membership", "start"),
+        NemesisEvent(6_700_000, "membership", "error"),
         NemesisEvent(7_000_000, "pause", "start"),
     ]
     assert shaded_windows(events, 9.0) == [(1.0, 3.0, "kill"), (4.0, 6.0, "partition"),
-                                           (7.0, 9.0, "pause")]
+                                           (6.5, 6.7, "membership"), (7.0, 9.0, "pause")]
 
 
 # ---------------------------------------------------------------------------- recorder

@@ -40,7 +40,7 @@ def test_no_anomaly_under_faults(tmp_path: Path, workload: str, nemesis: str, se
     assert planned == set(nemesis.split(",")), f"seed {seed} no longer plans every fault"
     argv = [sys.executable, "-m", "jepsen", "run", "--workload", workload, "--nemesis", nemesis,
             "--time-limit", str(TIME_LIMIT_S), "--seed", str(seed), "--store", str(tmp_path)]
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=220)
+    done = subprocess.run(argv, check=False, cwd=ROOT, capture_output=True, text=True, timeout=220)
     runs = list(tmp_path.iterdir())
     report = (runs[0] / "report.md").read_text() if runs else "(no report)"
     assert done.returncode == 0, (
