@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -35,6 +37,32 @@ from seshat.raft.types import (
     SoftState,
     StateRole,
 )
+
+# Off unless set: SESHAT_TRACE_TIMINGS=PATH appends one line per Ready to PATH (monotonic start,
+# duration, entry and commit indexes, and the start/end of each stage/sync/send/apply inside it,
+# relative to the start, in ns). For bench/run_cluster_bench.py --trace-write only.
+_TRACE_PATH = os.environ.get("SESHAT_TRACE_TIMINGS", "")
+
+
+class _Timed:
+    """Forwards every call to `inner`, noting (name, start_ns, end_ns) in `marks`."""
+
+    def __init__(self, inner: Any, marks: list[tuple[str, int, int]]) -> None:
+        self._inner, self._marks = inner, marks
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if not callable(attr):
+            return attr
+
+        def timed(*args: Any) -> Any:
+            t0 = time.monotonic_ns()
+            try:
+                return attr(*args)
+            finally:
+                self._marks.append((name, t0, time.monotonic_ns()))
+
+        return timed
 
 
 class DurableLog(Protocol):
@@ -168,6 +196,13 @@ class RaftNode:
         self.fsyncs = 0
         self.readies = 0
         self._synced_term_vote = (raw.raft.term, raw.raft.vote)
+        if _TRACE_PATH:
+            self._marks: list[tuple[str, int, int]] = []
+            self._trace = open(_TRACE_PATH, "a", buffering=1)  # noqa: SIM115 (lives with the node)
+            self.log, self.applier, self.transport = (
+                _Timed(port, self._marks) for port in (log, applier, transport)
+            )
+            self._handle_ready = self._traced_handle_ready  # type: ignore[method-assign]
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -307,6 +342,17 @@ class RaftNode:
                 waiter.set_error(ReadDropped("no leader to confirm the read"))
         self.raw.advance(rd)
         self._release_reads()
+
+    async def _traced_handle_ready(self, rd: Ready) -> None:
+        t0 = time.monotonic_ns()
+        await RaftNode._handle_ready(self, rd)
+        e, c = rd.entries, rd.committed_entries
+        marks = " ".join(f"{name}:{a - t0}:{b - t0}" for name, a, b in self._marks)
+        self._marks.clear()
+        self._trace.write(
+            f"{t0} {time.monotonic_ns() - t0} e={e[0].index if e else 0}-{e[-1].index if e else 0}"
+            f" c={c[0].index if c else 0}-{c[-1].index if c else 0} {marks}\n"
+        )
 
     def _apply(self, entries: list[Entry]) -> None:
         results = self.applier.apply(entries)
