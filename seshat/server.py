@@ -331,6 +331,8 @@ class Server:
                         self.node.propose(data)
                     except ProposalDropped:
                         pass
+            if self.cluster is not None:
+                self.cluster.maybe_promote_learners()
             self._maybe_compact()
         finally:
             self._schedule_maintenance()
