@@ -279,23 +279,32 @@ def cluster_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--nodes", type=int, default=3, help="how many nodes (default: 3)")
     parser.add_argument(
-        "--base-port", type=int, default=6379,
+        "--base-port",
+        type=int,
+        default=6379,
         help="client (RESP) port of node 1; node i listens on BASE+i-1 (default: 6379)",
     )
     parser.add_argument(
-        "--base-raft-port", type=int, default=7379,
+        "--base-raft-port",
+        type=int,
+        default=7379,
         help="Raft (gRPC) port of node 1; node i on BASE+i-1 (default: 7379)",
     )
     parser.add_argument(
-        "--data-dir", default="./seshat-cluster",
+        "--data-dir",
+        default="./seshat-cluster",
         help="root of the nodes' data dirs (node1/, node2/, ...) and logs (default: ./seshat-cluster)",
     )
     parser.add_argument(
-        "--leader-timeout-s", type=float, default=30.0,
+        "--leader-timeout-s",
+        type=float,
+        default=30.0,
         help="how long to wait for a leader before giving up (default: 30)",
     )
     parser.add_argument(
-        "--stop-timeout-s", type=float, default=15.0,
+        "--stop-timeout-s",
+        type=float,
+        default=15.0,
         help="how long a node may take to stop before it is killed (default: 15)",
     )
     return parser
@@ -305,7 +314,9 @@ def run_cluster(argv: list[str], out: Any = None) -> int:
     args, node_args = cluster_parser().parse_known_args(argv)
     out = out or sys.stdout
     if not 1 <= args.nodes <= 99:
-        print(f"seshat cluster: --nodes must be between 1 and 99, not {args.nodes}", file=sys.stderr)
+        print(
+            f"seshat cluster: --nodes must be between 1 and 99, not {args.nodes}", file=sys.stderr
+        )
         return 2
     root = Path(args.data_dir)
     nodes = [
@@ -320,13 +331,19 @@ def run_cluster(argv: list[str], out: Any = None) -> int:
     ]
     ports = [p for n in nodes for p in (n.port, n.raft_port)]
     if len(set(ports)) != len(ports) or max(ports) > 65535:
-        print("seshat cluster: the client and Raft port ranges overlap or run past 65535; "
-              "choose other --base-port/--base-raft-port", file=sys.stderr)
+        print(
+            "seshat cluster: the client and Raft port ranges overlap or run past 65535; "
+            "choose other --base-port/--base-raft-port",
+            file=sys.stderr,
+        )
         return 2
     busy = [p for p in ports if not _port_free(p)]
     if busy:
-        print(f"seshat cluster: port(s) {', '.join(map(str, busy))} already in use on 127.0.0.1; "
-              "choose other --base-port/--base-raft-port", file=sys.stderr)
+        print(
+            f"seshat cluster: port(s) {', '.join(map(str, busy))} already in use on 127.0.0.1; "
+            "choose other --base-port/--base-raft-port",
+            file=sys.stderr,
+        )
         return 1
     root.mkdir(parents=True, exist_ok=True)
     launcher = Launcher(nodes, node_args, out)
@@ -394,11 +411,14 @@ def _admin_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser, flag: str, what: str) -> None:
         p.add_argument(
-            flag, default=DEFAULT_ADDRESS, metavar="HOST:PORT",
+            flag,
+            default=DEFAULT_ADDRESS,
+            metavar="HOST:PORT",
             help=f"{what} (default: {DEFAULT_ADDRESS}; env SESHAT_ADDRESS)",
         )
         p.add_argument(
-            "--password", default=os.environ.get("SESHAT_REQUIREPASS", ""),
+            "--password",
+            default=os.environ.get("SESHAT_REQUIREPASS", ""),
             help="AUTH password when the nodes run with --requirepass [SESHAT_REQUIREPASS]",
         )
         p.add_argument("--timeout-s", type=float, default=10.0, help="give up after (default: 10)")
@@ -459,7 +479,9 @@ def _show_status(address: str, password: str, timeout_s: float, as_json: bool) -
         f"term {status['term']}, leader {status['leader_id'] or 'none'}, "
         f"commit {status['commit_index']}, applied {status['applied_index']}"
     )
-    print(f"{'id':>4}  {'kind':<7}  {'role':<11}  {'client':<22}  {'raft':<22}  {'applied':>8}  match")
+    print(
+        f"{'id':>4}  {'kind':<7}  {'role':<11}  {'client':<22}  {'raft':<22}  {'applied':>8}  match"
+    )
     for m in status["members"]:
         applied = "" if m["applied_index"] is None else str(m["applied_index"])
         match = "" if m["match"] < 0 else str(m["match"])
@@ -491,11 +513,19 @@ def run_admin(argv: list[str]) -> int:
             return _show_status(args.node, args.password, args.timeout_s, args.json)
         if args.subcommand == "node" and args.action == "add":
             used, _ = _on_leader(
-                args.leader, args.password, args.timeout_s,
-                "RAFT.NODE", "ADD", args.node_id, args.raft_address, args.client_address,
+                args.leader,
+                args.password,
+                args.timeout_s,
+                "RAFT.NODE",
+                "ADD",
+                args.node_id,
+                args.raft_address,
+                args.client_address,
             )
-            print(f"node {args.node_id} added through {used} (raft {args.raft_address}, "
-                  f"clients {args.client_address})")
+            print(
+                f"node {args.node_id} added through {used} (raft {args.raft_address}, "
+                f"clients {args.client_address})"
+            )
             return 0
         if args.subcommand == "node" and args.action == "remove":
             used, _ = _on_leader(
@@ -510,8 +540,11 @@ def run_admin(argv: list[str]) -> int:
             if _wait_leader(used, args.node_id, args.password, args.timeout_s):
                 print(f"node {args.node_id} is leader")
                 return 0
-            print(f"seshat: transfer to node {args.node_id} asked of {used}, but it is not "
-                  f"leader after {args.timeout_s:g}s", file=sys.stderr)
+            print(
+                f"seshat: transfer to node {args.node_id} asked of {used}, but it is not "
+                f"leader after {args.timeout_s:g}s",
+                file=sys.stderr,
+            )
             return 1
     except CommandError as error:
         print(f"seshat: {error}", file=sys.stderr)

@@ -152,7 +152,11 @@ def _wait_gone(pids: list[int], timeout_s: float = 15.0) -> list[int]:
 
 def seshat(*args: str, timeout_s: float = 30) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        SESHAT + list(args), capture_output=True, text=True, timeout=timeout_s, check=False,
+        SESHAT + list(args),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
         stdin=subprocess.DEVNULL,
     )
 
@@ -213,8 +217,15 @@ def test_busy_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         result = seshat(
-            "cluster", "--nodes", "1", "--base-port", str(port),
-            "--base-raft-port", str(free_port()), "--data-dir", str(tmp_path / "c"),
+            "cluster",
+            "--nodes",
+            "1",
+            "--base-port",
+            str(port),
+            "--base-raft-port",
+            str(free_port()),
+            "--data-dir",
+            str(tmp_path / "c"),
         )
     assert result.returncode == 1
     assert f"port(s) {port} already in use" in result.stderr
@@ -248,13 +259,34 @@ def test_admin_subcommands_status_transfer_add_remove(launch, tmp_path: Path) ->
     )
     with open(tmp_path / "n4.log", "wb") as log:
         fourth = subprocess.Popen(
-            SESHAT + ["--node-id", "4", "--port", str(client_port), "--raft-port", str(raft_port),
-                      "--data-dir", str(tmp_path / "n4"), "--join", "--peers", peers, *FAST],
-            stdout=log, stderr=subprocess.STDOUT,
+            SESHAT
+            + [
+                "--node-id",
+                "4",
+                "--port",
+                str(client_port),
+                "--raft-port",
+                str(raft_port),
+                "--data-dir",
+                str(tmp_path / "n4"),
+                "--join",
+                "--peers",
+                peers,
+                *FAST,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
-        added = seshat("node", "add", "4", f"127.0.0.1:{raft_port}", f"127.0.0.1:{client_port}",
-                       "--leader", at[leader])
+        added = seshat(
+            "node",
+            "add",
+            "4",
+            f"127.0.0.1:{raft_port}",
+            f"127.0.0.1:{client_port}",
+            "--leader",
+            at[leader],
+        )
         assert added.returncode == 0, added.stderr + (tmp_path / "n4.log").read_text()[-2000:]
         assert "node 4 added" in added.stdout
         for _ in range(200):
