@@ -82,7 +82,9 @@ class Blocking:
     def __len__(self) -> int:
         return len(self._waiters)
 
-    def start(self, argv: list[bytes], db: int, owner: object, data: bytes | None = None) -> Completion:
+    def start(
+        self, argv: list[bytes], db: int, owner: object, data: bytes | None = None
+    ) -> Completion:
         """Run a blocking pop to its final reply (the returned completion's result)."""
         waiter = _Waiter(next(self._seq), argv, db, owner)
         if len(self._waiters) >= WAITERS_MAX:

@@ -544,7 +544,7 @@ class ClientConnection(asyncio.Protocol):
         slot.completion.add_callback(self._on_slot_done)
 
     def _emit(self, reply: Reply) -> None:
-        self._slots.append(reply)  # type: ignore[arg-type]
+        self._slots.append(reply)
 
     def _on_slot_done(self, completion: Completion) -> None:
         # Called synchronously as entries apply: coalesce into one flush per loop turn.
@@ -582,7 +582,7 @@ class ClientConnection(asyncio.Protocol):
         while slots:
             head = slots[0]
             if head.__class__ is _Slot:
-                slot: _Slot = head  # type: ignore[assignment]
+                slot: _Slot = head
                 if slot.completion is None or not slot.completion.done:
                     break
                 slots.popleft()

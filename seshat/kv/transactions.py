@@ -46,6 +46,7 @@ WATCH_INSIDE_MULTI: Final = ErrorReply("ERR WATCH inside MULTI is not allowed")
 NOT_IN_TRANSACTION: Final = ErrorReply("ERR this command is not allowed inside a transaction")
 QUEUED_COMMANDS_MAX: Final = 100_000  # bounds one EXEC entry; Redis has no limit but memory
 
+_NULL_BULK_IN_MULTI: Final = frozenset({b"blmove", b"brpoplpush"})
 # The commands a connection handles itself around MULTI (never queued).
 TRANSACTION_COMMANDS: Final = frozenset({b"multi", b"exec", b"discard", b"watch", b"unwatch"})
 
@@ -113,7 +114,10 @@ def apply_exec(
         spec = lookup(argv[0])
         assert spec is not None, argv[:1]
         if spec.apply is not None:
-            out.append(spec.apply(w, now_ms, db, argv))
+            reply = spec.apply(w, now_ms, db, argv)
+            if reply is NULL_ARRAY and spec.name in _NULL_BULK_IN_MULTI:
+                reply = None  # run as LMOVE/RPOPLPUSH inside MULTI (Redis), not timed out
+            out.append(reply)
             continue
         assert spec.read is not None, argv[:1]
         if view is None:
@@ -131,4 +135,3 @@ def _changed(
     if live != existed:
         return True
     return live and w.swapped_at(db) > index
-
