@@ -7,6 +7,8 @@ meanwhile), membership changes and leadership transfer while clients write.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -123,15 +125,37 @@ def test_leadership_transfer_under_load(start_cluster: Callable[..., LocalCluste
     cluster = start_cluster(3)
     leader = cluster.leader()
     target = next(n for n in cluster.nodes if n != leader)
-    client = cluster.client(leader)
-    assert client.execute_command("RAFT.TRANSFER", target) in (b"OK", "OK", True)
-    for _ in range(200):
-        if cluster.info_raft(target).get("role") == "leader":
-            break
-        time.sleep(0.05)
-    assert cluster.info_raft(target)["role"] == "leader"
-    assert cluster.client(target).set("after", "transfer")
-    assert cluster.client(leader).get("after") == b"transfer"
+    stop = threading.Event()
+    acked: dict[int, list[str]] = {n: [] for n in cluster.nodes}
+    threads = [
+        threading.Thread(
+            target=_writer, args=(cluster.nodes[n].port, f"t{n}", acked[n], stop), daemon=True
+        )
+        for n in cluster.nodes
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        client = cluster.client(leader)
+        assert client.execute_command("RAFT.TRANSFER", target) in (b"OK", "OK", True)
+        for _ in range(200):
+            if cluster.info_raft(target).get("role") == "leader":
+                break
+            time.sleep(0.05)
+        assert cluster.info_raft(target)["role"] == "leader"
+        before = sum(map(len, acked.values()))
+        for _ in range(400):  # writers keep going under the new leader
+            if sum(map(len, acked.values())) >= before + 50:
+                break
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(10)
+    keys = [k for ks in acked.values() for k in ks]
+    values = cluster.client(target, protocol=2).mget(keys)
+    lost = [k for k, v in zip(keys, values) if v != k.encode()]
+    assert not lost, f"{len(lost)} acknowledged writes lost across the transfer: {lost[:5]}"
 
 
 def test_add_and_remove_a_node_while_writing(
@@ -205,6 +229,14 @@ def test_redirect_mode_with_redis_cluster_clients(
         assert rc.get("foo") == b"bar"
     finally:
         rc.close()
+    if shutil.which("redis-cli"):  # redis-cli -c follows -MOVED from a follower to the leader
+        port = str(cluster.nodes[follower].port)
+        out = subprocess.run(["redis-cli", "-c", "-p", port, "set", "k2", "v2"],
+                             capture_output=True, text=True, timeout=20, check=True)
+        assert out.stdout.strip() == "OK", out.stdout
+        out = subprocess.run(["redis-cli", "-c", "-p", port, "get", "k2"],
+                             capture_output=True, text=True, timeout=20, check=True)
+        assert out.stdout.strip() == "v2", out.stdout
 
 
 @pytest.mark.parametrize("protocol", [3, 2])
