@@ -46,6 +46,7 @@ class Params:
     membership: float
     transfer: float
     snapshot: float
+    fsync_max: int
 
     @classmethod
     def draw(cls, seed: int, steps: int, nodes: int | None, faults: frozenset[str]) -> Params:
@@ -63,6 +64,8 @@ class Params:
             membership=pick((0.0, 0.02, 0.05)) if "membership" in faults else 0.0,
             transfer=pick((0.0, 0.02)) if "transfer" in faults else 0.0,
             snapshot=pick((0.0, 0.05, 0.2)) if "snapshot" in faults else 0.0,
+            # Slow disks widen the window in which a crash loses a Ready's unpersisted state.
+            fsync_max=pick((5, 5, 30, 120)) if "crash" in faults else 5,
         )
 
     def describe(self) -> str:
@@ -188,6 +191,7 @@ def run_seed(
     node_ids = list(range(1, params.nodes + spare + 1))
     voters = list(range(1, params.nodes + 1))
     cluster = SimCluster(node_ids, voters, rng, net_faults, trace=lines.append if trace else None)
+    cluster.fsync_max = params.fsync_max
     workload = RegisterWorkload(cluster, rng, clients=3)
     nemesis = Nemesis(cluster, params, rng)
     outcome = Outcome(seed=seed, ok=True, params=params, trace=lines)
