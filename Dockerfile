@@ -12,6 +12,9 @@
 # (seconds), not the dependencies (grpcio, rocksdict, ...: a minute from PyPI).
 ARG BASE_IMAGE=seshat-base:bookworm
 FROM ${BASE_IMAGE}
+# Marks Seshat's images, so that old untagged builds can be pruned alone:
+#   docker image prune -f --filter label=org.seshat.image
+LABEL org.seshat.image=server
 
 RUN groupadd --system --gid 10001 seshat \
  && useradd --system --uid 10001 --gid seshat --home-dir /data --no-create-home seshat \

@@ -7,7 +7,9 @@ Cost: the base image is built once per machine (about 75 s here) and then reused
 script skips an existing image; the Seshat image's dependency layers come from Docker's build
 cache after the first run (which installs them from PyPI, about 3 minutes), so a warm run only
 rebuilds the code layer (about 40 s on this machine's fuse-overlayfs) and starts three
-containers. Each step has its own deadline, and pytest-timeout bounds the whole test.
+containers. Each step has its own deadline, and pytest-timeout bounds the whole test. The
+test image (`seshat:compose-test`) is kept as that cache; older untagged builds of it are
+pruned at the end, so repeated runs do not fill the disk.
 
 Each run uses its own Compose project name and free host ports (SESHAT_PORT_1..3, substituted
 into docker-compose.yml), so it never clashes with a developer's cluster on 6379..6381, and
@@ -167,6 +169,8 @@ def test_compose_cluster_survives_stopping_the_leaders_container(compose: list[s
     finally:
         down = _run([*cmd, "down", "-v", "--remove-orphans", "-t", "10"], 180, env)
         assert down.returncode == 0, down.stderr
+        # The builds of earlier code versions, now untagged: only ours (the Dockerfile's label).
+        _run(["docker", "image", "prune", "-f", "--filter", "label=org.seshat.image"], 120)
     leftovers = _run(
         ["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={project}"], 60
     )
