@@ -70,8 +70,17 @@ class RegisterMachine:
 class SimNode:
     """One node: its disk survives crashes; everything else is rebuilt on restart."""
 
-    def __init__(self, node_id: int, storage: MemoryLogStorage, rng: random.Random) -> None:
+    def __init__(
+        self,
+        node_id: int,
+        storage: MemoryLogStorage,
+        rng: random.Random,
+        pre_vote: bool = True,
+        check_quorum: bool = True,
+    ) -> None:
         self.id = node_id
+        self.pre_vote = pre_vote
+        self.check_quorum = check_quorum
         self.storage = storage
         self.rng = rng
         self.raw: RawNode | None = None
@@ -85,7 +94,14 @@ class SimNode:
         return self.raw is not None
 
     def restart(self) -> None:
-        config = Config(id=self.id, rng=self.rng, election_ticks=ELECTION_TICKS, heartbeat_ticks=1)
+        config = Config(
+            id=self.id,
+            rng=self.rng,
+            election_ticks=ELECTION_TICKS,
+            heartbeat_ticks=1,
+            pre_vote=self.pre_vote,
+            check_quorum=self.check_quorum,
+        )
         config.append_entries_max = 64
         config.inflight_msgs_max = 8
         self.raw = RawNode(config, self.storage)
@@ -115,6 +131,8 @@ class SimCluster:
         rng: random.Random,
         faults: NetworkFaults,
         trace: Callable[[str], None] | None = None,
+        pre_vote: bool = True,
+        check_quorum: bool = True,
     ) -> None:
         self.rng = rng
         self.now = 0
@@ -129,11 +147,12 @@ class SimCluster:
         self.reads: dict[int, dict[bytes, Callable[[int | None], None]]] = {}
         self.read_waits: dict[int, list[tuple[int, Callable[[int | None], None]]]] = {}
         self.fsync_min, self.fsync_max = 1, 5
+        self.crash_before_fsync = 0.0  # probability per persisting Ready (buggify site)
         for node_id in node_ids:
             storage = MemoryLogStorage()
             if node_id in voters:
                 storage.bootstrap(ConfState(tuple(voters), ()))
-            self.nodes[node_id] = SimNode(node_id, storage, rng)
+            self.nodes[node_id] = SimNode(node_id, storage, rng, pre_vote, check_quorum)
             self.writes[node_id] = []
             self.reads[node_id] = {}
             self.read_waits[node_id] = []
@@ -203,6 +222,11 @@ class SimCluster:
             for m in rd.messages:
                 self.net.send(self.now, m)
             if rd.must_persist():
+                if self.crash_before_fsync and self.rng.random() < self.crash_before_fsync:
+                    # buggify: power lost right after the messages left, before the fsync.
+                    # A core that let a vote or an ack leave early is caught here.
+                    self._crash_and_restart_later(node.id)
+                    return
                 self.schedule(self.now + self.rng.randint(self.fsync_min, self.fsync_max), "fsync", node.id, rd)
             else:
                 self._finish_ready(node)
@@ -301,6 +325,10 @@ class SimCluster:
         self.reads[node_id].pop(context, None)
 
     # ------------------------------------------------------------------ faults
+
+    def _crash_and_restart_later(self, node_id: int) -> None:
+        self.crash(node_id)
+        self.schedule(self.now + self.rng.randint(1, 3) * TICK, "call", 0, lambda: self.restart(node_id))
 
     def crash(self, node_id: int) -> None:
         node = self.nodes[node_id]

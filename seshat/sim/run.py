@@ -47,6 +47,9 @@ class Params:
     transfer: float
     snapshot: float
     fsync_max: int
+    crash_before_fsync: float
+    pre_vote: bool
+    check_quorum: bool
 
     @classmethod
     def draw(cls, seed: int, steps: int, nodes: int | None, faults: frozenset[str]) -> Params:
@@ -66,6 +69,11 @@ class Params:
             snapshot=pick((0.0, 0.05, 0.2)) if "snapshot" in faults else 0.0,
             # Slow disks widen the window in which a crash loses a Ready's unpersisted state.
             fsync_max=pick((5, 5, 30, 120)) if "crash" in faults else 5,
+            # buggify (decided once per seed): crash right after a Ready's messages left.
+            crash_before_fsync=pick((0.0, 0.002, 0.01, 0.05)) if "crash" in faults else 0.0,
+            # The core supports running without either; elections contend more without them.
+            pre_vote=pick((True, True, False)),
+            check_quorum=pick((True, True, False)),
         )
 
     def describe(self) -> str:
@@ -190,8 +198,17 @@ def run_seed(
     spare = 1 if params.nodes > 1 and params.membership > 0 else 0
     node_ids = list(range(1, params.nodes + spare + 1))
     voters = list(range(1, params.nodes + 1))
-    cluster = SimCluster(node_ids, voters, rng, net_faults, trace=lines.append if trace else None)
+    cluster = SimCluster(
+        node_ids,
+        voters,
+        rng,
+        net_faults,
+        trace=lines.append if trace else None,
+        pre_vote=params.pre_vote,
+        check_quorum=params.check_quorum,
+    )
     cluster.fsync_max = params.fsync_max
+    cluster.crash_before_fsync = params.crash_before_fsync
     workload = RegisterWorkload(cluster, rng, clients=3)
     nemesis = Nemesis(cluster, params, rng)
     outcome = Outcome(seed=seed, ok=True, params=params, trace=lines)
@@ -201,6 +218,7 @@ def run_seed(
                 break
             if i % 250 == 249:
                 cluster.check_all()
+        cluster.crash_before_fsync = 0.0
         nemesis.heal_all()
         _require_liveness(cluster)
         workload.stop()
