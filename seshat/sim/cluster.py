@@ -79,6 +79,9 @@ class SimNode:
         check_quorum: bool = True,
     ) -> None:
         self.id = node_id
+        # One entry per MsgApp lets an old-term entry travel without the new leader's no-op,
+        # the precondition of the Raft paper's figure 8.
+        self.append_entries_max = 64
         self.pre_vote = pre_vote
         self.check_quorum = check_quorum
         self.storage = storage
@@ -102,7 +105,7 @@ class SimNode:
             pre_vote=self.pre_vote,
             check_quorum=self.check_quorum,
         )
-        config.append_entries_max = 64
+        config.append_entries_max = self.append_entries_max
         config.inflight_msgs_max = 8
         self.raw = RawNode(config, self.storage)
         snap = self.storage.snap

@@ -50,6 +50,7 @@ class Params:
     crash_before_fsync: float
     pre_vote: bool
     check_quorum: bool
+    append_entries_max: int
 
     @classmethod
     def draw(cls, seed: int, steps: int, nodes: int | None, faults: frozenset[str]) -> Params:
@@ -76,6 +77,7 @@ class Params:
             # The core supports running without either; elections contend more without them.
             pre_vote=pick((True, True, False)),
             check_quorum=pick((True, True, False)),
+            append_entries_max=pick((1, 2, 64, 64)),
         )
 
     def describe(self) -> str:
@@ -210,6 +212,9 @@ def run_seed(
         check_quorum=params.check_quorum,
     )
     cluster.fsync_max = params.fsync_max
+    for sim_node in cluster.nodes.values():
+        sim_node.append_entries_max = params.append_entries_max
+        sim_node.restart()  # pick the setting up (nothing has happened yet)
     cluster.crash_before_fsync = params.crash_before_fsync
     workload = RegisterWorkload(cluster, rng, clients=3)
     nemesis = Nemesis(cluster, params, rng)
