@@ -20,10 +20,10 @@ import random
 from collections.abc import Iterator
 from typing import Final, Protocol
 
-from seshat.kv import errors as E
 from seshat.kv.collections import HASH_SPACE, hashed_sub, hashed_sub_hash
 from seshat.kv.glob import match
 from seshat.kv.numbers import parse_int
+from seshat.kv.scan_options import parse_scan_options as parse_options
 from seshat.protocol.replies import ErrorReply
 
 # Redis 7.0 defaults (redis.conf): hash-max-listpack-entries/-value, set-max-intset-entries.
@@ -34,7 +34,6 @@ SET_INTSET_ENTRIES_MAX: Final = 512
 COMPACT: Final = b"\x00"  # listpack (hash) / intset (set)
 HASHTABLE: Final = b"\x01"
 
-SCAN_COUNT_DEFAULT: Final = 10
 
 
 class Iterable(Protocol):
@@ -50,27 +49,11 @@ def is_intset_member(member: bytes) -> bool:
 
 
 def parse_scan_options(argv: list[bytes]) -> tuple[int, bytes | None] | ErrorReply:
-    count = SCAN_COUNT_DEFAULT
-    pattern: bytes | None = None
-    j = 3
-    while j < len(argv):
-        if j + 1 >= len(argv):
-            return E.SYNTAX
-        opt = argv[j].lower()
-        arg = argv[j + 1]
-        if opt == b"count":
-            n = parse_int(arg)
-            if n is None:
-                return E.NOT_INTEGER
-            if n < 1:
-                return E.SYNTAX
-            count = n
-        elif opt == b"match":
-            pattern = arg
-        else:
-            return E.SYNTAX
-        j += 2
-    return count, pattern
+    """HSCAN/SSCAN `key cursor [MATCH p] [COUNT n]` (no TYPE)."""
+    options = parse_options(argv, 3)
+    if isinstance(options, ErrorReply):
+        return options
+    return options[0], options[1]
 
 
 def scan_page(

@@ -16,11 +16,11 @@ from seshat.kv import layout as L
 from seshat.kv.glob import match
 from seshat.kv.keyspace import KeyspaceView
 from seshat.kv.numbers import parse_cursor, parse_int
+from seshat.kv.scan_options import parse_scan_options
 from seshat.protocol.replies import ErrorReply, Reply, SimpleString
 
 _NONE: Final = SimpleString(b"none")
 _TYPE_REPLIES: Final = {t: SimpleString(name) for t, name in L.TYPE_NAMES.items()}
-SCAN_COUNT_DEFAULT: Final = 10
 _HASH_SPACE: Final = 1 << 32
 
 
@@ -144,33 +144,6 @@ def read_randomkey(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) 
     return None
 
 
-def _parse_scan_options(argv: list[bytes]) -> tuple[int, bytes | None, bytes | None] | ErrorReply:
-    count = SCAN_COUNT_DEFAULT
-    pattern: bytes | None = None
-    type_name: bytes | None = None
-    j = 2
-    while j < len(argv):
-        opt = argv[j].lower()
-        if j + 1 >= len(argv):
-            return E.SYNTAX
-        arg = argv[j + 1]
-        if opt == b"count":
-            n = parse_int(arg)
-            if n is None:
-                return E.NOT_INTEGER
-            if n < 1:
-                return E.SYNTAX
-            count = n
-        elif opt == b"match":
-            pattern = arg
-        elif opt == b"type":
-            type_name = arg.lower()
-        else:
-            return E.SYNTAX
-        j += 2
-    return count, pattern, type_name
-
-
 def read_scan(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
     """SCAN over (hash32, key) order; the cursor is the next position's hash + 1 (0 = done).
 
@@ -181,7 +154,7 @@ def read_scan(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Re
     cursor = parse_cursor(argv[1])
     if cursor is None:
         return E.INVALID_CURSOR
-    options = _parse_scan_options(argv)
+    options = parse_scan_options(argv, 2, allow_type=True)
     if isinstance(options, ErrorReply):
         return options
     count, pattern, type_name = options

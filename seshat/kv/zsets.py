@@ -42,6 +42,7 @@ from seshat.kv.collections import (
 from seshat.kv.glob import match
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.kv.numbers import INT64_MAX, parse_cursor, parse_int
+from seshat.kv.scan_options import parse_scan_options
 from seshat.kv.score_codec import (
     decode_score,
     encode_score,
@@ -61,7 +62,6 @@ RANDMEMBER_RANGE = ErrorReply(
 )
 RANDMEMBER_WITHSCORES_RANGE = ErrorReply("ERR value is out of range")
 ZSCAN_SMALL_MAX: Final = 128  # zset-max-listpack-entries: Redis answers such a ZSCAN at once
-ZSCAN_COUNT_DEFAULT: Final = 10
 _SCAN_PREFIX_BYTES: Final = 7  # a ZSCAN cursor is 1 + the first 7 bytes of the next member
 
 
@@ -722,24 +722,10 @@ def read_zscan(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> R
         return [b"0", []]
     if isinstance(coll, ErrorReply):
         return coll
-    count, pattern = ZSCAN_COUNT_DEFAULT, None
-    j = 3
-    while j < len(argv):
-        opt = argv[j].lower()
-        if j + 1 >= len(argv):
-            return E.SYNTAX
-        if opt == b"count":
-            n = parse_int(argv[j + 1])
-            if n is None:
-                return E.NOT_INTEGER
-            if n < 1:
-                return E.SYNTAX
-            count = n
-        elif opt == b"match":
-            pattern = argv[j + 1]
-        else:
-            return E.SYNTAX
-        j += 2
+    options = parse_scan_options(argv, 3)
+    if isinstance(options, ErrorReply):
+        return options
+    count, pattern, _ = options
     out: list[Reply] = []
     if coll.size <= ZSCAN_SMALL_MAX:
         for score, member in _index(coll):
