@@ -178,6 +178,13 @@ def _by_lex(coll: _Coll, lo: A.LexBound, hi: A.LexBound, reverse: bool) -> Itera
     edge = _first(coll, reverse)
     if edge is None:
         return
+    # Redis's zslIsInLexRange: nothing in range unless the last member reaches min and the
+    # first reaches max. With equal scores this changes nothing; with mixed scores (where
+    # Redis calls the result unspecified) it gives Redis's answer.
+    head, tail = (edge, _first(coll, True)) if not reverse else (_first(coll, False), edge)
+    assert head is not None and tail is not None
+    if not A.lex_gte_min(tail[1], lo) or not A.lex_lte_max(head[1], hi):
+        return
     if not reverse:
         start = _S if lo.inf else _S + encode_score(edge[0]) + lo.value
         started = False
