@@ -82,6 +82,11 @@ class Blocking:
     def __len__(self) -> int:
         return len(self._waiters)
 
+    def parked(self) -> int:
+        """Waiters blocked on their keys (not in the middle of an attempt): INFO's
+        `blocked_clients`, which tests poll to know a client is really waiting."""
+        return sum(1 for waiter in self._waiters.values() if not waiter.in_flight)
+
     def start(
         self, argv: list[bytes], db: int, owner: object, data: bytes | None = None
     ) -> Completion:

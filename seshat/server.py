@@ -380,7 +380,10 @@ class Server:
     def info_sections(self) -> dict[str, Callable[[], list[tuple[str, object]]]]:
         return {
             "server": self._info_server,
-            "clients": lambda: [("connected_clients", len(self.clients))],
+            "clients": lambda: [
+                ("connected_clients", len(self.clients)),
+                ("blocked_clients", self.blocking.parked()),
+            ],
             "memory": self._info_memory,
             "persistence": self._info_persistence,
             "stats": self._info_stats,

@@ -139,3 +139,12 @@ def start_seshat(tmp_path: Path) -> Iterator[Callable[..., SeshatProcess]]:
 @pytest.fixture
 def seshat_server(start_seshat: Callable[..., SeshatProcess]) -> SeshatProcess:
     return start_seshat()
+
+
+def wait_blocked(client: redis.Redis, count: int, tries: int = 400) -> None:
+    """Wait (bounded) until `count` clients are parked in a blocking pop on this node."""
+    for _ in range(tries):
+        if int(client.info("clients")["blocked_clients"]) >= count:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"fewer than {count} clients blocked in time")

@@ -19,7 +19,7 @@ import pytest
 import redis
 
 from tests.cluster.conftest import LocalCluster, start_cluster  # noqa: F401  (fixture)
-from tests.server.conftest import SeshatProcess
+from tests.server.conftest import SeshatProcess, wait_blocked
 from tests.server.test_differential_wire import (  # noqa: F401  (fixtures)
     Pair,
     pair_factory,
@@ -380,7 +380,7 @@ def test_watch_counter_through_a_follower(start_cluster: Callable[..., LocalClus
         target=lambda: results.append(cluster.client(follower).blpop(["q"], timeout=20))
     )
     blocked.start()
-    time.sleep(0.5)  # let it block (a push that came first would be served too)
+    wait_blocked(cluster.client(leader), 1)  # it blocks on the leader
     other = next(n for n in cluster.nodes if n not in (leader, follower))
     cluster.client(other).rpush("q", "item")
     blocked.join(20)
@@ -401,7 +401,7 @@ def _raw_blocked(port: int, argv: list[bytes], protocol: int = 2) -> WireClient:
 def test_blpop_woken_by_another_client(seshat_server: SeshatProcess) -> None:
     r = seshat_server.client()
     waiter = _raw_blocked(seshat_server.port, [b"BLPOP", b"l1", b"l2", b"0"])
-    time.sleep(0.2)  # give it time to block (a push that came first would also be fine)
+    wait_blocked(r, 1)
     assert r.rpush("l2", "x") == 1
     assert waiter.reply() == b"*2\r\n$2\r\nl2\r\n$1\r\nx\r\n"
     # the connection answers its next command normally once unblocked
@@ -413,9 +413,9 @@ def test_blpop_woken_by_another_client(seshat_server: SeshatProcess) -> None:
 def test_blocked_clients_are_served_fifo(seshat_server: SeshatProcess) -> None:
     r = seshat_server.client()
     first = _raw_blocked(seshat_server.port, [b"BRPOP", b"q", b"0"])
-    time.sleep(0.2)
+    wait_blocked(r, 1)
     second = _raw_blocked(seshat_server.port, [b"BLMOVE", b"q", b"dst", b"LEFT", b"RIGHT", b"0"])
-    time.sleep(0.2)
+    wait_blocked(r, 2)
     r.rpush("q", "a")
     assert first.reply() == b"*2\r\n$1\r\nq\r\n$1\r\na\r\n"
     r.rpush("q", "b")
@@ -448,10 +448,11 @@ def test_killed_blocked_client_takes_nothing(seshat_server: SeshatProcess) -> No
     r = seshat_server.client()
     sock = socket.create_connection(("127.0.0.1", seshat_server.port))
     sock.sendall(encode_command([b"BLPOP", b"k", b"0"]))
-    time.sleep(0.2)
+    wait_blocked(r, 1)
     sock.close()
+    _wait_until(lambda: int(r.info("clients")["blocked_clients"]) == 0, "the closed waiter")
     killed = _raw_blocked(seshat_server.port, [b"BLPOP", b"k", b"0"])
-    time.sleep(0.2)
+    wait_blocked(r, 1)
     killed_id = [
         int(line.split(b"id=")[1].split(b" ")[0])
         for line in r.execute_command("CLIENT", "LIST").splitlines()
@@ -459,7 +460,7 @@ def test_killed_blocked_client_takes_nothing(seshat_server: SeshatProcess) -> No
     ]
     assert len(killed_id) == 1
     r.execute_command("CLIENT", "KILL", "ID", killed_id[0])
-    time.sleep(0.1)
+    _wait_until(lambda: int(r.info("clients")["blocked_clients"]) == 0, "the killed waiter")
     r.rpush("k", "kept")
     assert r.lrange("k", 0, -1) == [b"kept"]
     killed.close()
