@@ -17,14 +17,15 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Final, Protocol
 
+from seshat.kv import errors as E
 from seshat.kv.collections import HASH_SPACE, hashed_sub, hashed_sub_hash
 from seshat.kv.glob import match
-from seshat.kv.numbers import parse_int
+from seshat.kv.numbers import parse_cursor, parse_int
 from seshat.kv.scan_options import parse_scan_options as parse_options
-from seshat.protocol.replies import ErrorReply
+from seshat.protocol.replies import ErrorReply, Reply
 
 # Redis 7.0 defaults (redis.conf): hash-max-listpack-entries/-value, set-max-intset-entries.
 HASH_LISTPACK_ENTRIES_MAX: Final = 128
@@ -37,6 +38,8 @@ HASHTABLE: Final = b"\x01"
 
 
 class Iterable(Protocol):
+    extra: bytes  # the type's extra metadata bytes: COMPACT for a listpack/intset
+
     def iterate(
         self, start: bytes = b"", end: bytes | None = None, reverse: bool = False
     ) -> Iterator[tuple[bytes, bytes]]: ...
@@ -142,3 +145,26 @@ def repeated_random(coll: Iterable, count: int, rng: random.Random) -> list[tupl
 
 def sub_of(member: bytes) -> bytes:
     return hashed_sub(member)
+
+
+def scan_command(
+    argv: list[bytes],
+    open_coll: Callable[[], Iterable | ErrorReply | None],
+    emit: Callable[[list[tuple[bytes, bytes]]], list[Reply]],
+) -> Reply:
+    """HSCAN/SSCAN `key cursor [MATCH p] [COUNT n]`: errors in Redis's order (cursor, then
+    type, then options), then one page; `emit` turns (member, value) pairs into the reply."""
+    cursor = parse_cursor(argv[2])
+    if cursor is None:
+        return E.INVALID_CURSOR
+    coll = open_coll()
+    if coll is None:
+        return [b"0", []]
+    if isinstance(coll, ErrorReply):
+        return coll
+    options = parse_scan_options(argv)
+    if isinstance(options, ErrorReply):
+        return options
+    count, pattern = options
+    next_cursor, items = scan_page(coll, cursor, count, coll.extra == COMPACT)
+    return [str(next_cursor).encode(), emit(list(filter_matches(items, pattern)))]

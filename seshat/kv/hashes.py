@@ -24,7 +24,6 @@ from seshat.kv.numbers import (
     INT64_MIN,
     add_long_double,
     format_long_double,
-    parse_cursor,
     parse_int,
     parse_long_double,
 )
@@ -255,23 +254,11 @@ def read_hgetall(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) ->
 
 
 def read_hscan(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
-    cursor = parse_cursor(argv[2])
-    if cursor is None:
-        return E.INVALID_CURSOR
-    coll = _open_read(view, now_ms, db, argv[1])
-    if coll is None:
-        return [b"0", []]
-    if isinstance(coll, ErrorReply):
-        return coll
-    options = X.parse_scan_options(argv)
-    if isinstance(options, ErrorReply):
-        return options
-    count, pattern = options
-    next_cursor, items = X.scan_page(coll, cursor, count, coll.extra == X.COMPACT)
-    flat: list[Reply] = []
-    for field, value in X.filter_matches(items, pattern):
-        flat += (field, value)
-    return [str(next_cursor).encode(), flat]
+    return X.scan_command(
+        argv,
+        lambda: _open_read(view, now_ms, db, argv[1]),
+        lambda items: [x for pair in items for x in pair],
+    )
 
 
 def read_hrandfield(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:

@@ -21,7 +21,7 @@ from seshat.kv import errors as E
 from seshat.kv import hashed as X
 from seshat.kv import layout as L
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
-from seshat.kv.numbers import INT64_MAX, parse_cursor, parse_int
+from seshat.kv.numbers import INT64_MAX, parse_int
 from seshat.protocol.replies import ErrorReply, Reply, Set
 
 MUST_BE_POSITIVE: Final = ErrorReply("ERR value is out of range, must be positive")
@@ -353,18 +353,8 @@ def read_sintercard(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes])
 
 
 def read_sscan(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
-    cursor = parse_cursor(argv[2])
-    if cursor is None:
-        return E.INVALID_CURSOR
-    coll = _open_read(view, now_ms, db, argv[1])
-    if coll is None:
-        return [b"0", []]
-    if isinstance(coll, ErrorReply):
-        return coll
-    options = X.parse_scan_options(argv)
-    if isinstance(options, ErrorReply):
-        return options
-    count, pattern = options
-    next_cursor, items = X.scan_page(coll, cursor, count, coll.extra == X.COMPACT)
-    members: list[Reply] = [m for m, _v in X.filter_matches(items, pattern)]
-    return [str(next_cursor).encode(), members]
+    return X.scan_command(
+        argv,
+        lambda: _open_read(view, now_ms, db, argv[1]),
+        lambda items: [member for member, _value in items],
+    )
