@@ -58,12 +58,12 @@ class Admin:
             b"info": Admin.info,
             b"config": Admin.config,
             b"time": Admin.time,
-            b"cluster": Admin.cluster,
-            b"readonly": Admin.readonly,
-            b"readwrite": Admin.readwrite,
-            b"raft.node": Admin.raft_node,
-            b"raft.transfer": Admin.raft_transfer,
-            b"raft.status": Admin.raft_status,
+            b"cluster": _cluster,
+            b"readonly": _readonly,
+            b"readwrite": _readwrite,
+            b"raft.node": _raft_node,
+            b"raft.transfer": _raft_transfer,
+            b"raft.status": _raft_status,
         }
 
     def execute(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
@@ -609,10 +609,3 @@ def _raft_transfer(self: Admin, conn: ClientConnection, argv: list[bytes]) -> Re
     server.node.transfer_leader(target)
     return OK
 
-
-Admin.cluster = _cluster  # type: ignore[attr-defined]
-Admin.readonly = _readonly  # type: ignore[attr-defined]
-Admin.readwrite = _readwrite  # type: ignore[attr-defined]
-Admin.raft_status = _raft_status  # type: ignore[attr-defined]
-Admin.raft_node = _raft_node  # type: ignore[attr-defined]
-Admin.raft_transfer = _raft_transfer  # type: ignore[attr-defined]

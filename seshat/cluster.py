@@ -36,11 +36,9 @@ from seshat.raft.types import (
     ConfChange,
     ConfChangeType,
     Entry,
-    EntryType,
     Message,
     Snapshot,
     SnapshotMetadata,
-    StateRole,
 )
 from seshat.storage.engine import KV_DATA, METADATA, TOMBSTONES, Engine
 from seshat.storage.raft_log import RocksLogStorage
@@ -365,7 +363,7 @@ class Cluster:
         except ProposalDropped as dropped:
             return api.ChangeMembershipReply(status=api.ReplyStatus.ERROR, error=dropped.reason)
         try:
-            await asyncio.wait_for(_await(completion), FORWARD_TIMEOUT_S)
+            await asyncio.wait_for(_settled(completion), FORWARD_TIMEOUT_S)
         except Exception as error:
             return api.ChangeMembershipReply(status=api.ReplyStatus.ERROR, error=str(error))
         return api.ChangeMembershipReply(index=node.raw.committed())
@@ -463,13 +461,10 @@ class Cluster:
         leader = self.server.node.leader_id()
         return self.client_addresses.get(leader, "")
 
-    def is_member(self) -> bool:
-        raw = self.server.node.raw
-        return raw.id in raw.conf_state().all_nodes() or raw.role() is StateRole.LEADER
 
 
-async def _await(completion: Completion) -> Any:
+async def _settled(completion: Completion) -> Any:
+    """A coroutine for `asyncio.wait_for`, which takes awaitables but not Completions."""
     return await completion
 
 
-__all__ = ["Cluster", "EntryType"]

@@ -84,7 +84,6 @@ class KVApplier:
 
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.conf_changes = 0
 
     def apply(self, entries: list[Entry]) -> list[Any]:
         batch: list[tuple[int, bytes]] = []
@@ -93,7 +92,6 @@ class KVApplier:
             if entry.type is EntryType.NORMAL:
                 batch.append((entry.index, entry.data))
             else:
-                self.conf_changes += 1
                 conf_entries.append(entry)
                 batch.append((entry.index, b""))  # membership is the core's; kv skips it
         state_machine = self.server.state_machine
