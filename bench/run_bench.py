@@ -979,16 +979,26 @@ def main(argv: list[str] | None = None) -> int:
         print(memory_table(report))
     print("\n## Ratios\n")
     print(ratio_table(report["ratios"]))
-    print(f"\nelapsed: {report['elapsed_s']}s")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"JSON: {args.out}")
+    write_report(report, args.out)
     return 1 if failed_required else 0
 
 
-if __name__ == "__main__":
+def write_report(report: dict[str, Any], out: Path) -> None:
+    """The closing lines every bench script prints, and its JSON results."""
+    print(f"\nelapsed: {report['elapsed_s']}s")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"JSON: {out}")
+
+
+def run_main(main: Callable[[], int]) -> None:
+    """Exit with main()'s code; Ctrl-C after the `finally` blocks stopped every server."""
     try:
         sys.exit(main())
     except KeyboardInterrupt as e:
         print(f"\ninterrupted ({e or 'Ctrl-C'}); every server started was stopped", file=sys.stderr)
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    run_main(main)

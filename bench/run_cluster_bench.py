@@ -858,16 +858,9 @@ def main(argv: list[str] | None = None) -> int:
         print(trace_table(tr))
     elif tr:
         print(f"\ntrace: {tr.get('error')}")
-    print(f"\nelapsed: {report['elapsed_s']}s")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"JSON: {args.out}")
+    rb.write_report(report, args.out)
     return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt as e:
-        print(f"\ninterrupted ({e or 'Ctrl-C'}); every server started was stopped", file=sys.stderr)
-        sys.exit(130)
+    rb.run_main(main)
