@@ -644,5 +644,12 @@ def failure_reply(error: BaseException) -> ErrorReply:
     if isinstance(error, ReadDropped):
         return E.TRYAGAIN_NO_LEADER
     if isinstance(error, ProposalDropped):
-        return E.TRYAGAIN_NO_LEADER
+        return dropped_reply(error)
     raise error
+
+
+def dropped_reply(dropped: ProposalDropped) -> ErrorReply:
+    """The reply for a proposal the Raft core refused outright (it never entered the log)."""
+    if dropped.reason == "uncommitted_limit":
+        return E.TRYAGAIN_UNCOMMITTED_LIMIT
+    return E.CLUSTERDOWN_NO_LEADER

@@ -22,7 +22,7 @@ from typing import Any
 from seshat import __version__, logs
 from seshat.admin import REDIS_VERSION, Admin, process_stats
 from seshat.blocking import Blocking
-from seshat.client import ClientConnection, failure_reply
+from seshat.client import ClientConnection, dropped_reply, failure_reply
 from seshat.cluster import Cluster, SnapshottingLogStorage, import_state
 from seshat.config import NodeConfig
 from seshat.kv import errors as E
@@ -364,13 +364,9 @@ class Server:
     # ------------------------------------------------------------------ replies for failures
 
     def dropped_reply(self, dropped: ProposalDropped) -> ErrorReply:
-        if dropped.reason == "uncommitted_limit":
-            return ErrorReply("TRYAGAIN too many writes waiting to commit; retry")
-        return E.CLUSTERDOWN_NO_LEADER
+        return dropped_reply(dropped)
 
     def failure_reply(self, error: BaseException) -> Reply:
-        if isinstance(error, ProposalDropped):
-            return self.dropped_reply(error)
         return failure_reply(error)
 
     # ------------------------------------------------------------------ INFO and CONFIG

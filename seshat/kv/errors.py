@@ -92,6 +92,7 @@ INVALID_COMMAND = ErrorReply("ERR Invalid command specified")
 NO_KEY_ARGUMENTS = ErrorReply("ERR The command has no key arguments")
 INVALID_ARGUMENTS = ErrorReply("ERR Invalid number of arguments specified for command")
 CLUSTERDOWN_NO_LEADER = ErrorReply("CLUSTERDOWN no Raft leader is known (election in progress?)")
+TRYAGAIN_UNCOMMITTED_LIMIT = ErrorReply("TRYAGAIN too many writes waiting to commit; retry")
 TRYAGAIN_NO_LEADER = ErrorReply("TRYAGAIN the Raft leader could not confirm this request; retry")
 WRITE_NOT_COMMITTED = ErrorReply(
     "TRYAGAIN the write was not committed (leadership changed) and was not applied; retry"
