@@ -142,6 +142,10 @@ class Raft:
         self.votes: dict[int, bool] = {}
         self.msgs: list[Message] = []
         self.msgs_after_persist: list[Message] = []
+        # Peers owed a MsgApp (value: send one even if it carries no entries). Filled by
+        # proposals, acks and commits; emptied once per Ready by `flush_appends`, so a burst
+        # of proposals or acks becomes one MsgApp per peer instead of one per event.
+        self.appends_due: dict[int, bool] = {}
         self.read_only = ReadOnly()
         self.read_states: list[ReadState] = []
         self.dropped_reads: list[bytes] = []
@@ -209,6 +213,7 @@ class Raft:
             self.progress[node] = fresh
         self.pending_conf_index = 0
         self.uncommitted_bytes = 0
+        self.appends_due.clear()
         for request in self.read_only.drain():
             if request.requester in (NONE, self.id):
                 self.dropped_reads.append(request.context)
@@ -354,7 +359,28 @@ class Raft:
             return  # a commit just removed us from the configuration
         for node in self.progress:
             if node != self.id:
-                self._maybe_send_append(node, send_if_empty=True)
+                self.appends_due[node] = True
+
+    def _append_due(self, to: int, send_if_empty: bool) -> None:
+        self.appends_due[to] = self.appends_due.get(to, False) or send_if_empty
+
+    def flush_appends(self) -> None:
+        """Send what each peer is owed, as few MsgApps as the window and size bounds allow.
+
+        Called by RawNode before it looks for a Ready. Deferring sends to this point changes
+        no decision (each MsgApp is built from the state at flush time) but turns N proposals
+        or N acks between two Readies into one message per peer rather than N.
+        """
+        if not self.appends_due:
+            return
+        due, self.appends_due = self.appends_due, {}
+        if self.role is not StateRole.LEADER:
+            return
+        for node, send_if_empty in due.items():
+            if node == self.id or node not in self.progress:
+                continue
+            while self._maybe_send_append(node, send_if_empty):
+                send_if_empty = False
 
     def _bcast_heartbeat(self) -> None:
         context = encode_round(self.read_only.rounds[-1].seq) if self.read_only.rounds else b""
@@ -837,7 +863,7 @@ class Raft:
             if pr.maybe_decr_to(m.index, next_probe):
                 if pr.state is ProgressState.REPLICATE:
                     pr.become_probe()
-                self._maybe_send_append(m.frm, send_if_empty=True)
+                self._append_due(m.frm, send_if_empty=True)
             return
         was_paused = pr.is_paused()
         if not pr.maybe_update(m.index):
@@ -853,10 +879,8 @@ class Raft:
             self._bcast_append()
             if self.role is not StateRole.LEADER or m.frm not in self.progress:
                 return  # the commit applied a conf change that removed us or the follower
-        elif was_paused:
-            self._maybe_send_append(m.frm, send_if_empty=True)
-        while self._maybe_send_append(m.frm, send_if_empty=False):
-            pass
+        else:
+            self._append_due(m.frm, send_if_empty=was_paused)
         if m.frm == self.lead_transferee and pr.match == self.log.last_index():
             self._send_timeout_now(m.frm)
 

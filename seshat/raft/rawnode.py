@@ -142,6 +142,7 @@ class RawNode:
         if self._outstanding is not None:
             return False
         r = self.raft
+        r.flush_appends()
         hard, soft = self._prev_hard, self._prev_soft
         return bool(
             r.msgs
@@ -162,6 +163,7 @@ class RawNode:
     def ready(self) -> Ready:
         assert self._outstanding is None, "ready() twice without advance()"
         r = self.raft
+        r.flush_appends()
         self._ready_number += 1
         rd = Ready(number=self._ready_number)
         soft = r.soft_state()

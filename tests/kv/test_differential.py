@@ -4,13 +4,15 @@ Replies are compared as the Python values a RESP2 client decodes (bytes, int, No
 error text), errors included, word for word. Where Redis leaves an order unspecified (KEYS, a
 whole SCAN iteration) the two sides are compared as sets; where wall time passes between the
 two servers (TTL of a relative expiry) values are compared within a tolerance. Every expiry in
-these sequences is far in the future or already in the past, so no result depends on timing.
+these sequences is far in the future, already in the past, or waited out with the `sleepms`
+pseudo-command, so no result depends on timing.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,6 +26,9 @@ TOLERANCE = {b"ttl": 1, b"pttl": 1500, b"expiretime": 2, b"pexpiretime": 2000}
 
 def run(client: RawRedis | LocalClient, argv: list[bytes]) -> Value:
     name = argv[0].lower()
+    if name == b"sleepms":  # let a short TTL pass on both servers before the next command
+        time.sleep(int(argv[1]) / 1000)
+        return None
     if name == b"scanall":  # a whole SCAN iteration, as a sorted key list
         keys: set[bytes] = set()
         cursor = b"0"

@@ -227,6 +227,7 @@ CASES: dict[str, str] = {
         type l
         rpush e a
         pexpire e 1
+        sleepms 5
         rpush e2 a
         pexpireat e2 1
         exists e2
