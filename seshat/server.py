@@ -476,7 +476,23 @@ class Server:
             ("first_log_index", self.log_storage.first_index()),
             ("voters", ",".join(map(str, raw.conf_state().voters))),
             ("learners", ",".join(map(str, raw.conf_state().learners))),
-        ] + self._info_peers()
+        ] + self._info_peers() + self._info_transport()
+
+    def _info_transport(self) -> list[tuple[str, object]]:
+        """Messages and gRPC frames each way: a frame costs far more than a message."""
+        transport = self.cluster.transport if self.cluster is not None else None
+        if transport is None:
+            return []
+        rows: list[tuple[str, object]] = [
+            ("transport_received", f"msgs={transport.stats.received_msgs},"
+             f"frames={transport.stats.received_batches}"),
+        ]
+        for n in sorted(transport.peers()):
+            stats = transport.peer_stats(n)
+            if stats is not None:
+                rows.append((f"transport_peer{n}", f"sent_msgs={stats.sent_msgs},"
+                             f"sent_frames={stats.sent_batches},dropped={stats.dropped_msgs}"))
+        return rows
 
     def _info_peers(self) -> list[tuple[str, object]]:
         raw = self.node.raw

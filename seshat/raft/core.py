@@ -335,6 +335,8 @@ class Raft:
                 commit=self.log.committed,
             )
         )
+        last_sent = entries[-1].index if entries else prev_index
+        pr.commit_sent = max(pr.commit_sent, min(self.log.committed, last_sent))
         if entries:
             pr.sent_entries(entries[-1].index, sum(e.size() for e in entries))
         elif pr.state is ProgressState.PROBE:
@@ -388,6 +390,7 @@ class Raft:
             if node == self.id:
                 continue
             commit = min(pr.match, self.log.committed)
+            pr.commit_sent = max(pr.commit_sent, commit)
             self._send(Message(MT.MsgHeartbeat, to=node, commit=commit, context=context))
 
     # ------------------------------------------------------------------ proposals
@@ -557,6 +560,10 @@ class Raft:
             if request.requester in (NONE, self.id):
                 self.read_states.append(ReadState(read_round.index, request.context))
             else:
+                pr = self.progress.get(request.requester)
+                if pr is not None and pr.commit_sent < read_round.index:
+                    # It can serve the read only once it has applied up to the read index.
+                    self._append_due(request.requester, True)
                 self._send(
                     Message(
                         MT.MsgReadIndexResp,
@@ -875,12 +882,12 @@ class Raft:
             pr.become_replicate()
         elif pr.state is ProgressState.REPLICATE:
             pr.inflights.free_le(m.index)
-        if self._maybe_commit():
-            self._bcast_append()
-            if self.role is not StateRole.LEADER or m.frm not in self.progress:
-                return  # the commit applied a conf change that removed us or the follower
-        else:
-            self._append_due(m.frm, send_if_empty=was_paused)
+        # A commit is not broadcast on its own (a frame and an ack per follower per write,
+        # the dearest thing a Python node sends): followers learn it with the next append,
+        # heartbeat or read answer (see flush_appends and _answer_read_round).
+        if self._maybe_commit() and (self.role is not StateRole.LEADER or m.frm not in self.progress):
+            return  # the commit applied a conf change that removed us or the follower
+        self._append_due(m.frm, send_if_empty=was_paused)
         if m.frm == self.lead_transferee and pr.match == self.log.last_index():
             self._send_timeout_now(m.frm)
 
@@ -910,8 +917,8 @@ class Raft:
         own = self.progress.get(self.id)
         if own is None:
             return
-        if own.maybe_update(self.log.persisted) and self._maybe_commit():
-            self._bcast_append()
+        if own.maybe_update(self.log.persisted):
+            self._maybe_commit()
 
     def report_unreachable(self, node: int) -> None:
         self.step(Message(MT.MsgUnreachable, frm=node, to=self.id))

@@ -45,6 +45,9 @@ class Progress:
         self.pending_snapshot = 0  # SNAPSHOT: the index of the snapshot being sent
         self.recent_active = False  # heard from since the last CheckQuorum
         self.is_learner = False
+        # The highest commit index this follower can have learned from what we sent it: a
+        # read answered at a higher index must first tell it (see Raft._answer_read_round).
+        self.commit_sent = 0
         self.inflights = Inflights(inflight_msgs_max, inflight_bytes_max)
 
     def _move(self, to: ProgressState) -> None:

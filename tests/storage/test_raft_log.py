@@ -414,6 +414,7 @@ def test_raft_cluster_on_rocksdb_commits_and_a_restarted_node_recovers(tmp_path:
         for k in range(20):
             c.nodes[1].propose([b"v%d" % k])
         c.stabilize()
+        c.tick_all(1)  # followers learn the last commit index with the next heartbeat
         assert c.data(1) == c.data(2) == c.data(3) == [b"v%d" % k for k in range(20)]
         hs_before = c.storages[2].initial_state()[0]
         log_before = _log(c.storages[2])
@@ -426,6 +427,7 @@ def test_raft_cluster_on_rocksdb_commits_and_a_restarted_node_recovers(tmp_path:
         for k in range(20, 25):
             c.nodes[1].propose([b"v%d" % k])
         c.stabilize()
+        c.tick_all(1)
         assert c.data(2) == [b"v%d" % k for k in range(25)]
         assert _log(c.storages[2]) == _log(c.storages[1])
     finally:
