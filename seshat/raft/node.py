@@ -6,7 +6,9 @@ the disk, the network and the state machine only through three small ports (`Dur
 
 Group commit falls out of the loop's shape: while one Ready's fsync runs in a worker thread,
 every proposal that arrives is appended to the core's unstable log, and the next Ready carries
-them all to one write and one fsync. A Ready whose only durable change is the commit index is
+them all to one write and one fsync. Only a leader pays for that thread: a follower has
+nothing to overlap with its fsync (its ack must wait for it), so it fsyncs on the loop, and the
+MsgApps that arrive meanwhile share its next one. A Ready whose only durable change is the commit index is
 written without an fsync: the commit index is recoverable (the core treats the stored one as a
 lower bound, and the applied index as another).
 
@@ -71,7 +73,8 @@ class DurableLog(Protocol):
         ...
 
     def sync(self) -> None:
-        """Make everything staged so far durable (blocking: called in a worker thread)."""
+        """Make everything staged so far durable (blocking; a leader calls it in a worker
+        thread, a follower on the loop)."""
         ...
 
 
@@ -324,7 +327,13 @@ class RaftNode:
             self.log.stage(rd)
             if rd.entries or rd.snapshot is not None or self._term_or_vote_changed(rd):
                 self.fsyncs += 1
-                await asyncio.to_thread(self.log.sync)
+                if self.raw.role() is StateRole.LEADER:
+                    # Acks and proposals keep arriving while the leader's fsync runs.
+                    await asyncio.to_thread(self.log.sync)
+                else:
+                    # A follower's ack waits for this fsync anyway: the thread hop would
+                    # only add its cost (about 200 us of CPU per Ready here).
+                    self.log.sync()
         if rd.persisted_messages:
             self.transport.send(rd.persisted_messages)
         if rd.snapshot is not None:
