@@ -323,17 +323,19 @@ class RaftNode:
             self._on_soft_state(rd.soft_state)
         if rd.messages:
             self.transport.send(rd.messages)
-        if rd.must_persist():
+        # A Ready whose only durable change is the commit index writes nothing: the commit
+        # index is volatile state in Raft, and a restart takes the applied index (stored with
+        # every apply) as its lower bound. That saves a RocksDB write per Ready on every node.
+        if rd.entries or rd.snapshot is not None or self._term_or_vote_changed(rd):
             self.log.stage(rd)
-            if rd.entries or rd.snapshot is not None or self._term_or_vote_changed(rd):
-                self.fsyncs += 1
-                if self.raw.role() is StateRole.LEADER:
-                    # Acks and proposals keep arriving while the leader's fsync runs.
-                    await asyncio.to_thread(self.log.sync)
-                else:
-                    # A follower's ack waits for this fsync anyway: the thread hop would
-                    # only add its cost (about 200 us of CPU per Ready here).
-                    self.log.sync()
+            self.fsyncs += 1
+            if self.raw.role() is StateRole.LEADER:
+                # Acks and proposals keep arriving while the leader's fsync runs.
+                await asyncio.to_thread(self.log.sync)
+            else:
+                # A follower's ack waits for this fsync anyway: the thread hop would only
+                # add its cost (about 200 us of CPU per Ready here).
+                self.log.sync()
         if rd.persisted_messages:
             self.transport.send(rd.persisted_messages)
         if rd.snapshot is not None:
