@@ -313,8 +313,8 @@ class Raft:
 
     def _maybe_send_append(self, to: int, send_if_empty: bool) -> bool:
         pr = self.progress[to]
-        if pr.is_paused():
-            return False
+        if pr.is_paused() or (not send_if_empty and pr.next > self.log.last_index()):
+            return False  # (the second: nothing new, the common case after every ack)
         prev_index = pr.next - 1
         try:
             prev_term = self.log.term(prev_index)
