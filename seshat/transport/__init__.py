@@ -2,7 +2,8 @@
 
 - `GrpcTransport`: the server side and the per-peer senders (`send`, `add_peer`,
   `remove_peer`, `start`, `stop`); see `grpc_transport.py` for its theory of operation.
-- `PeerClient`: calls one node's Forward/ChangeMembership/TransferLeader/Status with a deadline.
+- `PeerClient`: calls one node's Forward/ForwardBatch/ChangeMembership/TransferLeader/Status
+  with a deadline.
 - `api`: the plain request/reply dataclasses those calls and the server's handlers use.
 - `codec`: Raft `Message` <-> protobuf.
 

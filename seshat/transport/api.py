@@ -51,6 +51,20 @@ class ForwardReply:
 
 
 @dataclass(frozen=True, slots=True)
+class ForwardBatchRequest:
+    """A follower's forwarded writes in the order to run them (one frame for all of them)."""
+
+    commands: tuple[ForwardRequest, ...]
+    sender_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardBatchReply:
+    replies: tuple[ForwardReply, ...] = ()
+    """One per command of the request, in the same order."""
+
+
+@dataclass(frozen=True, slots=True)
 class ChangeMembershipRequest:
     action: MembershipAction
     target_id: int
@@ -112,6 +126,7 @@ class StatusReply:
 
 
 ForwardHandler = Callable[[ForwardRequest], Awaitable[ForwardReply]]
+ForwardBatchHandler = Callable[[ForwardBatchRequest], Awaitable[ForwardBatchReply]]
 ChangeMembershipHandler = Callable[[ChangeMembershipRequest], Awaitable[ChangeMembershipReply]]
 TransferLeaderHandler = Callable[[TransferLeaderRequest], Awaitable[TransferLeaderReply]]
 StatusHandler = Callable[[StatusRequest], Awaitable[StatusReply]]
@@ -122,6 +137,7 @@ class Handlers:
     """The server's answers to the unary RPCs; a missing one answers UNIMPLEMENTED."""
 
     forward: ForwardHandler | None = None
+    forward_batch: ForwardBatchHandler | None = None
     change_membership: ChangeMembershipHandler | None = None
     transfer_leader: TransferLeaderHandler | None = None
     status: StatusHandler | None = None
@@ -153,6 +169,26 @@ def forward_reply_to_pb(r: ForwardReply) -> Any:
 
 def forward_reply_from_pb(p: Any) -> ForwardReply:
     return ForwardReply(ReplyStatus(p.status), p.reply, p.leader_id, p.leader_address, p.error)
+
+
+def forward_batch_request_to_pb(r: ForwardBatchRequest, cluster_id: str, node_id: int) -> Any:
+    # The inner requests carry no cluster or node id: the batch's stand for all of them.
+    commands = [pb.ForwardRequest(argv=c.argv, db=c.db, protocol=c.protocol) for c in r.commands]
+    return pb.ForwardBatchRequest(cluster_id=cluster_id, node_id=node_id, commands=commands)
+
+
+def forward_batch_request_from_pb(p: Any) -> ForwardBatchRequest:
+    sender = p.node_id
+    commands = tuple(ForwardRequest(tuple(c.argv), c.db, c.protocol, sender) for c in p.commands)
+    return ForwardBatchRequest(commands, sender)
+
+
+def forward_batch_reply_to_pb(r: ForwardBatchReply) -> Any:
+    return pb.ForwardBatchReply(replies=[forward_reply_to_pb(x) for x in r.replies])
+
+
+def forward_batch_reply_from_pb(p: Any) -> ForwardBatchReply:
+    return ForwardBatchReply(tuple(forward_reply_from_pb(x) for x in p.replies))
 
 
 def change_membership_request_to_pb(

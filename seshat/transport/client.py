@@ -1,4 +1,5 @@
-"""Calling one node's unary RPCs (Forward, ChangeMembership, TransferLeader, Status).
+"""Calling one node's unary RPCs (Forward, ForwardBatch, ChangeMembership, TransferLeader,
+Status).
 
 `PeerClient` wraps one gRPC channel. The transport hands out one per peer
 (`GrpcTransport.client(peer_id)`) on a channel of its own, apart from the Raft stream's, so a
@@ -128,6 +129,13 @@ class PeerClient:
     ) -> api.ForwardReply:
         wire = api.forward_request_to_pb(request, self.cluster_id, self.node_id)
         return api.forward_reply_from_pb(await self._call(self._stub.Forward, wire, timeout_s))
+
+    async def forward_batch(
+        self, request: api.ForwardBatchRequest, timeout_s: float | None = None
+    ) -> api.ForwardBatchReply:
+        wire = api.forward_batch_request_to_pb(request, self.cluster_id, self.node_id)
+        reply = await self._call(self._stub.ForwardBatch, wire, timeout_s)
+        return api.forward_batch_reply_from_pb(reply)
 
     async def change_membership(
         self, request: api.ChangeMembershipRequest, timeout_s: float | None = None

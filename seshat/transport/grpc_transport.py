@@ -753,6 +753,15 @@ class _Servicer(raft_pb2_grpc.RaftServicer):  # type: ignore[misc]
             api.forward_reply_to_pb,
         )
 
+    async def ForwardBatch(self, request: Any, context: Any) -> Any:
+        return await self._unary(
+            context,
+            request,
+            self.t.handlers.forward_batch,
+            api.forward_batch_request_from_pb,
+            api.forward_batch_reply_to_pb,
+        )
+
     async def ChangeMembership(self, request: Any, context: Any) -> Any:
         return await self._unary(
             context,

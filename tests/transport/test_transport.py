@@ -240,6 +240,61 @@ async def test_forward_round_trip(make_transport: MakeTransport) -> None:
     assert (redirect.leader_id, redirect.leader_address) == (3, "h:1")
 
 
+async def test_forward_batch_round_trip_keeps_order(make_transport: MakeTransport) -> None:
+    seen: list[api.ForwardBatchRequest] = []
+
+    async def forward_batch(request: api.ForwardBatchRequest) -> api.ForwardBatchReply:
+        seen.append(request)
+        replies = []
+        for command in request.commands:
+            if command.argv[0] == b"REDIRECT":
+                replies.append(api.ForwardReply(api.ReplyStatus.NOT_LEADER, leader_id=3))
+            else:
+                body = b"".join(command.argv)
+                replies.append(api.ForwardReply(reply=b"$%d\r\n%s\r\n" % (len(body), body)))
+        return api.ForwardBatchReply(tuple(replies))
+
+    b = await make_transport(2, handlers=api.Handlers(forward_batch=forward_batch))
+    a = await make_transport(1, peers={2: b.address})
+    commands = (
+        api.ForwardRequest((b"SET", b"\x00k", b"1"), db=5, protocol=3),
+        api.ForwardRequest((b"REDIRECT",)),
+        api.ForwardRequest((b"INCR", b"n"), db=0, protocol=2),
+    )
+    reply = await a.transport.client(2).forward_batch(api.ForwardBatchRequest(commands))
+    assert reply.replies == (
+        api.ForwardReply(reply=b"$6\r\nSET\x00k1\r\n"),
+        api.ForwardReply(api.ReplyStatus.NOT_LEADER, leader_id=3),
+        api.ForwardReply(reply=b"$5\r\nINCRn\r\n"),
+    )
+    # Every command names the batch's sender; db and protocol travel per command.
+    assert seen == [
+        api.ForwardBatchRequest(
+            tuple(
+                api.ForwardRequest(c.argv, c.db, c.protocol, sender_id=1) for c in commands
+            ),
+            sender_id=1,
+        )
+    ]
+
+
+async def test_forward_batch_from_another_cluster_is_refused(make_transport: MakeTransport) -> None:
+    calls: list[api.ForwardBatchRequest] = []
+
+    async def forward_batch(request: api.ForwardBatchRequest) -> api.ForwardBatchReply:
+        calls.append(request)
+        return api.ForwardBatchReply()
+
+    b = await make_transport(
+        2, cluster_id="cluster-b", handlers=api.Handlers(forward_batch=forward_batch)
+    )
+    a = await make_transport(1, peers={2: b.address}, cluster_id="cluster-a")
+    request = api.ForwardBatchRequest((api.ForwardRequest((b"SET", b"k", b"v")),))
+    with pytest.raises(PeerRefused):
+        await a.transport.client(2).forward_batch(request)
+    assert calls == []
+
+
 async def test_unary_errors_say_whose_fault(make_transport: MakeTransport) -> None:
     never = asyncio.Event()
 
