@@ -1,7 +1,8 @@
 """What a node needs to be one of several: transport, forwarding, membership, snapshots.
 
-`Cluster` owns the gRPC transport and answers the node-to-node RPCs: `Forward` (a follower
-relays a client's command; the leader runs it as its own and returns the encoded reply),
+`Cluster` owns the gRPC transport and answers the node-to-node RPCs: `Forward` and
+`ForwardBatch` (a follower relays clients' commands; the leader runs them as its own and
+returns the encoded replies),
 `ChangeMembership` and `TransferLeader` (admin), `Status`. It keeps the directory of member
 addresses, learned from `--peers`, from conf-change entries (their context carries a joining
 node's addresses, so every replica learns them from the log) and from peers' `Status`.
@@ -136,6 +137,7 @@ class Cluster:
             on_snapshot_status=lambda peer, failed: server.node.report_snapshot(peer, failed),
             handlers=api.Handlers(
                 forward=self.handle_forward,
+                forward_batch=self.handle_forward_batch,
                 change_membership=self.handle_change_membership,
                 transfer_leader=self.handle_transfer,
                 status=self.handle_status,
@@ -277,15 +279,90 @@ class Cluster:
 
     # ------------------------------------------------------------------ RPC handlers (leader)
 
-    async def handle_forward(self, request: api.ForwardRequest) -> api.ForwardReply:
+    def _refusal(self) -> api.ForwardReply | None:
+        """None on the leader; otherwise the reply saying the command never ran here."""
         node = self.server.node
-        if not node.is_leader():
-            return api.ForwardReply(
-                status=api.ReplyStatus.NOT_LEADER if node.leader_id() else api.ReplyStatus.NO_LEADER,
-                leader_id=node.leader_id(),
-            )
+        if node.is_leader():
+            return None
+        return api.ForwardReply(
+            status=api.ReplyStatus.NOT_LEADER if node.leader_id() else api.ReplyStatus.NO_LEADER,
+            leader_id=node.leader_id(),
+        )
+
+    async def handle_forward(self, request: api.ForwardRequest) -> api.ForwardReply:
+        refusal = self._refusal()
+        if refusal is not None:
+            return refusal
         reply = await self.execute(Session(request.db), list(request.argv))
         return api.ForwardReply(reply=encode(reply, request.protocol))
+
+    async def handle_forward_batch(self, request: api.ForwardBatchRequest) -> api.ForwardBatchReply:
+        commands = request.commands
+        refusal = self._refusal()
+        if refusal is not None:
+            return api.ForwardBatchReply((refusal,) * len(commands))
+        replies = await self.execute_batch([(c.db, list(c.argv)) for c in commands])
+        return api.ForwardBatchReply(
+            tuple(
+                api.ForwardReply(reply=encode(reply, c.protocol))
+                for reply, c in zip(replies, commands)
+            )
+        )
+
+    async def execute_batch(self, commands: list[tuple[int, list[bytes]]]) -> list[Reply]:
+        """Run a follower's forwarded `(db, argv)` commands in order on this node (the leader).
+
+        Consecutive writes are proposed with one `propose_batch`, as a pipelined connection's
+        are: one log append for the run instead of one per command. Anything else (a read, a
+        blocking pop, an EXEC) first waits for the writes before it, then runs alone through
+        `execute`, so it sees them as it would have one command at a time.
+        """
+        server = self.server
+        replies: list[Reply] = [None] * len(commands)
+        indexes: list[int] = []  # the run of writes not proposed yet
+        datas: list[bytes] = []
+        proposed: list[tuple[int, Completion]] = []
+        for i, (db, argv) in enumerate(commands):
+            prepared = None if argv[0] == EXEC_FORWARD else server.kv.prepare(Session(db), argv)
+            if isinstance(prepared, Write) and argv[0].lower() not in BLOCKING_COMMANDS:
+                indexes.append(i)
+                datas.append(prepared.data)
+            elif isinstance(prepared, Immediate):
+                replies[i] = prepared.reply
+            else:
+                proposed += self._propose_run(indexes, datas, replies)
+                indexes, datas = [], []
+                await self._settle(proposed, replies)
+                proposed = []
+                replies[i] = await self.execute(Session(db), argv)
+        proposed += self._propose_run(indexes, datas, replies)
+        await self._settle(proposed, replies)
+        return replies
+
+    def _propose_run(
+        self, indexes: list[int], datas: list[bytes], replies: list[Reply]
+    ) -> list[tuple[int, Completion]]:
+        """Propose a run of writes in one call; a refusal answers all of them at once."""
+        if not datas:
+            return []
+        server = self.server
+        try:
+            completions = server.node.propose_batch(datas)
+        except ProposalDropped as dropped:
+            reply = server.dropped_reply(dropped)
+            for i in indexes:
+                replies[i] = reply
+            return []
+        return list(zip(indexes, completions))
+
+    async def _settle(self, proposed: list[tuple[int, Completion]], replies: list[Reply]) -> None:
+        """Wait for every proposed write to apply (one wake-up, not one per write); store each
+        result, or the reply for its failure, in `replies`."""
+        await _all_settled([completion for _, completion in proposed])
+        server = self.server
+        for i, completion in proposed:
+            error = completion.error
+            replies[i] = completion.result if error is None else server.failure_reply(error)
 
     async def execute(self, session: Session, argv: list[bytes]) -> Reply:
         """Run one data command to completion on this node (the leader)."""
@@ -468,3 +545,21 @@ async def _settled(completion: Completion) -> Any:
     return await completion
 
 
+async def _all_settled(completions: list[Completion]) -> None:
+    """Return once every completion is settled; one future for all of them (awaiting each
+    would cost a future and a loop callback per completion)."""
+    remaining = sum(1 for completion in completions if not completion.done)
+    if not remaining:
+        return
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def one_settled(_: Completion) -> None:
+        nonlocal remaining
+        remaining -= 1
+        if not remaining and not future.done():
+            future.set_result(None)
+
+    for completion in completions:
+        if not completion.done:
+            completion.add_callback(one_settled)
+    await future
