@@ -24,6 +24,12 @@ the EXEC entry is built and checked on the leader (`Cluster.execute`); WATCH run
 
 Blocking pops (`seshat/blocking.py`) run on the leader and hold this connection's later
 commands until they answer, as Redis does; inside MULTI they never block.
+
+On a follower, writes are relayed to the leader (`Cluster.forward_write`) without waiting for
+each other's replies: the node's forwarder (`seshat/forwarder.py`) sends every connection's
+writes in batches, one batch in flight, so the leader sees them in the order they were sent. A
+relayed write still waits for this connection's other unfinished commands (a read, an EXEC,
+an admin call), and a write proposed here, once this node leads, waits for the relayed ones.
 """
 
 from __future__ import annotations
@@ -104,6 +110,7 @@ class ClientConnection(asyncio.Protocol):
         self._slots: deque[_Slot | Reply] = deque()
         self._pending = 0  # unfinished slots in _slots
         self._pending_reads = 0
+        self._forwarded = 0  # unfinished slots that are writes in the node's forwarder
         self._batch: list[bytes] = []  # writes of this drain, proposed together at its end
         self._batch_slots: list[_Slot] = []
         self._flush_scheduled = False
@@ -208,7 +215,7 @@ class ClientConnection(asyncio.Protocol):
                     self._blocked = True
                     break
                 if argv[0][:1] in b"bB" and argv[0].lower() in BLOCKING_COMMANDS:
-                    if self._pending and not server.node.is_leader():
+                    if self._forwarded or (self._pending and not server.node.is_leader()):
                         self._blocked = True
                         break
                     queue.popleft()
@@ -216,15 +223,18 @@ class ClientConnection(asyncio.Protocol):
                     server.stats.commands_processed += 1
                     break
                 if not server.node.is_leader():
-                    # A follower: relay to the leader (or redirect), one at a time, so the
-                    # leader sees this connection's writes in order.
-                    if self._pending:
+                    # A follower: relay to the leader (or redirect). Relayed writes need not
+                    # wait for each other (the forwarder keeps their order), only for the rest.
+                    if self._pending != self._forwarded:
                         self._blocked = True
                         break
                     queue.popleft()
-                    self._not_leader(argv)
+                    self._not_leader(argv, batched=True)
                     server.stats.commands_processed += 1
                     continue
+                if self._forwarded:
+                    self._blocked = True  # leader now: earlier relayed writes go first
+                    break
                 queue.popleft()
                 slot = _Slot(None, False, argv, 0)
                 self._batch.append(prepared.data)  # type: ignore[union-attr]
@@ -383,7 +393,7 @@ class ClientConnection(asyncio.Protocol):
             self._emit(T.EXEC_WITHOUT_MULTI)
             return True
         leader = server.node.is_leader()
-        if self._pending_reads or (not leader and self._pending):
+        if self._pending_reads or self._forwarded or (not leader and self._pending):
             return False  # ordered like a write (see the module docstring)
         self._queue.popleft()
         watched = self._watched
@@ -489,7 +499,9 @@ class ClientConnection(asyncio.Protocol):
         self._add_slot(_Slot(completion, False, argv, 0))
         self._waiting = completion
 
-    def _not_leader(self, argv: list[bytes]) -> None:
+    def _not_leader(self, argv: list[bytes], batched: bool = False) -> None:
+        """A data command on a follower: relay it to the leader, or redirect the client there.
+        `batched`: a plain write, relayed in the forwarder's next batch."""
         server = self.server
         cluster = server.cluster
         if cluster is None:
@@ -498,7 +510,15 @@ class ClientConnection(asyncio.Protocol):
         if server.config.redirect:
             self._emit(server.moved_reply(argv))
             return
-        self._add_slot(_Slot(cluster.forward(argv, self.session.db, self.protocol), False, argv, 0))
+        if not batched:
+            completion = cluster.forward(argv, self.session.db, self.protocol)
+            self._add_slot(_Slot(completion, False, argv, 0))
+            return
+        completion = cluster.forward_write(argv, self.session.db, self.protocol)
+        self._slots.append(_Slot(completion, False, argv, 0))
+        self._pending += 1
+        self._forwarded += 1
+        completion.add_callback(self._on_forwarded_done)
 
     def await_admin(self, coroutine: Any) -> None:
         """Reply to an admin command when its coroutine ends: OK, or its error text."""
@@ -552,6 +572,10 @@ class ClientConnection(asyncio.Protocol):
         if not self._flush_scheduled and not self._closed:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._after_completions)
+
+    def _on_forwarded_done(self, completion: Completion) -> None:
+        self._forwarded -= 1
+        self._on_slot_done(completion)
 
     def _after_completions(self) -> None:
         self._flush_scheduled = False

@@ -1,8 +1,8 @@
 """What a node needs to be one of several: transport, forwarding, membership, snapshots.
 
 `Cluster` owns the gRPC transport and answers the node-to-node RPCs: `Forward` and
-`ForwardBatch` (a follower relays clients' commands; the leader runs them as its own and
-returns the encoded replies),
+`ForwardBatch` (a follower relays clients' commands, plain writes batched by
+`seshat/forwarder.py`; the leader runs them as its own and returns the encoded replies),
 `ChangeMembership` and `TransferLeader` (admin), `Status`. It keeps the directory of member
 addresses, learned from `--peers`, from conf-change entries (their context carries a joining
 node's addresses, so every replica learns them from the log) and from peers' `Status`.
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import msgpack
 
 from seshat import logs
+from seshat.forwarder import Forwarder, relayed_reply
 from seshat.kv import errors as E
 from seshat.kv import transactions
 from seshat.kv.lists import BLOCKING_COMMANDS, parse_timeout
@@ -115,6 +116,7 @@ class Cluster:
         self.client_addresses: dict[int, str] = {self.config.node_id: self.own_client_address()}
         self.transport: GrpcTransport | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.forwarder = Forwarder(self, FORWARD_TIMEOUT_S)
 
     def own_client_address(self) -> str:
         if self.config.advertise:
@@ -149,6 +151,7 @@ class Cluster:
         self.server.node.step(message)
 
     async def stop(self) -> None:
+        await self.forwarder.stop()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -201,8 +204,14 @@ class Cluster:
 
     # ------------------------------------------------------------------ forwarding (follower)
 
+    def forward_write(self, argv: list[bytes], db: int, protocol: int) -> Completion:
+        """Relay a plain write to the leader in the next `ForwardBatch`; the completion's
+        result is its reply. Writes keep the order they were submitted in."""
+        return self.forwarder.submit(argv, db, protocol)
+
     def forward(self, argv: list[bytes], db: int, protocol: int) -> Completion:
-        """Relay a command to the leader; the completion's result is its encoded reply.
+        """Relay a command to the leader in a call of its own (`Forward`); the completion's
+        result is its encoded reply. For what cannot join a batch: blocking pops and EXEC.
 
         A blocking pop blocks on the leader (`seshat/blocking.py`): the call's deadline is its
         timeout plus the usual forwarding time."""
@@ -269,13 +278,7 @@ class Cluster:
             self.log.debug("forward_failed", leader=leader, error=str(error))
             completion.set_result(E.UNKNOWN_OUTCOME)
             return
-        if reply.status is api.ReplyStatus.OK:
-            completion.set_result(Raw(reply.reply))
-        elif reply.status is api.ReplyStatus.ERROR:
-            completion.set_result(ErrorReply(reply.error or "ERR forwarding failed"))
-        else:
-            # Not leader any more, or none: the command never ran there.
-            completion.set_result(E.CLUSTERDOWN_NO_LEADER)
+        completion.set_result(relayed_reply(reply))
 
     # ------------------------------------------------------------------ RPC handlers (leader)
 

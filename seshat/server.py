@@ -480,12 +480,16 @@ class Server:
 
     def _info_transport(self) -> list[tuple[str, object]]:
         """Messages and gRPC frames each way: a frame costs far more than a message."""
-        transport = self.cluster.transport if self.cluster is not None else None
-        if transport is None:
+        cluster = self.cluster
+        transport = cluster.transport if cluster is not None else None
+        if cluster is None or transport is None:
             return []
+        forwarder = cluster.forwarder
         rows: list[tuple[str, object]] = [
             ("transport_received", f"msgs={transport.stats.received_msgs},"
              f"frames={transport.stats.received_batches}"),
+            # Writes this node relayed to a leader in ForwardBatch calls, and how many calls.
+            ("forwarded", f"commands={forwarder.commands},batches={forwarder.batches}"),
         ]
         for n in sorted(transport.peers()):
             stats = transport.peer_stats(n)
