@@ -323,6 +323,10 @@ class RaftNode:
             self._on_soft_state(rd.soft_state)
         if rd.messages:
             self.transport.send(rd.messages)
+            # Let the peers' sender tasks (woken by send) write their frames now, before this
+            # Ready's write, fsync and apply: the appends and acks are on every write's
+            # critical path, the local work is not (about 100 us at -c 1, +8 % at -c 50).
+            await asyncio.sleep(0)
         # A Ready whose only durable change is the commit index writes nothing: the commit
         # index is volatile state in Raft, and a restart takes the applied index (stored with
         # every apply) as its lower bound. That saves a RocksDB write per Ready on every node.
@@ -338,6 +342,7 @@ class RaftNode:
                 self.log.sync()
         if rd.persisted_messages:
             self.transport.send(rd.persisted_messages)
+            await asyncio.sleep(0)
         if rd.snapshot is not None:
             self.applier.install_snapshot(rd.snapshot)
             self.applied = rd.snapshot.metadata.index
