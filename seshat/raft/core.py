@@ -142,9 +142,10 @@ class Raft:
         self.votes: dict[int, bool] = {}
         self.msgs: list[Message] = []
         self.msgs_after_persist: list[Message] = []
-        # Peers owed a MsgApp (value: send one even if it carries no entries). Filled by
-        # proposals, acks and commits; emptied once per Ready by `flush_appends`, so a burst
-        # of proposals or acks becomes one MsgApp per peer instead of one per event.
+        # Peers owed a MsgApp (value: send one even if it carries no entries). Every append
+        # goes through here (proposals, acks, heartbeat answers, transfers, conf changes);
+        # `flush_appends` empties it once per Ready, so a burst of proposals or acks becomes
+        # one MsgApp per peer instead of one per event.
         self.appends_due: dict[int, bool] = {}
         self.read_only = ReadOnly()
         self.read_states: list[ReadState] = []
@@ -847,7 +848,7 @@ class Raft:
             if pr.match < self.log.last_index():
                 # An empty append probes where the follower really is: appends lost in
                 # REPLICATE are otherwise never noticed (etcd does the same).
-                self._maybe_send_append(m.frm, send_if_empty=True)
+                self._append_due(m.frm, send_if_empty=True)
             seq = decode_round(m.context)
             if seq:
                 self.read_only.recv_ack(seq, m.frm)
@@ -906,7 +907,7 @@ class Raft:
         if self.progress[target].match == self.log.last_index():
             self._send_timeout_now(target)
         else:
-            self._maybe_send_append(target, send_if_empty=True)
+            self._append_due(target, send_if_empty=True)
 
     # ------------------------------------------------------------------ driver callbacks
 
