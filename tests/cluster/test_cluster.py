@@ -18,6 +18,7 @@ import redis
 
 from tests.cluster.conftest import FAST, LocalCluster
 from tests.server.conftest import SeshatProcess, free_port
+from tests.waiting import poll_until
 
 
 def test_write_through_every_node_read_from_every_node(
@@ -71,18 +72,13 @@ def test_leader_killed_no_acknowledged_write_lost_and_restart_catches_up(
     ]
     for thread in threads:
         thread.start()
-    for _ in range(400):
-        if sum(map(len, acked.values())) >= 300:
-            break
-        time.sleep(0.01)
+    poll_until(lambda: sum(map(len, acked.values())) >= 300, timeout_s=4)
     cluster.nodes[leader].kill()
     new_leader = cluster.leader(exclude=(leader,))
     assert new_leader != leader
     before = sum(map(len, acked.values()))
-    for _ in range(400):  # the survivors keep accepting writes
-        if sum(map(len, acked.values())) >= before + 100:
-            break
-        time.sleep(0.01)
+    # The survivors keep accepting writes.
+    poll_until(lambda: sum(map(len, acked.values())) >= before + 100, timeout_s=4)
     stop.set()
     for thread in threads:
         thread.join(10)
@@ -138,16 +134,11 @@ def test_leadership_transfer_under_load(start_cluster: Callable[..., LocalCluste
     try:
         client = cluster.client(leader)
         assert client.execute_command("RAFT.TRANSFER", target) in (b"OK", "OK", True)
-        for _ in range(200):
-            if cluster.info_raft(target).get("role") == "leader":
-                break
-            time.sleep(0.05)
+        poll_until(lambda: cluster.info_raft(target).get("role") == "leader")
         assert cluster.info_raft(target)["role"] == "leader"
         before = sum(map(len, acked.values()))
-        for _ in range(400):  # writers keep going under the new leader
-            if sum(map(len, acked.values())) >= before + 50:
-                break
-            time.sleep(0.01)
+        # Writers keep going under the new leader.
+        poll_until(lambda: sum(map(len, acked.values())) >= before + 50, timeout_s=4)
     finally:
         stop.set()
         for thread in threads:
@@ -206,10 +197,7 @@ def test_paused_leader_is_replaced_and_steps_down_on_resume(
         assert cluster.client(new_leader).set("while", "paused")
     finally:
         cluster.nodes[leader].resume()
-    for _ in range(200):
-        if cluster.info_raft(leader).get("role") == "follower":
-            break
-        time.sleep(0.05)
+    poll_until(lambda: cluster.info_raft(leader).get("role") == "follower")
     assert cluster.info_raft(leader)["role"] == "follower"
     assert cluster.client(leader).get("while") == b"paused"
 

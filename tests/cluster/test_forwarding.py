@@ -17,6 +17,7 @@ import redis
 
 from seshat.transport import PeerClient, api
 from tests.cluster.conftest import LocalCluster
+from tests.waiting import poll_until
 
 NOT_AN_INTEGER = "ERR value is not an integer or out of range"
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
@@ -245,10 +246,8 @@ def test_no_leader_answers_clusterdown_never_success(
     cluster.nodes[leader].pause()
     cluster.nodes[other].pause()
     try:
-        for _ in range(200):  # the follower notices the leader is gone
-            if cluster.info_raft(follower).get("leader_id") == "0":
-                break
-            time.sleep(0.05)
+        # The follower notices the leader is gone.
+        poll_until(lambda: cluster.info_raft(follower).get("leader_id") == "0")
         assert cluster.info_raft(follower)["leader_id"] == "0"
         client = cluster.client(follower, protocol=2)
         pipe = client.pipeline(transaction=False)
@@ -262,12 +261,11 @@ def test_no_leader_answers_clusterdown_never_success(
         cluster.nodes[other].resume()
     cluster.leader()
     client = cluster.client(follower, protocol=2)
-    for _ in range(100):  # the follower learns the new leader
-        try:
-            assert client.rpush("orphan", "back") == 1
-            break
-        except redis.ResponseError:
-            time.sleep(0.05)
+    # The follower learns the new leader (until then: -CLUSTERDOWN, a ResponseError).
+    pushed = poll_until(
+        lambda: client.rpush("orphan", "back"), timeout_s=5, retry_on=(redis.ResponseError,)
+    )
+    assert pushed in (None, 1)
     assert client.lrange("orphan", 0, -1) == [b"back"]
 
 
@@ -294,7 +292,7 @@ def _streaming_pusher(port: int, replies: list[bytes], stop: threading.Event) ->
         while not stop.is_set():
             sock.sendall(b"".join(b"RPUSH seq %d\r\n" % (sent + i) for i in range(20)))
             sent += 20
-            time.sleep(0.002)
+            time.sleep(0.002)  # a pace for the sender, not a wait for anything
         done.set()
         reader.join(30)
     finally:
@@ -319,21 +317,12 @@ def test_order_kept_when_the_follower_becomes_leader_mid_stream(
     )
     thread.start()
     try:
-        for _ in range(400):
-            if len(replies) >= 500:
-                break
-            time.sleep(0.01)
+        poll_until(lambda: len(replies) >= 500, timeout_s=4)
         assert cluster.client(leader).execute_command("RAFT.TRANSFER", target) in (b"OK", True)
-        for _ in range(200):
-            if cluster.info_raft(target).get("role") == "leader":
-                break
-            time.sleep(0.05)
+        poll_until(lambda: cluster.info_raft(target).get("role") == "leader")
         assert cluster.info_raft(target)["role"] == "leader"
         before = len(replies)
-        for _ in range(400):  # keep writing under the new leader
-            if len(replies) >= before + 500:
-                break
-            time.sleep(0.01)
+        poll_until(lambda: len(replies) >= before + 500, timeout_s=4)  # the new leader writes
     finally:
         stop.set()
         thread.join(60)

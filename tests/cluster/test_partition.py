@@ -8,7 +8,6 @@ steps down and catches up. Skipped, saying why, where namespaces cannot be creat
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import redis
 
 from jepsen.db import Cluster
 from jepsen.net import NamespaceNet, namespaces_available
+from tests.waiting import poll_until
 
 CAN, WHY = namespaces_available()
 pytestmark = pytest.mark.skipif(not CAN, reason=f"no network namespaces here: {WHY}")
@@ -36,16 +36,12 @@ def ns_cluster(tmp_path: Path) -> Iterator[Cluster]:
         net.teardown()
 
 
-def _wait(predicate, tries: int = 300):  # type: ignore[no-untyped-def]
-    for _ in range(tries):
-        try:
-            value = predicate()
-        except redis.RedisError:
-            value = None  # an election in progress: ask again
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+def _wait(predicate):  # type: ignore[no-untyped-def]
+    # A RedisError is an election in progress: ask again.
+    value = poll_until(predicate, timeout_s=15, interval_s=0.05, retry_on=(redis.RedisError,))
+    if not value:
+        raise AssertionError("condition not reached in time")
+    return value
 
 
 def test_isolated_leader_is_replaced_serves_nothing_stale_and_catches_up(

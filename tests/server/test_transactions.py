@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Callable
 
 import pytest
@@ -28,6 +27,7 @@ from tests.server.test_differential_wire import (  # noqa: F401  (fixtures)
     seshat_port,
 )
 from tests.server.wire import WireClient, encode_command
+from tests.waiting import poll_until
 
 PROTOCOLS = [2, 3]
 
@@ -266,12 +266,9 @@ def test_watch_sees_other_clients(protocol: int, pair_factory: Callable[[int], P
         assert (reply in (b"*-1\r\n", b"_\r\n")) == aborts, (watched, interference, reply)
 
 
-def _wait_until(condition: Callable[[], bool], what: str, tries: int = 200) -> None:
-    for _ in range(tries):
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+def _wait_until(condition: Callable[[], bool], what: str) -> None:
+    if not poll_until(condition, timeout_s=4):
+        raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
