@@ -6,7 +6,6 @@ until one of them is leader; `Cluster.leader()` polls INFO raft with bounded tri
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 import redis
 
 from tests.server.conftest import SeshatProcess, free_port
+from tests.waiting import poll_until
 
 # Short ticks keep elections quick in tests (the default is 100 ms x 10 ticks).
 FAST = ["--tick-interval-ms", "50", "--election-ticks", "10"]
@@ -39,28 +39,30 @@ class LocalCluster:
             return {}
         return {k: str(v) for k, v in info.items()}
 
-    def leader(self, exclude: tuple[int, ...] = (), tries: int = 300) -> int:
+    def leader(self, exclude: tuple[int, ...] = ()) -> int:
         """The node that is leader with a majority's agreement; bounded polling."""
-        for _ in range(tries):
+
+        def find() -> int:
             for node_id in self.nodes:
-                if node_id in exclude:
-                    continue
-                info = self.info_raft(node_id)
-                if info.get("role") == "leader":
+                if node_id not in exclude and self.info_raft(node_id).get("role") == "leader":
                     return node_id
-            time.sleep(0.05)
-        raise AssertionError("no leader elected in time")
+            return 0
+
+        found = poll_until(find, timeout_s=15, interval_s=0.05)
+        if not found:
+            raise AssertionError("no leader elected in time")
+        return found
 
     def client(self, node_id: int, **kwargs: object) -> redis.Redis:
         return self.nodes[node_id].client(**kwargs)
 
-    def wait_applied(self, node_id: int, index: int, tries: int = 400) -> None:
-        for _ in range(tries):
+    def wait_applied(self, node_id: int, index: int) -> None:
+        def applied() -> bool:
             info = self.info_raft(node_id)
-            if info and int(info.get("applied_index", "0")) >= index:
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"node {node_id} did not apply index {index}")
+            return bool(info) and int(info.get("applied_index", "0")) >= index
+
+        if not poll_until(applied, timeout_s=20, interval_s=0.05):
+            raise AssertionError(f"node {node_id} did not apply index {index}")
 
 
 @pytest.fixture
@@ -85,10 +87,12 @@ def start_cluster(tmp_path: Path) -> Iterator[Callable[..., LocalCluster]]:
             node.start()
         cluster = LocalCluster(nodes, peers, tmp_path, started)
         leader = cluster.leader()
-        for _ in range(300):  # every node knows the leader: clients may use any of them
-            if all(cluster.info_raft(n).get("leader_id") == str(leader) for n in nodes):
-                break
-            time.sleep(0.05)
+        # Every node knows the leader: clients may use any of them.
+        poll_until(
+            lambda: all(cluster.info_raft(n).get("leader_id") == str(leader) for n in nodes),
+            timeout_s=15,
+            interval_s=0.05,
+        )
         return cluster
 
     yield start

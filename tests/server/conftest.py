@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.waiting import poll_until
+
 SESHAT = [sys.executable, "-m", "seshat.cli"]
 
 
@@ -141,10 +143,7 @@ def seshat_server(start_seshat: Callable[..., SeshatProcess]) -> SeshatProcess:
     return start_seshat()
 
 
-def wait_blocked(client: redis.Redis, count: int, tries: int = 400) -> None:
+def wait_blocked(client: redis.Redis, count: int) -> None:
     """Wait (bounded) until `count` clients are parked in a blocking pop on this node."""
-    for _ in range(tries):
-        if int(client.info("clients")["blocked_clients"]) >= count:
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"fewer than {count} clients blocked in time")
+    if not poll_until(lambda: int(client.info("clients")["blocked_clients"]) >= count, 4):
+        raise AssertionError(f"fewer than {count} clients blocked in time")
