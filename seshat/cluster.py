@@ -326,7 +326,8 @@ class Cluster:
         datas: list[bytes] = []
         proposed: list[tuple[int, Completion]] = []
         for i, (db, argv) in enumerate(commands):
-            prepared = None if argv[0] == EXEC_FORWARD else server.kv.prepare(Session(db), argv)
+            session = Session(db)
+            prepared = None if argv[0] == EXEC_FORWARD else server.kv.prepare(session, argv)
             if isinstance(prepared, Write) and argv[0].lower() not in BLOCKING_COMMANDS:
                 indexes.append(i)
                 datas.append(prepared.data)
@@ -337,7 +338,10 @@ class Cluster:
                 indexes, datas = [], []
                 await self._settle(proposed, replies)
                 proposed = []
-                replies[i] = await self.execute(Session(db), argv)
+                if prepared is None:
+                    replies[i] = await self.execute(session, argv)
+                else:
+                    replies[i] = await self._run_prepared(session, argv, prepared)
         proposed += self._propose_run(indexes, datas, replies)
         await self._settle(proposed, replies)
         return replies
@@ -372,7 +376,11 @@ class Cluster:
         server = self.server
         if argv[0] == EXEC_FORWARD:
             return await self._execute_exec(argv[1])
-        prepared = server.kv.prepare(session, argv)
+        return await self._run_prepared(session, argv, server.kv.prepare(session, argv))
+
+    async def _run_prepared(self, session: Session, argv: list[bytes], prepared: Any) -> Reply:
+        """`execute` once the command is prepared (execute_batch has prepared it already)."""
+        server = self.server
         if isinstance(prepared, Immediate):
             return prepared.reply
         if isinstance(prepared, Connection):
