@@ -9,14 +9,18 @@ this process sends one frame and waits for its echo, `--rounds` times.
     .venv/bin/python bench/bench_grpc_pingpong.py            # 3,000 round trips
     .venv/bin/python bench/bench_grpc_pingpong.py --rounds 10000
 
-Prints the round trip's p50/p90 and the CPU (user+sys) each side spent per round trip. Not a
-test: figures move 15-30 % between runs on shared VMs.
+Prints the round trip's p50/p90 and the CPU (user+sys) each side spent per round trip, once
+for each of gRPC's I/O engines, alternating, in one run: `iomgr` (what Seshat picks, see
+seshat/transport/grpc_engine.py) and `event-engine` (grpcio's default). gRPC reads its engine
+once per process, so each measurement is a fresh pair of processes. Not a test: figures move
+15-30 % between runs on shared VMs.
+
+    .venv/bin/python bench/bench_grpc_pingpong.py --engine iomgr   # one engine only
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import socket
 import subprocess
@@ -27,6 +31,11 @@ import grpc
 import uvloop
 from grpc import aio
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from seshat.transport.grpc_engine import EXPERIMENTS
+
+ENGINES = {"iomgr": EXPERIMENTS, "event-engine": ""}
+"""`GRPC_EXPERIMENTS` for each engine: empty means gRPC's own defaults."""
 SERVICE, METHOD = "bench.Echo", "Stream"
 PAYLOAD = b"x" * 100
 
@@ -75,11 +84,21 @@ def _cpu_s(pid: int) -> float:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=3000)
+    p.add_argument("--engine", choices=[*ENGINES, "both"], default="both")
+    p.add_argument("--repeat", type=int, default=2, help="alternating runs per engine (both)")
     p.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # the child's role
     args = p.parse_args()
     if args.serve:
         uvloop.run(_serve(args.serve))
         return 0
+    if args.engine == "both":
+        for _ in range(args.repeat):
+            for engine in ENGINES:
+                command = [sys.executable, __file__, "--rounds", str(args.rounds)]
+                subprocess.run([*command, "--engine", engine], check=True)
+        return 0
+    # gRPC has not started yet in this process (no channel, no server); the child inherits it.
+    os.environ["GRPC_EXPERIMENTS"] = ENGINES[args.engine]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -98,7 +117,7 @@ def main() -> int:
     times.sort()
     n = len(times)
     print(
-        f"grpc aio bidi echo, {n} round trips: p50 {times[n // 2] * 1e6:.0f} µs,"
+        f"grpc aio bidi echo ({args.engine}), {n} round trips: p50 {times[n // 2] * 1e6:.0f} µs,"
         f" p90 {times[n * 9 // 10] * 1e6:.0f} µs; CPU per round trip:"
         f" client {client_cpu / n * 1e6:.0f} µs, server {server_cpu / n * 1e6:.0f} µs"
     )

@@ -7,10 +7,15 @@
 - `api`: the plain request/reply dataclasses those calls and the server's handlers use.
 - `codec`: Raft `Message` <-> protobuf.
 
-The wire contract is `seshat/proto/raft.proto`.
+The wire contract is `seshat/proto/raft.proto`. `grpc_engine` picks gRPC's I/O engine, so it
+is configured first, before any channel or server exists.
 """
 
-from seshat.transport import api
+from seshat.transport import grpc_engine
+
+grpc_engine.configure()
+
+from seshat.transport import api  # after the engine is chosen
 from seshat.transport.api import Handlers
 from seshat.transport.client import (
     PeerClient,
