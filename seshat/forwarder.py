@@ -21,6 +21,11 @@ Failure answers are those of a single `Forward`: no leader within the bounded wa
 `-CLUSTERDOWN`; a leader that refuses (not leader any more) means nothing ran, also
 `-CLUSTERDOWN`; a failed or timed-out call answers every command of the batch with the unknown
 outcome error, never success. If this node became leader meanwhile, it runs the batch itself.
+
+A leader without `ForwardBatch` (an older version, during a rolling upgrade) answers
+UNIMPLEMENTED, so nothing of the batch ran: its commands then go one `Forward` call at a time,
+in order. After a call whose fate is unknown, the commands behind it answer that no leader ran
+them (true: they were never sent), as a batch that failed would.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from seshat import logs
 from seshat.kv import errors as E
 from seshat.protocol.replies import ErrorReply, Raw, Reply
 from seshat.raft.node import Completion
-from seshat.transport import api
+from seshat.transport import PeerUnimplemented, api
 
 if TYPE_CHECKING:
     from seshat.cluster import Cluster
@@ -74,6 +79,7 @@ class Forwarder:
         self._task: asyncio.Task[None] | None = None
         self.batches = 0  # sent so far (INFO raft `forwarded`)
         self.commands = 0
+        self.fallbacks = 0  # batches sent as single Forwards (a leader without ForwardBatch)
 
     def submit(self, argv: list[bytes], db: int, protocol: int) -> Completion:
         """Queue one write for the leader; the completion's result is the reply to send."""
@@ -145,8 +151,12 @@ class Forwarder:
         )
         self.batches += 1
         self.commands += len(batch)
+        client = cluster.transport.client(leader, self.timeout_s)
         try:
-            answer = await cluster.transport.client(leader, self.timeout_s).forward_batch(request)
+            answer = await client.forward_batch(request)
+        except PeerUnimplemented:
+            await self._send_one_by_one(batch, request, leader)
+            return
         except Exception as error:  # the leader died or the call timed out: fate unknown
             self.log.debug("forward_batch_failed", leader=leader, error=str(error))
             self._settle_all(batch, E.UNKNOWN_OUTCOME)
@@ -157,6 +167,25 @@ class Forwarder:
             self._settle_all(batch, E.UNKNOWN_OUTCOME)
             return
         for command, relayed in zip(batch, answer.replies):
+            command.completion.set_result(relayed_reply(relayed))
+
+    async def _send_one_by_one(
+        self, batch: list[_Command], request: api.ForwardBatchRequest, leader: int
+    ) -> None:
+        """For a leader without ForwardBatch: one `Forward` per command, in order."""
+        if not self.fallbacks:
+            self.log.warning("forward_batch_unimplemented", leader=leader)
+        self.fallbacks += 1
+        assert self.cluster.transport is not None
+        client = self.cluster.transport.client(leader, self.timeout_s)
+        for i, (command, one) in enumerate(zip(batch, request.commands)):
+            try:
+                relayed = await client.forward(one)
+            except Exception as error:  # fate unknown; the rest were never sent
+                self.log.debug("forward_failed", leader=leader, error=str(error))
+                command.completion.set_result(E.UNKNOWN_OUTCOME)
+                self._settle_all(batch[i + 1 :], E.CLUSTERDOWN_NO_LEADER)
+                return
             command.completion.set_result(relayed_reply(relayed))
 
     @staticmethod

@@ -488,8 +488,13 @@ class Server:
         rows: list[tuple[str, object]] = [
             ("transport_received", f"msgs={transport.stats.received_msgs},"
              f"frames={transport.stats.received_batches}"),
-            # Writes this node relayed to a leader in ForwardBatch calls, and how many calls.
-            ("forwarded", f"commands={forwarder.commands},batches={forwarder.batches}"),
+            # Writes this node relayed to a leader in ForwardBatch calls, how many calls, and how
+            # many batches went as single Forwards (a leader without ForwardBatch).
+            (
+                "forwarded",
+                f"commands={forwarder.commands},batches={forwarder.batches},"
+                f"fallbacks={forwarder.fallbacks}",
+            ),
         ]
         for n in sorted(transport.peers()):
             stats = transport.peer_stats(n)

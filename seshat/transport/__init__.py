@@ -22,6 +22,7 @@ from seshat.transport.client import (
     PeerError,
     PeerRefused,
     PeerUnavailable,
+    PeerUnimplemented,
     TransportError,
 )
 from seshat.transport.grpc_transport import (
@@ -43,6 +44,7 @@ __all__ = [
     "PeerState",
     "PeerStats",
     "PeerUnavailable",
+    "PeerUnimplemented",
     "SnapshotReader",
     "TransportError",
     "TransportLimits",

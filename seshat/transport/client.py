@@ -7,7 +7,8 @@ forwarded command never queues behind a megabyte of AppendEntries on the same TC
 the admin CLI opens one with `PeerClient.connect(address)`. Every call has a deadline
 (`timeout_s`, default `CALL_TIMEOUT_S`), and failures come back as three exceptions that say
 whose fault they are: `PeerUnavailable` (down, unreachable, too slow: try another node or
-later), `PeerRefused` (another cluster), `PeerError` (the peer failed the call).
+later), `PeerRefused` (another cluster), `PeerError` (the peer failed the call; its subclass
+`PeerUnimplemented` when the peer has no such call, so nothing ran).
 """
 
 from __future__ import annotations
@@ -68,6 +69,11 @@ class PeerError(TransportError):
     """The peer answered the call with an error (no handler, handler failed, bad request)."""
 
 
+class PeerUnimplemented(PeerError):
+    """The peer has no such call (UNIMPLEMENTED): a node of an older version, or without
+    that handler. Nothing ran there, so another call may carry the same request."""
+
+
 def _translate(error: aio.AioRpcError, address: str) -> TransportError:
     code = error.code()
     text = f"{address}: {code.name}: {error.details()}"
@@ -75,6 +81,8 @@ def _translate(error: aio.AioRpcError, address: str) -> TransportError:
         return PeerUnavailable(text)
     if code is grpc.StatusCode.FAILED_PRECONDITION:
         return PeerRefused(text)
+    if code is grpc.StatusCode.UNIMPLEMENTED:
+        return PeerUnimplemented(text)
     return PeerError(text)
 
 
