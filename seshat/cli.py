@@ -6,6 +6,7 @@ A second SIGINT forces the exit, as uvicorn's `handle_exit` does.
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import sys
 
@@ -26,6 +27,9 @@ async def _serve(node_config: config_module.NodeConfig) -> int:
         logs.get("seshat").error("startup_failed", reason=str(error))
         await server.shutdown()
         return 1
+    # Everything made while starting (modules, the command table, the log cache) lives as long
+    # as the node: out of the collector's sight, a full collection no longer walks it.
+    gc.freeze()
     loop = asyncio.get_running_loop()
     signals_seen = 0
 
