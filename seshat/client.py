@@ -510,15 +510,9 @@ class ClientConnection(asyncio.Protocol):
         if server.config.redirect:
             self._emit(server.moved_reply(argv))
             return
-        if not batched:
-            completion = cluster.forward(argv, self.session.db, self.protocol)
-            self._add_slot(_Slot(completion, False, argv, 0))
-            return
-        completion = cluster.forward_write(argv, self.session.db, self.protocol)
-        self._slots.append(_Slot(completion, False, argv, 0))
-        self._pending += 1
-        self._forwarded += 1
-        completion.add_callback(self._on_forwarded_done)
+        relay = cluster.forward_write if batched else cluster.forward
+        completion = relay(argv, self.session.db, self.protocol)
+        self._add_slot(_Slot(completion, False, argv, 0), forwarded=batched)
 
     def await_admin(self, coroutine: Any) -> None:
         """Reply to an admin command when its coroutine ends: OK, or its error text."""
@@ -557,11 +551,16 @@ class ClientConnection(asyncio.Protocol):
         self._pending_reads += 1
         self._add_slot(_Slot(barrier, True, argv, self.session.db))
 
-    def _add_slot(self, slot: _Slot) -> None:
+    def _add_slot(self, slot: _Slot, forwarded: bool = False) -> None:
+        """Queue an unfinished reply; `forwarded`: a write in the node's forwarder."""
         assert slot.completion is not None
         self._slots.append(slot)
         self._pending += 1
-        slot.completion.add_callback(self._on_slot_done)
+        if forwarded:
+            self._forwarded += 1
+            slot.completion.add_callback(self._on_forwarded_done)
+        else:
+            slot.completion.add_callback(self._on_slot_done)
 
     def _emit(self, reply: Reply) -> None:
         self._slots.append(reply)

@@ -39,7 +39,7 @@ from seshat import logs
 from seshat.kv import errors as E
 from seshat.protocol.replies import ErrorReply, Raw, Reply
 from seshat.raft.node import Completion
-from seshat.transport import PeerUnimplemented, api
+from seshat.transport import PeerClient, PeerUnimplemented, api
 
 if TYPE_CHECKING:
     from seshat.cluster import Cluster
@@ -155,7 +155,7 @@ class Forwarder:
         try:
             answer = await client.forward_batch(request)
         except PeerUnimplemented:
-            await self._send_one_by_one(batch, request, leader)
+            await self._send_one_by_one(batch, request, client, leader)
             return
         except Exception as error:  # the leader died or the call timed out: fate unknown
             self.log.debug("forward_batch_failed", leader=leader, error=str(error))
@@ -170,14 +170,16 @@ class Forwarder:
             command.completion.set_result(relayed_reply(relayed))
 
     async def _send_one_by_one(
-        self, batch: list[_Command], request: api.ForwardBatchRequest, leader: int
+        self,
+        batch: list[_Command],
+        request: api.ForwardBatchRequest,
+        client: PeerClient,
+        leader: int,
     ) -> None:
         """For a leader without ForwardBatch: one `Forward` per command, in order."""
         if not self.fallbacks:
             self.log.warning("forward_batch_unimplemented", leader=leader)
         self.fallbacks += 1
-        assert self.cluster.transport is not None
-        client = self.cluster.transport.client(leader, self.timeout_s)
         for i, (command, one) in enumerate(zip(batch, request.commands)):
             try:
                 relayed = await client.forward(one)

@@ -8,9 +8,9 @@ Group commit falls out of the loop's shape: while one Ready's fsync runs in a wo
 every proposal that arrives is appended to the core's unstable log, and the next Ready carries
 them all to one write and one fsync. Only a leader pays for that thread: a follower has
 nothing to overlap with its fsync (its ack must wait for it), so it fsyncs on the loop, and the
-MsgApps that arrive meanwhile share its next one. A Ready whose only durable change is the commit index is
-written without an fsync: the commit index is recoverable (the core treats the stored one as a
-lower bound, and the applied index as another).
+MsgApps that arrive meanwhile share its next one. A Ready whose only durable change is the
+commit index is written without an fsync: the commit index is recoverable (the core treats the
+stored one as a lower bound, and the applied index as another).
 
 Every proposal's fate is reported: `propose()` raises `ProposalDropped` at once when the node
 cannot take it, and otherwise returns a `Completion` settled with the state machine's result
