@@ -8,6 +8,7 @@ pipelined commands, which a follower relays without waiting for each reply.
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
 import threading
 import time
@@ -279,6 +280,11 @@ def _streaming_pusher(port: int, replies: list[bytes], stop: threading.Event) ->
     def read() -> None:
         buffer = b""
         while not (done.is_set() and len(replies) >= sent):
+            # Not a blocking recv: if the last reply came in before `done` was set, nothing
+            # more would ever arrive to end the recv (it timed out there once, under load).
+            readable, _, _ = select.select([sock], [], [], 0.1)
+            if not readable:
+                continue
             chunk = sock.recv(65536)
             if not chunk:
                 return
