@@ -1,10 +1,11 @@
-"""A follower's plain writes, relayed to the leader in batches: one `ForwardBatch` in flight.
+"""A follower's plain writes, relayed to the leader in batches: one batch in flight.
 
 A unary gRPC call costs about 400 µs and 300 µs of CPU in Python, so one `Forward` call per
 command capped writes through a follower near 1k/s whatever the clients did. Here every
 connection's forwarded writes join one queue; a batch takes what is queued (up to
 `BATCH_COMMANDS_MAX` commands or `BATCH_BYTES_MAX` bytes of arguments) and travels in one
-frame, and the leader proposes it with one log append.
+message on a long-lived `ForwardStream` to the leader (a unary call per batch would set up an
+HTTP/2 stream each time), and the leader proposes it with one log append.
 
 Order. Exactly one batch is in flight per node, and the next is sent only once the leader has
 answered the previous one, so the leader has proposed every command of batch k before it sees
@@ -22,10 +23,11 @@ Failure answers are those of a single `Forward`: no leader within the bounded wa
 `-CLUSTERDOWN`; a failed or timed-out call answers every command of the batch with the unknown
 outcome error, never success. If this node became leader meanwhile, it runs the batch itself.
 
-A leader without `ForwardBatch` (an older version, during a rolling upgrade) answers
-UNIMPLEMENTED, so nothing of the batch ran: its commands then go one `Forward` call at a time,
-in order. After a call whose fate is unknown, the commands behind it answer that no leader ran
-them (true: they were never sent), as a batch that failed would.
+Older leaders (a rolling upgrade) answer UNIMPLEMENTED, so nothing of the batch ran. One
+without `ForwardStream` gets each batch as a unary `ForwardBatch` call instead (until the leader
+changes). One without `ForwardBatch` either gets the batch's commands one `Forward` call at a
+time, in order; after a call whose fate is unknown, the commands behind it answer that no
+leader ran them (true: they were never sent), as a batch that failed would.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from seshat.kv import errors as E
 from seshat.protocol.replies import ErrorReply, Raw, Reply
 from seshat.raft.node import Completion
 from seshat.transport import PeerClient, PeerUnimplemented, api
+from seshat.transport.client import ForwardStream
 
 if TYPE_CHECKING:
     from seshat.cluster import Cluster
@@ -79,7 +82,12 @@ class Forwarder:
         self._task: asyncio.Task[None] | None = None
         self.batches = 0  # sent so far (INFO raft `forwarded`)
         self.commands = 0
+        self.unary = 0  # batches sent as unary ForwardBatch calls (a leader without the stream)
         self.fallbacks = 0  # batches sent as single Forwards (a leader without ForwardBatch)
+        self._stream: ForwardStream | None = None
+        self._stream_leader = 0
+        self._no_stream_leader = 0  # the leader answered UNIMPLEMENTED to ForwardStream
+        self._last_leader = 0
 
     def submit(self, argv: list[bytes], db: int, protocol: int) -> Completion:
         """Queue one write for the leader; the completion's result is the reply to send."""
@@ -101,6 +109,7 @@ class Forwarder:
             await asyncio.gather(task, return_exceptions=True)
         self._settle_all(list(self._queue), E.CLUSTERDOWN_NO_LEADER)
         self._queue.clear()
+        self._drop_stream()
 
     async def _run(self) -> None:
         """Send batches one after another until the queue is empty."""
@@ -152,22 +161,56 @@ class Forwarder:
         self.batches += 1
         self.commands += len(batch)
         client = cluster.transport.client(leader, self.timeout_s)
+        if leader != self._last_leader:  # a new leader (maybe upgraded since): try the stream
+            self._last_leader = leader
+            self._no_stream_leader = 0
         try:
-            answer = await client.forward_batch(request)
+            if leader != self._no_stream_leader:
+                try:
+                    answer = await self._stream_to(leader, client).send(request, self.timeout_s)
+                except PeerUnimplemented:  # an older leader: nothing ran, try the unary call
+                    self._no_stream_leader = leader
+                    self._drop_stream()
+                    answer = await self._unary(client, request)
+            else:
+                answer = await self._unary(client, request)
         except PeerUnimplemented:
             await self._send_one_by_one(batch, request, client, leader)
             return
         except Exception as error:  # the leader died or the call timed out: fate unknown
             self.log.debug("forward_batch_failed", leader=leader, error=str(error))
+            self._drop_stream()
             self._settle_all(batch, E.UNKNOWN_OUTCOME)
             return
         if len(answer.replies) != len(batch):
             got = len(answer.replies)
             self.log.error("forward_batch_reply_mismatch", leader=leader, sent=len(batch), got=got)
+            self._drop_stream()
             self._settle_all(batch, E.UNKNOWN_OUTCOME)
             return
         for command, relayed in zip(batch, answer.replies):
             command.completion.set_result(relayed_reply(relayed))
+
+    def _stream_to(self, leader: int, client: PeerClient) -> ForwardStream:
+        """The open stream to `leader`, opened now if there is none, it went elsewhere, or it
+        ended while idle (the leader restarted, say: nothing of the next batch was sent yet)."""
+        stream = self._stream
+        if stream is None or not stream.usable or self._stream_leader != leader:
+            self._drop_stream()
+            stream = self._stream = client.forward_stream()
+            self._stream_leader = leader
+        return stream
+
+    def _drop_stream(self) -> None:
+        if self._stream is not None:
+            self._stream.cancel()
+            self._stream = None
+
+    async def _unary(
+        self, client: PeerClient, request: api.ForwardBatchRequest
+    ) -> api.ForwardBatchReply:
+        self.unary += 1
+        return await client.forward_batch(request)
 
     async def _send_one_by_one(
         self,

@@ -488,12 +488,13 @@ class Server:
         rows: list[tuple[str, object]] = [
             ("transport_received", f"msgs={transport.stats.received_msgs},"
              f"frames={transport.stats.received_batches}"),
-            # Writes this node relayed to a leader in ForwardBatch calls, how many calls, and how
-            # many batches went as single Forwards (a leader without ForwardBatch).
+            # Writes this node relayed to a leader, in how many batches; of those, how many went
+            # as unary ForwardBatch calls (a leader without ForwardStream) and how many as
+            # single Forwards (a leader without ForwardBatch).
             (
                 "forwarded",
                 f"commands={forwarder.commands},batches={forwarder.batches},"
-                f"fallbacks={forwarder.fallbacks}",
+                f"unary={forwarder.unary},fallbacks={forwarder.fallbacks}",
             ),
         ]
         for n in sorted(transport.peers()):

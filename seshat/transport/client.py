@@ -13,6 +13,7 @@ later), `PeerRefused` (another cluster), `PeerError` (the peer failed the call; 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Self
 
 import grpc  # type: ignore[import-untyped]
@@ -145,6 +146,10 @@ class PeerClient:
         reply = await self._call(self._stub.ForwardBatch, wire, timeout_s)
         return api.forward_batch_reply_from_pb(reply)
 
+    def forward_stream(self) -> ForwardStream:
+        """A stream for `ForwardBatch` requests, one in flight; see `ForwardStream`."""
+        return ForwardStream(self._stub.ForwardStream(), self.address, self.cluster_id, self.node_id)
+
     async def change_membership(
         self, request: api.ChangeMembershipRequest, timeout_s: float | None = None
     ) -> api.ChangeMembershipReply:
@@ -162,3 +167,56 @@ class PeerClient:
     async def status(self, timeout_s: float | None = None) -> api.StatusReply:
         wire = api.status_request_to_pb(api.StatusRequest(), self.cluster_id, self.node_id)
         return api.status_reply_from_pb(await self._call(self._stub.Status, wire, timeout_s))
+
+
+class ForwardStream:
+    """A follower's `ForwardBatch` requests to one leader on one long-lived `ForwardStream`.
+
+    One request in flight: `send` writes it and waits for its reply. Any failure (the leader
+    went away, the deadline passed, the stream ended) cancels the stream and raises, and the
+    stream is then done: the caller opens a new one for its next batch. UNIMPLEMENTED (a
+    leader of an older version) raises `PeerUnimplemented`: nothing ran there.
+    """
+
+    def __init__(self, call: Any, address: str, cluster_id: str, node_id: int) -> None:
+        self._call = call
+        self.address = address
+        self._cluster_id = cluster_id
+        self._node_id = node_id
+        self.done = False
+
+    async def send(self, request: api.ForwardBatchRequest, timeout_s: float) -> api.ForwardBatchReply:
+        if self.done:
+            raise PeerUnavailable(f"{self.address}: forward stream already ended")
+        wire = api.forward_batch_request_to_pb(request, self._cluster_id, self._node_id)
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._call.write(wire)
+                reply = await self._call.read()
+        except aio.AioRpcError as error:
+            self.cancel()
+            raise _translate(error, self.address) from None
+        except TimeoutError:
+            self.cancel()
+            raise PeerUnavailable(f"{self.address}: no reply in {timeout_s:g} s") from None
+        except asyncio.InvalidStateError:  # the call had already ended: its status says why
+            reply = aio.EOF
+        except BaseException:
+            self.cancel()
+            raise
+        if reply is aio.EOF:
+            code = await self._call.code()
+            self.cancel()
+            if code is grpc.StatusCode.UNIMPLEMENTED:
+                raise PeerUnimplemented(f"{self.address}: UNIMPLEMENTED: ForwardStream")
+            raise PeerUnavailable(f"{self.address}: forward stream ended ({code.name})")
+        return api.forward_batch_reply_from_pb(reply)
+
+    @property
+    def usable(self) -> bool:
+        """Neither failed nor ended by the other side (checked before each request)."""
+        return not self.done and not self._call.done()
+
+    def cancel(self) -> None:
+        self.done = True
+        self._call.cancel()

@@ -762,6 +762,22 @@ class _Servicer(raft_pb2_grpc.RaftServicer):  # type: ignore[misc]
             api.forward_batch_reply_to_pb,
         )
 
+    async def ForwardStream(self, request_iterator: Any, context: Any) -> None:
+        first = await context.read()
+        if first is aio.EOF:
+            return
+        await self._refuse_unless_ours(context, first.cluster_id, first.node_id)
+        handler = self.t.handlers.forward_batch
+        if handler is None:
+            await _abort(context, grpc.StatusCode.UNIMPLEMENTED, "no handler on this node")
+        request = first
+        while True:  # one batch at a time: its replies go out before the next is read
+            reply = await handler(api.forward_batch_request_from_pb(request))
+            await context.write(api.forward_batch_reply_to_pb(reply))
+            request = await context.read()
+            if request is aio.EOF:
+                return
+
     async def ChangeMembership(self, request: Any, context: Any) -> Any:
         return await self._unary(
             context,

@@ -30,8 +30,10 @@ def _follower(cluster: LocalCluster) -> int:
 
 
 def _forwarded(cluster: LocalCluster, node_id: int) -> tuple[int, int]:
-    """(commands, batches) node `node_id` relayed in ForwardBatch calls (INFO raft)."""
+    """(commands, batches) node `node_id` relayed to the leader (INFO raft)."""
     fields = cluster.client(node_id, protocol=2).info("raft")["forwarded"]  # parsed by redis-py
+    # Leaders of this version take every batch on the ForwardStream, none as a unary call.
+    assert int(fields["unary"]) == 0 and int(fields["fallbacks"]) == 0, fields
     return int(fields["commands"]), int(fields["batches"])
 
 

@@ -1,4 +1,4 @@
-"""A follower's batched writes reach a leader that has no ForwardBatch (a rolling upgrade).
+"""A follower's batched writes reach a leader of an older version (a rolling upgrade).
 
 Real gRPC between two transports; node 2 stands in for a leader of the older version: its
 handlers answer `Forward` and have no `ForwardBatch`, so the call answers UNIMPLEMENTED, as a
@@ -9,8 +9,13 @@ server without the method does. The `Cluster` around node 1's forwarder is a sma
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import grpc  # type: ignore[import-untyped]
+from grpc import aio
 
 from seshat.forwarder import Forwarder
+from seshat.proto import raft_pb2 as pb
 from seshat.kv import errors as E
 from seshat.protocol.replies import ErrorReply, Raw
 from seshat.transport import GrpcTransport, api
@@ -80,3 +85,43 @@ async def test_after_an_unknown_outcome_the_rest_say_they_never_ran(
     assert never_sent == E.CLUSTERDOWN_NO_LEADER
     assert isinstance(failed, ErrorReply)
     await forwarder.stop()
+
+
+async def test_a_leader_without_forward_stream_gets_unary_batches(
+    make_transport: MakeTransport,
+) -> None:
+    """A real gRPC server that has `ForwardBatch` and no `ForwardStream` (the version before
+    it): gRPC itself answers the stream UNIMPLEMENTED, and every batch goes as a unary call."""
+    seen: list[list[tuple[bytes, ...]]] = []
+
+    async def forward_batch(request: Any, context: Any) -> Any:
+        seen.append([tuple(c.argv) for c in request.commands])
+        replies = [pb.ForwardReply(reply=b"+OK %d\r\n" % len(seen)) for _ in request.commands]
+        return pb.ForwardBatchReply(replies=replies)
+
+    server = aio.server()
+    methods = {
+        "ForwardBatch": grpc.unary_unary_rpc_method_handler(
+            forward_batch,
+            request_deserializer=pb.ForwardBatchRequest.FromString,
+            response_serializer=pb.ForwardBatchReply.SerializeToString,
+        )
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("seshat.raft.v1.Raft", methods),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        follower = await make_transport(1)
+        follower.transport.add_peer(2, f"127.0.0.1:{port}")
+        forwarder = Forwarder(_FollowerCluster(follower.transport, leader=2), timeout_s=5.0)  # type: ignore[arg-type]
+        first = [forwarder.submit([b"SET", b"k", b"%d" % i], 0, 2) for i in range(3)]
+        await wait_for(lambda: all(c.done for c in first), "every write answered")
+        assert [c.result for c in first] == [Raw(b"+OK 1\r\n")] * 3
+        assert seen == [[(b"SET", b"k", b"%d" % i) for i in range(3)]]
+        later = forwarder.submit([b"SET", b"k", b"again"], 0, 2)
+        await wait_for(lambda: later.done, "a later write answered")
+        assert later.result == Raw(b"+OK 2\r\n")
+        assert (forwarder.batches, forwarder.unary, forwarder.fallbacks) == (2, 2, 0)
+        await forwarder.stop()
+    finally:
+        await server.stop(None)
