@@ -148,7 +148,8 @@ class PeerClient:
 
     def forward_stream(self) -> ForwardStream:
         """A stream for `ForwardBatch` requests, one in flight; see `ForwardStream`."""
-        return ForwardStream(self._stub.ForwardStream(), self.address, self.cluster_id, self.node_id)
+        call = self._stub.ForwardStream()
+        return ForwardStream(call, self.address, self.cluster_id, self.node_id)
 
     async def change_membership(
         self, request: api.ChangeMembershipRequest, timeout_s: float | None = None
@@ -185,7 +186,9 @@ class ForwardStream:
         self._node_id = node_id
         self.done = False
 
-    async def send(self, request: api.ForwardBatchRequest, timeout_s: float) -> api.ForwardBatchReply:
+    async def send(
+        self, request: api.ForwardBatchRequest, timeout_s: float
+    ) -> api.ForwardBatchReply:
         if self.done:
             raise PeerUnavailable(f"{self.address}: forward stream already ended")
         wire = api.forward_batch_request_to_pb(request, self._cluster_id, self._node_id)

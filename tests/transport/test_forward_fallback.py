@@ -107,13 +107,15 @@ async def test_a_leader_without_forward_stream_gets_unary_batches(
             response_serializer=pb.ForwardBatchReply.SerializeToString,
         )
     }
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("seshat.raft.v1.Raft", methods),))
+    service = grpc.method_handlers_generic_handler("seshat.raft.v1.Raft", methods)
+    server.add_generic_rpc_handlers((service,))
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:
         follower = await make_transport(1)
         follower.transport.add_peer(2, f"127.0.0.1:{port}")
-        forwarder = Forwarder(_FollowerCluster(follower.transport, leader=2), timeout_s=5.0)  # type: ignore[arg-type]
+        cluster = _FollowerCluster(follower.transport, leader=2)
+        forwarder = Forwarder(cluster, timeout_s=5.0)  # type: ignore[arg-type]
         first = [forwarder.submit([b"SET", b"k", b"%d" % i], 0, 2) for i in range(3)]
         await wait_for(lambda: all(c.done for c in first), "every write answered")
         assert [c.result for c in first] == [Raw(b"+OK 1\r\n")] * 3

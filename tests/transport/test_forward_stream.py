@@ -37,7 +37,8 @@ async def test_batches_share_one_stream_in_order(make_transport: MakeTransport) 
     leader = await make_transport(2, handlers=_recording_leader(ran))
     follower = await make_transport(1)
     follower.transport.add_peer(2, leader.address)
-    forwarder = Forwarder(_FollowerCluster(follower.transport, leader=2), timeout_s=5.0)  # type: ignore[arg-type]
+    cluster = _FollowerCluster(follower.transport, leader=2)
+    forwarder = Forwarder(cluster, timeout_s=5.0)  # type: ignore[arg-type]
     results = []
     for start in range(0, 30, 10):  # three rounds: three batches, one after another
         results += await _submit_all(forwarder, range(start, start + 10))
@@ -60,7 +61,8 @@ async def test_a_stream_the_leader_ended_while_idle_is_replaced(
     leader = await make_transport(2, port=port, handlers=_recording_leader(ran))
     follower = await make_transport(1)
     follower.transport.add_peer(2, leader.address)
-    forwarder = Forwarder(_FollowerCluster(follower.transport, leader=2), timeout_s=5.0)  # type: ignore[arg-type]
+    cluster = _FollowerCluster(follower.transport, leader=2)
+    forwarder = Forwarder(cluster, timeout_s=5.0)  # type: ignore[arg-type]
     assert await _submit_all(forwarder, range(3)) == [Raw(b":%d\r\n" % n) for n in (1, 2, 3)]
     first = forwarder._stream
     assert first is not None
