@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.server.conftest import SeshatProcess, free_port
+from tests.server.conftest import SeshatProcess, free_ports
 from tests.waiting import poll_until
 
 # Short ticks keep elections quick in tests (the default is 100 ms x 10 ticks).
@@ -70,12 +70,15 @@ def start_cluster(tmp_path: Path) -> Iterator[Callable[..., LocalCluster]]:
     started: list[SeshatProcess] = []
 
     def start(size: int = 3, *args: str) -> LocalCluster:
-        raft_ports = {i: free_port() for i in range(1, size + 1)}
+        # All at once: ports chosen one by one could repeat (seen once: a node's client port
+        # was another node's Raft port, and it could not bind).
+        ports = free_ports(2 * size)
+        raft_ports = {i: ports[size + i - 1] for i in range(1, size + 1)}
         peers = ",".join(f"{i}=127.0.0.1:{p}" for i, p in raft_ports.items())
         nodes: dict[int, SeshatProcess] = {}
         for i in range(1, size + 1):
             node = SeshatProcess(
-                port=free_port(),
+                port=ports[i - 1],
                 data_dir=tmp_path / f"n{i}",
                 args=["--node-id", str(i), "--peers", peers, *FAST, *args],
                 log_path=tmp_path / f"n{i}.log",

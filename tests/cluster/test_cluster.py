@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from tests.cluster.conftest import FAST, LocalCluster
-from tests.server.conftest import SeshatProcess, free_port
+from tests.server.conftest import SeshatProcess, free_ports
 from tests.waiting import poll_until
 
 
@@ -157,9 +157,9 @@ def test_add_and_remove_a_node_while_writing(
     client = cluster.client(leader)
     for i in range(100):
         client.set(f"before{i}", i)
-    raft_port = free_port()
+    raft_port, client_port = free_ports(2)
     new = SeshatProcess(
-        port=free_port(),
+        port=client_port,
         data_dir=cluster.tmp / "n4",
         args=["--node-id", "4", "--join", "--peers", cluster.peers + f",4=127.0.0.1:{raft_port}", *FAST],
         log_path=cluster.tmp / "n4.log",

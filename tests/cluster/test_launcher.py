@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.server.conftest import free_port
+from tests.server.conftest import free_port, free_ports
 
 _SCRIPT = Path(sys.executable).parent / "seshat"
 SESHAT = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "seshat.cli"]
@@ -252,7 +252,7 @@ def test_admin_subcommands_status_transfer_add_remove(launch, tmp_path: Path) ->
     assert cluster.role(target) == "leader"
 
     # A fourth node joins (started by hand with --join), is added, then removed.
-    raft_port, client_port = free_port(), free_port()
+    raft_port, client_port = free_ports(2)
     peers = ",".join(
         [f"{n}=127.0.0.1:{p}" for n, p in _raft_ports(cluster).items()]
         + [f"4=127.0.0.1:{raft_port}"]

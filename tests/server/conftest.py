@@ -31,6 +31,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_ports(n: int) -> list[int]:
+    """`n` distinct free ports: all are held open while the others are chosen (one at a time,
+    the kernel may hand out a port it just gave, since nothing listens on it yet)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 @dataclass
 class SeshatProcess:
     port: int
@@ -42,7 +55,7 @@ class SeshatProcess:
     raft_port: int = 0
 
     def __post_init__(self) -> None:
-        if not self.raft_port:
+        while self.raft_port in (0, self.port):  # a free port may be handed out twice
             self.raft_port = free_port()
 
     def start(self) -> SeshatProcess:
