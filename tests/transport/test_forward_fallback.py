@@ -15,8 +15,8 @@ import grpc  # type: ignore[import-untyped]
 from grpc import aio
 
 from seshat.forwarder import Forwarder
-from seshat.proto import raft_pb2 as pb
 from seshat.kv import errors as E
+from seshat.proto import raft_pb2 as pb
 from seshat.protocol.replies import ErrorReply, Raw
 from seshat.transport import GrpcTransport, api
 
