@@ -150,6 +150,7 @@ class Forwarder:
             self._settle_all(batch, E.CLUSTERDOWN_NO_LEADER)
             return
         if leader == cluster.config.node_id:  # we became leader meanwhile: run it here, in order
+            self._drop_stream()  # to the old leader: nothing more goes there from this node
             replies = await cluster.execute_batch([(c.db, c.argv) for c in batch])
             for command, reply in zip(batch, replies):
                 command.completion.set_result(reply)
