@@ -86,8 +86,7 @@ class Forwarder:
         self.fallbacks = 0  # batches sent as single Forwards (a leader without ForwardBatch)
         self._stream: ForwardStream | None = None
         self._stream_leader = 0
-        self._no_stream_leader = 0  # the leader answered UNIMPLEMENTED to ForwardStream
-        self._last_leader = 0
+        self._no_stream_leader = 0  # the current leader answered UNIMPLEMENTED to ForwardStream
 
     def submit(self, argv: list[bytes], db: int, protocol: int) -> Completion:
         """Queue one write for the leader; the completion's result is the reply to send."""
@@ -162,19 +161,8 @@ class Forwarder:
         self.batches += 1
         self.commands += len(batch)
         client = cluster.transport.client(leader, self.timeout_s)
-        if leader != self._last_leader:  # a new leader (maybe upgraded since): try the stream
-            self._last_leader = leader
-            self._no_stream_leader = 0
         try:
-            if leader != self._no_stream_leader:
-                try:
-                    answer = await self._stream_to(leader, client).send(request, self.timeout_s)
-                except PeerUnimplemented:  # an older leader: nothing ran, try the unary call
-                    self._no_stream_leader = leader
-                    self._drop_stream()
-                    answer = await self._unary(client, request)
-            else:
-                answer = await self._unary(client, request)
+            answer = await self._call_leader(leader, client, request)
         except PeerUnimplemented:
             await self._send_one_by_one(batch, request, client, leader)
             return
@@ -192,6 +180,22 @@ class Forwarder:
         for command, relayed in zip(batch, answer.replies):
             command.completion.set_result(relayed_reply(relayed))
 
+    async def _call_leader(
+        self, leader: int, client: PeerClient, request: api.ForwardBatchRequest
+    ) -> api.ForwardBatchReply:
+        """One batch to `leader`: on the stream, or as a unary call to a leader without it."""
+        if leader == self._no_stream_leader:
+            self.unary += 1
+            return await client.forward_batch(request)
+        self._no_stream_leader = 0  # another leader now (maybe upgraded since): try the stream
+        try:
+            return await self._stream_to(leader, client).send(request, self.timeout_s)
+        except PeerUnimplemented:  # an older leader: nothing ran; unary calls while it leads
+            self._no_stream_leader = leader
+            self._drop_stream()
+            self.unary += 1
+            return await client.forward_batch(request)
+
     def _stream_to(self, leader: int, client: PeerClient) -> ForwardStream:
         """The open stream to `leader`, opened now if there is none, it went elsewhere, or it
         ended while idle (the leader restarted, say: nothing of the next batch was sent yet)."""
@@ -206,12 +210,6 @@ class Forwarder:
         if self._stream is not None:
             self._stream.cancel()
             self._stream = None
-
-    async def _unary(
-        self, client: PeerClient, request: api.ForwardBatchRequest
-    ) -> api.ForwardBatchReply:
-        self.unary += 1
-        return await client.forward_batch(request)
 
     async def _send_one_by_one(
         self,
