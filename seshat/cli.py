@@ -13,6 +13,7 @@ import sys
 from seshat import config as config_module
 from seshat import logs
 from seshat.server import DataDirMismatch, Server
+from seshat.storage.engine import StorageError
 
 
 async def _serve(node_config: config_module.NodeConfig) -> int:
@@ -22,8 +23,9 @@ async def _serve(node_config: config_module.NodeConfig) -> int:
     except DataDirMismatch as error:
         logs.get("seshat").error("data_dir_refused", reason=str(error))
         return 2
-    except OSError as error:
-        # e.g. the port is taken: stop what did start (the driver) before closing RocksDB.
+    except (OSError, StorageError) as error:
+        # e.g. the port is taken, or the disk is full: stop what did start (the driver)
+        # before closing RocksDB.
         logs.get("seshat").error("startup_failed", reason=str(error))
         await server.shutdown()
         return 1
@@ -46,7 +48,7 @@ async def _serve(node_config: config_module.NodeConfig) -> int:
         loop.add_signal_handler(signum, on_signal, signum)
     await server.serve_forever()
     await server.shutdown()
-    return 0
+    return server.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,7 +53,7 @@ from seshat.protocol.errors import ProtocolError
 from seshat.protocol.parser import Parser
 from seshat.protocol.replies import OK, QUEUED, ErrorReply, Raw, Reply
 from seshat.raft.core import ProposalDropped
-from seshat.raft.node import Completion, OutcomeUnknown, ProposalLost, ReadDropped
+from seshat.raft.node import Completion, NodeFailed, OutcomeUnknown, ProposalLost, ReadDropped
 
 if TYPE_CHECKING:
     from seshat.server import Server
@@ -662,6 +662,8 @@ def failure_reply(error: BaseException) -> ErrorReply:
     """The reply for a write or read whose future failed."""
     if isinstance(error, ProposalLost):
         return E.WRITE_NOT_COMMITTED
+    if isinstance(error, NodeFailed):
+        return E.NODE_FAILED
     if isinstance(error, OutcomeUnknown):
         return E.UNKNOWN_OUTCOME
     if isinstance(error, ReadDropped):
@@ -675,4 +677,6 @@ def dropped_reply(dropped: ProposalDropped) -> ErrorReply:
     """The reply for a proposal the Raft core refused outright (it never entered the log)."""
     if dropped.reason == "uncommitted_limit":
         return E.TRYAGAIN_UNCOMMITTED_LIMIT
+    if dropped.reason == "node_failed":
+        return E.NODE_FAILED
     return E.CLUSTERDOWN_NO_LEADER

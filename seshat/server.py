@@ -128,6 +128,7 @@ class Server:
         self._listener: asyncio.AbstractServer | None = None
         self._timers: list[asyncio.TimerHandle] = []
         self._stopped = asyncio.Event()
+        self.exit_code = 0
         self.role = StateRole.FOLLOWER
         self.cluster_id = ""
         self.cluster: Cluster | None = None
@@ -180,6 +181,7 @@ class Server:
             transport,
             tick_interval_ms=config.tick_interval_ms,
             on_role_change=self._on_role_change,
+            on_failure=self._on_node_failure,
         )
         if self.cluster is not None:
             await transport.start()
@@ -280,9 +282,13 @@ class Server:
         if self.cluster is not None:
             await self.cluster.stop()
         if self.engine is not None:
-            self.engine.close()
+            try:
+                self.engine.close()
+            except Exception as error:  # noqa: BLE001 (the node stops either way; say so)
+                self.log.error("engine_close_failed", error=f"{type(error).__name__}: {error}")
+                self.exit_code = 1
             self.engine = None
-        self.log.info("seshat_stopped", node_id=config.node_id)
+        self.log.info("seshat_stopped", node_id=config.node_id, exit_code=self.exit_code)
 
     def reload_state_machine(self) -> None:
         """After a snapshot replaced the state in RocksDB: rebuild kv's view of it."""
@@ -350,6 +356,22 @@ class Server:
         storage.compact(batch, applied, raw.conf_state())
         self.engine.write(batch)
         self.log.info("log_compacted", index=applied, first_index=storage.first_index())
+
+    def _on_node_failure(self, error: BaseException) -> None:
+        """The Raft driver stopped (the disk refused a write, or a bug): so does the node.
+
+        A node that stayed up without its driver would answer PING and hang every write. Its
+        peers elect a leader without it; a restart (once the disk has room) replays its log.
+        """
+        self.log.critical(
+            "node_failed",
+            node_id=self.config.node_id,
+            error=f"{type(error).__name__}: {error}",
+            data_dir=os.path.abspath(self.config.data_dir),
+            exc_info=error,
+        )
+        self.exit_code = 1
+        self.request_stop()
 
     def _on_role_change(self, soft: SoftState, term: int) -> None:
         if self.cluster is not None and soft.leader_id:

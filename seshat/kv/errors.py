@@ -97,6 +97,10 @@ TRYAGAIN_NO_LEADER = ErrorReply("TRYAGAIN the Raft leader could not confirm this
 WRITE_NOT_COMMITTED = ErrorReply(
     "TRYAGAIN the write was not committed (leadership changed) and was not applied; retry"
 )
+NODE_FAILED = ErrorReply(
+    "ERR write outcome unknown: the node running it stopped on a storage error (see that "
+    "node's log; it may or may not have been applied)"
+)
 UNKNOWN_OUTCOME = ErrorReply(
     "ERR write outcome unknown: leadership changed before it was known to commit "
     "(it may or may not have been applied)"

@@ -61,7 +61,7 @@ class ProposalDropped(Exception):
     """The core cannot take this proposal; the client should get a fast error and may retry.
 
     `reason` is one of: "not_leader", "transferring", "uncommitted_limit", "conf_pending",
-    "removed".
+    "removed", and (from the driver, never the core) "node_failed".
     """
 
     def __init__(self, reason: str, leader_id: int = 0) -> None:

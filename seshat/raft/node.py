@@ -16,6 +16,12 @@ Every proposal's fate is reported: `propose()` raises `ProposalDropped` at once 
 cannot take it, and otherwise returns a `Completion` settled with the state machine's result
 when the entry applies, or fails with `ProposalLost` when another entry took its index, or with
 `OutcomeUnknown` if leadership was lost and nothing settled it within a bounded time.
+
+A Ready the driver cannot get past (the disk refuses a write, or a bug raises) stops the node
+rather than leaving it up with no driver: everything in flight fails with `NodeFailed`, and
+`on_failure` tells the server, which exits. Retrying in place would not help: RocksDB refuses
+every write after a failed WAL write until the database is opened again, and a restart does
+exactly that, replaying the log from what was made durable.
 """
 
 from __future__ import annotations
@@ -109,6 +115,11 @@ class ReadDropped(Exception):
     """The node could not confirm a read point (no leader, or leadership lost)."""
 
 
+class NodeFailed(OutcomeUnknown):
+    """The driver stopped on an error it cannot get past; what was in flight may or may not
+    have committed (it may be durable here, or on a quorum elsewhere)."""
+
+
 class Completion:
     """The fate of one proposal: cheaper than an asyncio.Future on the hot path.
 
@@ -179,6 +190,7 @@ class RaftNode:
         tick_interval_ms: int = 100,
         unknown_outcome_timeout_ms: int = 5000,
         on_role_change: Callable[[SoftState, int], None] | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
     ) -> None:
         self.raw = raw
         self.log = log
@@ -187,6 +199,8 @@ class RaftNode:
         self.tick_interval_s = tick_interval_ms / 1000
         self.unknown_outcome_timeout_s = unknown_outcome_timeout_ms / 1000
         self.on_role_change = on_role_change
+        self.on_failure = on_failure
+        self.failure: BaseException | None = None
         self._pending: dict[int, _Pending] = {}
         self._reads: dict[bytes, Completion] = {}
         self._read_waits: list[tuple[int, Completion]] = []
@@ -253,7 +267,7 @@ class RaftNode:
     def propose_batch(self, datas: list[bytes]) -> list[Completion]:
         """Propose entries in order, in one call into the core (one append, one broadcast)."""
         if self._stopping:
-            raise ProposalDropped("not_leader", 0)
+            raise ProposalDropped("node_failed" if self.failure else "not_leader", 0)
         ids = self.raw.propose(datas)
         completions = [Completion() for _ in ids]
         pending = self._pending
@@ -283,8 +297,11 @@ class RaftNode:
             and self.applied >= raw.committed()
         ):
             return None
-        context = next(self._read_ids).to_bytes(8, "big")
         completion = Completion()
+        if self._stopping:
+            completion.set_error(ReadDropped("node stopping"))
+            return completion
+        context = next(self._read_ids).to_bytes(8, "big")
         self._reads[context] = completion
         raw.read_index(context)
         self._wake.set()
@@ -309,13 +326,29 @@ class RaftNode:
     # ------------------------------------------------------------------ the Ready loop
 
     async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self.raw.has_ready():
-                await self._handle_ready(self.raw.ready())
-            if self._stopping:
-                return
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self.raw.has_ready():
+                    await self._handle_ready(self.raw.ready())
+                if self._stopping:
+                    return
+        except Exception as error:  # noqa: BLE001 (reported, then the node stops)
+            self._fail(error)
+
+    def _fail(self, error: Exception) -> None:
+        """Stop for good: fail everything in flight, then let the server shut the node down."""
+        self.failure = error
+        self._stopping = True
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+        for pending in self._pending.values():
+            pending.completion.set_error(NodeFailed(str(error)))
+        self._pending.clear()
+        self._fail_reads(ReadDropped(f"node stopped: {error}"))
+        if self.on_failure is not None:
+            self.on_failure(error)
 
     async def _handle_ready(self, rd: Ready) -> None:
         self.readies += 1

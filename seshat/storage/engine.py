@@ -39,6 +39,10 @@ COLUMN_FAMILIES: Final[tuple[str, ...]] = (
 )
 
 
+class StorageError(Exception):
+    """RocksDB could not open the database (a full disk, permissions, another process)."""
+
+
 class Batch:
     """An atomic group of writes across column families, applied by `Engine.write`.
 
@@ -90,7 +94,11 @@ class Engine:
         options.create_if_missing(True)
         options.create_missing_column_families(True)
         families = {name: Options(raw_mode=True) for name in COLUMN_FAMILIES}
-        return cls(Rdict(path, options, column_families=families), path)
+        try:
+            db = Rdict(path, options, column_families=families)
+        except Exception as error:  # rocksdict raises plain Exception for every I/O failure
+            raise StorageError(f"cannot open RocksDB at {path}: {error}") from error
+        return cls(db, path)
 
     def get(self, cf: str, key: bytes) -> bytes | None:
         value: bytes | None = self._cfs[cf].get(key)
@@ -150,7 +158,11 @@ class Engine:
         if self._closed:
             return
         self._closed = True
-        self._db.flush_wal(True)
-        self._cfs.clear()
-        self._handles.clear()
-        self._db.close()
+        try:
+            # Fails again after a failed write (RocksDB refuses writes from then on); what it
+            # would have synced is replayed or lost as any unsynced write is on a crash.
+            self._db.flush_wal(True)
+        finally:
+            self._cfs.clear()
+            self._handles.clear()
+            self._db.close()

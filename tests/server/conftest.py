@@ -23,6 +23,18 @@ import redis
 from tests.waiting import poll_until
 
 SESHAT = [sys.executable, "-m", "seshat.cli"]
+# Runs the rest of its argv with RLIMIT_FSIZE set to its first argument, through exec (same
+# pid), so no preexec_fn runs in a forked child of this threaded process.
+_LIMIT_FILE_SIZE = [
+    sys.executable,
+    "-c",
+    (
+        "import os, resource, signal, sys; limit = int(sys.argv[1]); "
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)); "
+        "os.execv(sys.argv[2], sys.argv[2:])"
+    ),
+]
 
 
 def free_port() -> int:
@@ -51,6 +63,9 @@ class SeshatProcess:
     proc: subprocess.Popen[bytes] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     raft_port: int = 0
+    file_size_limit: int | None = None
+    """RLIMIT_FSIZE for the process: a write past it fails with EFBIG, as one fails with
+    ENOSPC on a full disk (no root, no mount); SIGXFSZ is ignored so the write just fails."""
 
     def __post_init__(self) -> None:
         while self.raft_port in (0, self.port):  # a free port may be handed out twice
@@ -59,8 +74,12 @@ class SeshatProcess:
     def start(self) -> SeshatProcess:
         env = dict(os.environ, **self.extra_env)
         log = open(self.log_path, "ab")
+        limit = []
+        if self.file_size_limit is not None:
+            limit = [*_LIMIT_FILE_SIZE, str(self.file_size_limit)]
         self.proc = subprocess.Popen(
-            SESHAT
+            limit
+            + SESHAT
             + ["--port", str(self.port), "--raft-port", str(self.raft_port)]
             + ["--data-dir", str(self.data_dir)]
             + self.args,
@@ -133,13 +152,15 @@ def start_seshat(tmp_path: Path) -> Iterator[Callable[..., SeshatProcess]]:
     started: list[SeshatProcess] = []
 
     def start(*args: str, data_dir: Path | None = None, port: int | None = None,
-              env: dict[str, str] | None = None) -> SeshatProcess:
+              env: dict[str, str] | None = None,
+              file_size_limit: int | None = None) -> SeshatProcess:
         node = SeshatProcess(
             port=port or free_port(),
             data_dir=data_dir or tmp_path / f"node{len(started)}",
             args=list(args),
             log_path=tmp_path / f"node{len(started)}.log",
             extra_env=env or {},
+            file_size_limit=file_size_limit,
         )
         started.append(node)
         return node.start()
