@@ -283,6 +283,15 @@ class Raft:
                 self.logger.warning("quorum_lost", node=self.id, term=self.term)
                 self.become_follower(self.term, NONE)
                 return
+            if self.lead_transferee != NONE:
+                # RAFT.TRANSFER answered OK when it started: say why nothing came of it.
+                self.logger.warning(
+                    "transfer_abandoned",
+                    node=self.id,
+                    term=self.term,
+                    target=self.lead_transferee,
+                    reason="target not caught up within an election timeout",
+                )
             self._abort_leader_transfer()
         if self.heartbeat_elapsed >= self.config.heartbeat_ticks:
             self.heartbeat_elapsed = 0

@@ -175,6 +175,31 @@ def test_leadership_transfer_catches_up_then_hands_over() -> None:
     assert c.nodes[3].term() > 1
 
 
+class RecordingLogger:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, object]]] = []
+
+    def info(self, event: str, **fields: object) -> None:
+        self.events.append((event, fields))
+
+    debug = warning = info
+
+
+def test_leadership_transfer_to_an_unreachable_node_is_abandoned_and_says_so() -> None:
+    logger = RecordingLogger()
+    c = Cluster([1, 2, 3], logger=logger)
+    c.elect(1)
+    c.isolate(3)
+    c.nodes[1].transfer_leader(3)
+    with pytest.raises(ProposalDropped):
+        c.nodes[1].propose([b"during"])
+    c.tick_all(c.nodes[1].raft.config.election_ticks)
+    assert c.leader() == 1
+    abandoned = [f for e, f in logger.events if e == "transfer_abandoned"]
+    assert [f["target"] for f in abandoned] == [3], logger.events
+    c.nodes[1].propose([b"after"])  # leading normally again
+
+
 def test_lagging_follower_receives_snapshot() -> None:
     c = Cluster([1, 2, 3])
     c.elect(1)
