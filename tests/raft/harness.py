@@ -17,8 +17,28 @@ from seshat.raft import (
     MemoryLogStorage,
     Message,
     RawNode,
+    Ready,
     StateRole,
 )
+
+
+class MemoryDurableLog:
+    """The asyncio driver's `DurableLog` over a `MemoryLogStorage`, which is the disk here: for
+    tests of the driver or the transport, not of persistence. `sync` has nothing to do."""
+
+    def __init__(self, storage: MemoryLogStorage) -> None:
+        self.storage = storage
+
+    def stage(self, rd: Ready) -> None:
+        if rd.snapshot is not None:
+            self.storage.apply_snapshot(rd.snapshot)
+        if rd.entries:
+            self.storage.append(rd.entries)
+        if rd.hard_state is not None:
+            self.storage.set_hard_state(rd.hard_state)
+
+    def sync(self) -> None:
+        pass
 
 
 class Cluster:

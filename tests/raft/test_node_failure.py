@@ -1,7 +1,7 @@
 """The asyncio driver stops for good when a Ready cannot be persisted, and says so.
 
-Real: the core (`RawNode`) and its driver (`RaftNode`). Stand-in, and why: `FailingLog` is a
-`MemoryLogStorage` whose `stage` raises once told to, in place of a disk that refuses a write
+Real: the core (`RawNode`) and its driver (`RaftNode`). Stand-in, and why: `FailingLog` is the
+harness's in-memory log whose `stage` raises once told to, in place of a disk that refuses a write
 (the same failure on a real RocksDB, in a real process, is tests/server/test_storage_failure.py;
 here the driver's side of it is checked without a process).
 """
@@ -17,23 +17,18 @@ import pytest
 from seshat.raft import Config, ConfState, MemoryLogStorage, ProposalDropped, RawNode, Ready
 from seshat.raft.node import NodeFailed, NoTransport, OutcomeUnknown, RaftNode
 from seshat.raft.types import Entry, Snapshot, StateRole
+from tests.raft.harness import MemoryDurableLog
 
 
-class FailingLog:
+class FailingLog(MemoryDurableLog):
     def __init__(self, storage: MemoryLogStorage) -> None:
-        self.storage = storage
+        super().__init__(storage)
         self.error: OSError | None = None
 
     def stage(self, rd: Ready) -> None:
         if self.error is not None:
             raise self.error
-        if rd.entries:
-            self.storage.append(rd.entries)
-        if rd.hard_state is not None:
-            self.storage.set_hard_state(rd.hard_state)
-
-    def sync(self) -> None:
-        pass
+        super().stage(rd)
 
 
 class CountingApplier:

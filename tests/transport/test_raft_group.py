@@ -18,27 +18,12 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from seshat.raft import Config, ConfState, MemoryLogStorage, RawNode, Ready
+from seshat.raft import Config, ConfState, MemoryLogStorage, RawNode
 from seshat.raft.node import RaftNode
 from seshat.raft.types import Entry, EntryType, Snapshot, StateRole
 from seshat.transport import GrpcTransport
+from tests.raft.harness import MemoryDurableLog
 from tests.transport.conftest import CLUSTER, FAST_LIMITS, wait_for
-
-
-class MemoryDurableLog:
-    def __init__(self, storage: MemoryLogStorage) -> None:
-        self.storage = storage
-
-    def stage(self, rd: Ready) -> None:
-        if rd.snapshot is not None:
-            self.storage.apply_snapshot(rd.snapshot)
-        if rd.entries:
-            self.storage.append(rd.entries)
-        if rd.hard_state is not None:
-            self.storage.set_hard_state(rd.hard_state)
-
-    def sync(self) -> None:
-        pass
 
 
 class ListApplier:
