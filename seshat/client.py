@@ -64,6 +64,8 @@ _PRE_AUTH_ALLOWED = frozenset({b"auth", b"hello", b"quit"})
 # Not queued after MULTI (Redis `processCommand`): they act on the transaction itself.
 _NOT_QUEUED = frozenset({b"exec", b"discard", b"multi", b"watch", b"quit"})
 _NULL_ARRAYS = (b"*-1\r\n", b"_\r\n")
+MAX_CLIENTS_REACHED = b"-ERR max number of clients reached\r\n"
+"""Sent, as Redis does, to a connection past `maxclients` before it is closed."""
 
 PlanItem = tuple[int, list[bytes]] | Reply
 
@@ -128,6 +130,14 @@ class ClientConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        server = self.server
+        if len(server.clients) >= server.config.maxclients:
+            # As Redis: say why, then close; the client was never one of ours.
+            server.stats.rejected_connections += 1
+            self._closed = self._close_after_flush = True
+            self.transport.write(MAX_CLIENTS_REACHED)  # type: ignore[union-attr]
+            transport.close()
+            return
         peer = transport.get_extra_info("peername")
         sock = transport.get_extra_info("sockname")
         self.addr = f"{peer[0]}:{peer[1]}" if peer else "?"

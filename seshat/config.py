@@ -19,6 +19,7 @@ class NodeConfig:
     data_dir: str = "./seshat-data"
     node_id: int = 1
     requirepass: str = ""
+    maxclients: int = 10_000
     log_level: str = "info"
     log_format: str = "console"
     peers: dict[int, str] = field(default_factory=dict)  # node id -> host:raft_port
@@ -39,6 +40,12 @@ _FLAGS: list[tuple[str, str, type, str]] = [
     ("data_dir", "SESHAT_DATA_DIR", str, "directory of this node's RocksDB"),
     ("node_id", "SESHAT_NODE_ID", int, "this node's id (a positive integer, fixed for life)"),
     ("requirepass", "SESHAT_REQUIREPASS", str, "password clients must AUTH with (empty: none)"),
+    (
+        "maxclients",
+        "SESHAT_MAXCLIENTS",
+        int,
+        "most client connections at once (lowered to fit the open-file limit, as Redis does)",
+    ),
     ("log_level", "SESHAT_LOG_LEVEL", str, "debug, info, warning or error"),
     ("log_format", "SESHAT_LOG_FORMAT", str, "console (for a person) or json (for machines)"),
     ("tick_interval_ms", "SESHAT_TICK_INTERVAL_MS", int, "length of one Raft tick"),
@@ -132,6 +139,8 @@ def validate(config: NodeConfig) -> None:
         raise ValueError(f"--log-format must be console or json, not {config.log_format!r}")
     if config.log_level not in ("debug", "info", "warning", "error"):
         raise ValueError(f"--log-level must be debug, info, warning or error, not {config.log_level!r}")
+    if not 1 <= config.maxclients <= 4294967295:  # Redis's bounds
+        raise ValueError(f"--maxclients must be between 1 and 4294967295, not {config.maxclients}")
     for port_name in ("port", "raft_port"):
         port = getattr(config, port_name)
         if not 0 <= port <= 65535:

@@ -28,6 +28,7 @@ from seshat.config import NodeConfig
 from seshat.kv import errors as E
 from seshat.kv.service import KVService
 from seshat.kv.state_machine import StateMachine
+from seshat.open_files import MAXCLIENTS_MAX, fit_maxclients
 from seshat.protocol.replies import ErrorReply, Reply
 from seshat.raft.core import Config as RaftConfig
 from seshat.raft.core import ProposalDropped
@@ -48,12 +49,14 @@ class DataDirMismatch(Exception):
 @dataclass(slots=True)
 class Stats:
     connections_received: int = 0
+    rejected_connections: int = 0
     commands_processed: int = 0
     expired_keys: int = 0
     started_s: float = 0.0
 
     def reset(self) -> None:
         self.connections_received = 0
+        self.rejected_connections = 0
         self.commands_processed = 0
         self.expired_keys = 0
 
@@ -188,6 +191,15 @@ class Server:
         self.node.start()
         if raw.conf_state().voters == (config.node_id,):
             raw.campaign()  # a lone voter need not wait an election timeout
+        fitted = fit_maxclients(config.maxclients)
+        if fitted != config.maxclients:
+            self.log.warning(
+                "maxclients_lowered",
+                wanted=config.maxclients,
+                maxclients=fitted,
+                reason="the open-file limit (ulimit -n) allows no more",
+            )
+            config.maxclients = fitted
         loop = asyncio.get_running_loop()
         self._listener = await loop.create_server(
             lambda: ClientConnection(self), config.bind, config.port, reuse_address=True
@@ -398,6 +410,7 @@ class Server:
             "server": self._info_server,
             "clients": lambda: [
                 ("connected_clients", len(self.clients)),
+                ("maxclients", self.config.maxclients),
                 ("blocked_clients", self.blocking.parked()),
             ],
             "memory": self._info_memory,
@@ -440,6 +453,7 @@ class Server:
         return [
             ("total_connections_received", self.stats.connections_received),
             ("total_commands_processed", self.stats.commands_processed),
+            ("rejected_connections", self.stats.rejected_connections),
         ]
 
     def _info_replication(self) -> list[tuple[str, object]]:
@@ -544,6 +558,7 @@ class Server:
             "bind": lambda: c.bind,
             "port": lambda: str(self.port),
             "requirepass": lambda: c.requirepass,
+            "maxclients": lambda: str(c.maxclients),
             "databases": lambda: "16",
             "save": lambda: "",
             "appendonly": lambda: "no",
@@ -575,7 +590,30 @@ class Server:
             self.config.log_compact_entries_max = number
             return None
 
-        return {"requirepass": set_requirepass, "raft-log-compact-entries-max": set_compact}
+        def set_maxclients(value: bytes) -> ErrorReply | None:
+            prefix = "ERR CONFIG SET failed (possibly related to argument 'maxclients') - "
+            try:
+                number = int(value)
+            except ValueError:
+                return ErrorReply(prefix + "argument couldn't be parsed into an integer")
+            if not 1 <= number <= MAXCLIENTS_MAX:
+                return ErrorReply(
+                    prefix + f"argument must be between 1 and {MAXCLIENTS_MAX} inclusive"
+                )
+            fitted = fit_maxclients(number)
+            if fitted != number:
+                return ErrorReply(
+                    prefix + "The operating system is not able to handle the specified "
+                    f"number of clients, try with {fitted}"
+                )
+            self.config.maxclients = number
+            return None
+
+        return {
+            "requirepass": set_requirepass,
+            "maxclients": set_maxclients,
+            "raft-log-compact-entries-max": set_compact,
+        }
 
 
 def _wall_clock_ms() -> int:

@@ -23,16 +23,18 @@ import redis
 from tests.waiting import poll_until
 
 SESHAT = [sys.executable, "-m", "seshat.cli"]
-# Runs the rest of its argv with RLIMIT_FSIZE set to its first argument, through exec (same
-# pid), so no preexec_fn runs in a forked child of this threaded process.
-_LIMIT_FILE_SIZE = [
+# Runs what follows `--` in its argv with the resource limits named before it (`FSIZE=N`,
+# `NOFILE=N`), through exec (same pid), so no preexec_fn runs in a forked child of this
+# threaded process. SIGXFSZ is ignored: a write past FSIZE then fails with EFBIG.
+_WITH_LIMITS = [
     sys.executable,
     "-c",
     (
-        "import os, resource, signal, sys; limit = int(sys.argv[1]); "
+        "import os, resource, signal, sys; end = sys.argv.index('--'); "
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
-        "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)); "
-        "os.execv(sys.argv[2], sys.argv[2:])"
+        "[resource.setrlimit(getattr(resource, 'RLIMIT_' + name), (int(n), int(n))) "
+        "for name, n in (arg.split('=') for arg in sys.argv[1:end])]; "
+        "os.execv(sys.argv[end + 1], sys.argv[end + 1:])"
     ),
 ]
 
@@ -66,6 +68,8 @@ class SeshatProcess:
     file_size_limit: int | None = None
     """RLIMIT_FSIZE for the process: a write past it fails with EFBIG, as one fails with
     ENOSPC on a full disk (no root, no mount); SIGXFSZ is ignored so the write just fails."""
+    open_files_limit: int | None = None
+    """RLIMIT_NOFILE for the process (soft and hard): `ulimit -n`."""
 
     def __post_init__(self) -> None:
         while self.raft_port in (0, self.port):  # a free port may be handed out twice
@@ -74,9 +78,12 @@ class SeshatProcess:
     def start(self) -> SeshatProcess:
         env = dict(os.environ, **self.extra_env)
         log = open(self.log_path, "ab")
-        limit = []
-        if self.file_size_limit is not None:
-            limit = [*_LIMIT_FILE_SIZE, str(self.file_size_limit)]
+        limits = [
+            f"{name}={value}"
+            for name, value in (("FSIZE", self.file_size_limit), ("NOFILE", self.open_files_limit))
+            if value is not None
+        ]
+        limit = [*_WITH_LIMITS, *limits, "--"] if limits else []
         self.proc = subprocess.Popen(
             limit
             + SESHAT
@@ -153,7 +160,8 @@ def start_seshat(tmp_path: Path) -> Iterator[Callable[..., SeshatProcess]]:
 
     def start(*args: str, data_dir: Path | None = None, port: int | None = None,
               env: dict[str, str] | None = None,
-              file_size_limit: int | None = None) -> SeshatProcess:
+              file_size_limit: int | None = None,
+              open_files_limit: int | None = None) -> SeshatProcess:
         node = SeshatProcess(
             port=port or free_port(),
             data_dir=data_dir or tmp_path / f"node{len(started)}",
@@ -161,6 +169,7 @@ def start_seshat(tmp_path: Path) -> Iterator[Callable[..., SeshatProcess]]:
             log_path=tmp_path / f"node{len(started)}.log",
             extra_env=env or {},
             file_size_limit=file_size_limit,
+            open_files_limit=open_files_limit,
         )
         started.append(node)
         return node.start()

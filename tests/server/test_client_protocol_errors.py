@@ -35,7 +35,7 @@ class FakeTransport:
 
 def _connection() -> tuple[ClientConnection, FakeTransport]:
     server = SimpleNamespace(
-        config=SimpleNamespace(requirepass=""),
+        config=SimpleNamespace(requirepass="", maxclients=10_000),
         clients={},
         stats=SimpleNamespace(connections_received=0, commands_processed=0),
         kv=SimpleNamespace(prepare=_prepare_ping),

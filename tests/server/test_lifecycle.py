@@ -26,6 +26,7 @@ def test_help_documents_every_flag_and_its_variable() -> None:
         ("--requirepass", "SESHAT_REQUIREPASS"),
         ("--log-level", "SESHAT_LOG_LEVEL"),
         ("--log-format", "SESHAT_LOG_FORMAT"),
+        ("--maxclients", "SESHAT_MAXCLIENTS"),
     ]:
         assert flag in out and env in out, (flag, env)
 
@@ -36,6 +37,9 @@ def test_flags_override_environment_which_overrides_defaults() -> None:
     assert config.load([], {}).port == 6379
     with pytest.raises(ValueError, match="log-format"):
         config.load(["--log-format", "xml"], {})
+    assert config.load([], {"SESHAT_MAXCLIENTS": "50"}).maxclients == 50
+    with pytest.raises(ValueError, match="maxclients"):
+        config.load(["--maxclients", "0"], {})
 
 
 def test_sigterm_shuts_down_gracefully_and_data_survives(
