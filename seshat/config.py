@@ -10,6 +10,8 @@ import argparse
 import os
 from dataclasses import dataclass, field
 
+from seshat.open_files import MAXCLIENTS_MAX
+
 
 @dataclass(slots=True)
 class NodeConfig:
@@ -139,8 +141,10 @@ def validate(config: NodeConfig) -> None:
         raise ValueError(f"--log-format must be console or json, not {config.log_format!r}")
     if config.log_level not in ("debug", "info", "warning", "error"):
         raise ValueError(f"--log-level must be debug, info, warning or error, not {config.log_level!r}")
-    if not 1 <= config.maxclients <= 4294967295:  # Redis's bounds
-        raise ValueError(f"--maxclients must be between 1 and 4294967295, not {config.maxclients}")
+    if not 1 <= config.maxclients <= MAXCLIENTS_MAX:
+        raise ValueError(
+            f"--maxclients must be between 1 and {MAXCLIENTS_MAX}, not {config.maxclients}"
+        )
     for port_name in ("port", "raft_port"):
         port = getattr(config, port_name)
         if not 0 <= port <= 65535:

@@ -17,6 +17,7 @@ RESERVED_FDS = 256
 """Descriptors kept for RocksDB, gRPC, the event loop and logs (Redis keeps 32)."""
 
 MAXCLIENTS_MAX = 4294967295
+"""Redis's upper bound for `maxclients` (flag and CONFIG SET alike)."""
 
 
 def fit_maxclients(wanted: int) -> int:

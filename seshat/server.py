@@ -583,28 +583,29 @@ class Server:
             except ValueError:
                 number = -1
             if number < 1:
-                return ErrorReply(
-                    "ERR CONFIG SET failed (possibly related to argument "
-                    "'raft-log-compact-entries-max') - argument must be a positive integer"
+                return E.config_set_failed(
+                    "raft-log-compact-entries-max", "argument must be a positive integer"
                 )
             self.config.log_compact_entries_max = number
             return None
 
         def set_maxclients(value: bytes) -> ErrorReply | None:
-            prefix = "ERR CONFIG SET failed (possibly related to argument 'maxclients') - "
             try:
                 number = int(value)
             except ValueError:
-                return ErrorReply(prefix + "argument couldn't be parsed into an integer")
+                return E.config_set_failed(
+                    "maxclients", "argument couldn't be parsed into an integer"
+                )
             if not 1 <= number <= MAXCLIENTS_MAX:
-                return ErrorReply(
-                    prefix + f"argument must be between 1 and {MAXCLIENTS_MAX} inclusive"
+                return E.config_set_failed(
+                    "maxclients", f"argument must be between 1 and {MAXCLIENTS_MAX} inclusive"
                 )
             fitted = fit_maxclients(number)
             if fitted != number:
-                return ErrorReply(
-                    prefix + "The operating system is not able to handle the specified "
-                    f"number of clients, try with {fitted}"
+                return E.config_set_failed(
+                    "maxclients",
+                    "The operating system is not able to handle the specified number of "
+                    f"clients, try with {fitted}",
                 )
             self.config.maxclients = number
             return None

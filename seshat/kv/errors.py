@@ -112,6 +112,11 @@ def hello_syntax(option: bytes) -> ErrorReply:
     return ErrorReply(f"ERR Syntax error in HELLO option '{_echo(option)}'")
 
 
+def config_set_failed(name: str, reason: str) -> ErrorReply:
+    """Redis's refusal of a CONFIG SET value (the argument is known, the value is not allowed)."""
+    return ErrorReply(f"ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}")
+
+
 def config_set_unknown(name: bytes) -> ErrorReply:
     return ErrorReply(
         f"ERR Unknown option or number of arguments for CONFIG SET - '{_echo(name)}'"

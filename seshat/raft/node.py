@@ -236,10 +236,9 @@ class RaftNode:
         self._wake.set()
         if self._task is not None:
             await self._task
-        for pending in self._pending.values():
-            pending.completion.set_error(OutcomeUnknown("node shutting down"))
-        self._pending.clear()
-        self._fail_reads(ReadDropped("node shutting down"))
+        self._fail_in_flight(
+            OutcomeUnknown("node shutting down"), ReadDropped("node shutting down")
+        )
 
     def _schedule_tick(self) -> None:
         loop = asyncio.get_running_loop()
@@ -343,10 +342,7 @@ class RaftNode:
         self._stopping = True
         if self._tick_handle is not None:
             self._tick_handle.cancel()
-        for pending in self._pending.values():
-            pending.completion.set_error(NodeFailed(str(error)))
-        self._pending.clear()
-        self._fail_reads(ReadDropped(f"node stopped: {error}"))
+        self._fail_in_flight(NodeFailed(str(error)), ReadDropped(f"node stopped: {error}"))
         if self.on_failure is not None:
             self.on_failure(error)
 
@@ -444,6 +440,12 @@ class RaftNode:
             if self._pending.get(index) is waiter:
                 del self._pending[index]
                 waiter.completion.set_error(OutcomeUnknown("leadership lost after proposing"))
+
+    def _fail_in_flight(self, proposal_error: OutcomeUnknown, read_error: ReadDropped) -> None:
+        for pending in self._pending.values():
+            pending.completion.set_error(proposal_error)
+        self._pending.clear()
+        self._fail_reads(read_error)
 
     def _fail_reads(self, error: Exception) -> None:
         for waiter in list(self._reads.values()) + [w for _, w in self._read_waits]:
