@@ -9,6 +9,7 @@ connection and nothing else.
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -48,11 +49,14 @@ def over_the_limit(port: int) -> list[bytes]:
             seen.append(third.recv(200))
             seen.append(third.recv(200))  # then closed: b""
         first.close()
-        for _ in range(50):  # the server notices the close in its own time
-            reply = ask(port, b"PING\r\n")
-            if reply == b"+PONG\r\n":
+        # The server notices the close in its own time; a client that connects before then is
+        # refused and counted, so wait on the connection still held until only it is left.
+        for _ in range(500):
+            second.sendall(b"INFO clients\r\n")
+            if b"connected_clients:1\r\n" in second.recv(8192):
                 break
-        seen.append(reply)
+            time.sleep(0.01)
+        seen.append(ask(port, b"PING\r\n"))
         second.sendall(b"INFO stats\r\n")
         stats = second.recv(8192)
         seen.append(next(x for x in stats.split(b"\r\n") if x.startswith(b"rejected_connections")))
