@@ -3040,4 +3040,156 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
         (b"arguments", [Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)])])
     ],
     b"object|help": [],
+    b"getbit": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"offset"), (b"type", b"integer")]),
+            ],
+        )
+    ],
+    b"setbit": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"offset"), (b"type", b"integer")]),
+                Map([(b"name", b"value"), (b"type", b"integer")]),
+            ],
+        )
+    ],
+    b"bitcount": [
+        (b"history", Set([[b"7.0.0", b"Added the `BYTE|BIT` option."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"index"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"start"), (b"type", b"integer")]),
+                                Map([(b"name", b"end"), (b"type", b"integer")]),
+                                Map(
+                                    [
+                                        (b"name", b"index_unit"),
+                                        (b"type", b"oneof"),
+                                        (b"since", b"7.0.0"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                        (
+                                            b"arguments",
+                                            [
+                                                Map(
+                                                    [
+                                                        (b"name", b"byte"),
+                                                        (b"type", b"pure-token"),
+                                                        (b"token", b"BYTE"),
+                                                    ]
+                                                ),
+                                                Map(
+                                                    [
+                                                        (b"name", b"bit"),
+                                                        (b"type", b"pure-token"),
+                                                        (b"token", b"BIT"),
+                                                    ]
+                                                ),
+                                            ],
+                                        ),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"bitpos": [
+        (b"history", Set([[b"7.0.0", b"Added the `BYTE|BIT` option."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"bit"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"index"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"start"), (b"type", b"integer")]),
+                                Map(
+                                    [
+                                        (b"name", b"end_index"),
+                                        (b"type", b"block"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                        (
+                                            b"arguments",
+                                            [
+                                                Map([(b"name", b"end"), (b"type", b"integer")]),
+                                                Map(
+                                                    [
+                                                        (b"name", b"index_unit"),
+                                                        (b"type", b"oneof"),
+                                                        (b"since", b"7.0.0"),
+                                                        (
+                                                            b"flags",
+                                                            Set([SimpleString(b"optional")]),
+                                                        ),
+                                                        (
+                                                            b"arguments",
+                                                            [
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"byte"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"BYTE"),
+                                                                    ]
+                                                                ),
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"bit"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"BIT"),
+                                                                    ]
+                                                                ),
+                                                            ],
+                                                        ),
+                                                    ]
+                                                ),
+                                            ],
+                                        ),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"bitop": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"operation"), (b"type", b"string")]),
+                Map([(b"name", b"destkey"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 1),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
 }

@@ -26,6 +26,7 @@ from typing import Final
 from seshat.kv import reads as R
 from seshat.kv import writes as W
 from seshat.kv.command_docs import EXTRA_DOCS
+from seshat.kv.bitmap_table import BITMAP_ROWS
 from seshat.kv.hash_set_table import HASH_SET_ROWS, OBJECT_SUBCOMMAND_ROWS
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.kv.list_zset_table import LIST_ZSET_ROWS
@@ -432,6 +433,8 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
     _row(**{**row, "kind": Kind(row["kind"])}) for row in LIST_ZSET_ROWS  # lists, sorted sets
 ) + tuple(
     _row(**{**row, "kind": Kind(row["kind"])}) for row in HASH_SET_ROWS  # hashes, sets, OBJECT
+) + tuple(
+    _row(**{**row, "kind": Kind(row["kind"])}) for row in BITMAP_ROWS  # bitmaps
 )
 
 # Subcommands of the container commands that Seshat implements, as Redis 7.0.15 publishes them

@@ -281,6 +281,123 @@ CASES: dict[str, str] = {
         ttl t
         get t
     """,
+    "bitmaps": """
+        setbit b 7 1
+        get b
+        getbit b 7
+        getbit b 6
+        getbit b 100
+        getbit nokey 0
+        setbit b 7 1
+        setbit b 7 0
+        get b
+        exists b
+        setbit fresh 20 0
+        get fresh
+        setbit b -1 1
+        setbit b x 1
+        setbit b 4294967296 1
+        setbit b 1 2
+        setbit b 1 -1
+        setbit b 1 01
+        setbit b 1 ''
+        getbit b -1
+        getbit b 4294967296
+        getbit b 1.0
+        set t abc ex 1000
+        setbit t 0 1
+        ttl t
+        get t
+        lpush l x
+        getbit l 0
+        setbit l 0 1
+        setbit l x 1
+        bitcount l
+        bitpos l 1
+        set s foobar
+        bitcount s
+        bitcount s 0 0
+        bitcount s 1 1
+        bitcount s 1 -2
+        bitcount s -100 100
+        bitcount s 5 30 bit
+        bitcount s 5 30 BYTE
+        bitcount s -3 -1 bit
+        bitcount s 3 1
+        bitcount s 0
+        bitcount s 0 1 bit extra
+        bitcount s a b
+        bitcount s 0 1 bits
+        bitcount nokey
+        bitcount nokey 0
+        bitcount nokey a b
+        set e ''
+        bitcount e
+        bitcount e 0 -1
+        bitcount e a b
+        bitpos e 0
+        bitpos e 1
+        bitpos s 1
+        bitpos s 0
+        bitpos s 1 2
+        bitpos s 0 2 -1
+        bitpos s 1 2 -1 bit
+        bitpos s 1 7 15 bit
+        bitpos s 0 7 15 bit
+        bitpos s 1 -1
+        bitpos s 1 100
+        bitpos s 0 3 2
+        bitpos s 2
+        bitpos s x
+        bitpos s 1 x
+        bitpos s 1 0 x
+        bitpos s 1 0 1 x
+        bitpos s 1 0 x bad
+        bitpos s 1 0 1 bit extra
+        bitpos nokey 0
+        bitpos nokey 1
+        bitpos nokey 0 5 10
+        bitpos nokey 2
+        set ones "\xff\xff"
+        setbit all 0 1
+        setbit all 1 1
+        setbit all 2 1
+        setbit all 3 1
+        setbit all 4 1
+        setbit all 5 1
+        setbit all 6 1
+        setbit all 7 1
+        bitpos all 0
+        bitpos all 0 0
+        bitpos all 0 0 0
+        bitpos all 0 0 -1 bit
+        bitpos all 0 0 3 bit
+        bitpos all 0 2 bit
+        bitpos all 1 3 5 bit
+        bitop and d s all
+        get d
+        bitop or d s all nokey
+        get d
+        bitop xor d s s
+        get d
+        bitop not d all
+        strlen d
+        bitcount d
+        bitop AnD d nokey nokey2
+        exists d
+        set d x ex 1000
+        bitop or d s
+        ttl d
+        get d
+        bitop not d s all
+        bitop nand d s
+        bitop and d l
+        bitop and l s
+        type l
+        get l
+        bitop or s s e
+        get s
+    """,
     "keys and types": """
         mset a 1 b 2 c 3 abc 4 'a b' 5 'h[e]llo' 6 'x\\y' 7
         exists a b nope a
@@ -505,6 +622,13 @@ INTS = st.sampled_from([b"0", b"1", b"-1", b"5", b"-3", b"100", b"x", b"92233720
 FAR = st.integers(100, 1_000_000).map(lambda n: str(n).encode())  # seconds: never reached
 FAR_AT = st.sampled_from([b"4102444800", b"4102444801", b"4200000000"])
 PAST = st.sampled_from([b"0", b"-1", b"-100"])
+BIT_INDEX = st.sampled_from([b"0", b"1", b"-1", b"3", b"-9", b"12", b"x"])
+BIT_RANGE = st.one_of(
+    st.just([]),
+    st.tuples(BIT_INDEX).map(list),
+    st.tuples(BIT_INDEX, BIT_INDEX).map(list),
+    st.tuples(BIT_INDEX, BIT_INDEX, st.sampled_from([b"BIT", b"byte", b"bits"])).map(list),
+)
 EXPIRE_FLAGS = st.lists(st.sampled_from([b"NX", b"XX", b"GT", b"LT"]), max_size=2)
 
 
@@ -567,6 +691,16 @@ COMMAND = st.one_of(
     _cmd(b"DBSIZE"),
     _cmd(b"RANDOMKEY"),
     _cmd(b"FLUSHDB"),
+    _cmd(
+        b"SETBIT", KEYS, st.sampled_from([b"0", b"6", b"9", b"30"]), st.sampled_from([b"0", b"1"])
+    ),
+    _cmd(b"GETBIT", KEYS, st.sampled_from([b"0", b"2", b"9", b"100"])),
+    st.tuples(KEYS, BIT_RANGE).map(lambda t: [b"BITCOUNT", t[0], *t[1]]),
+    st.tuples(KEYS, st.sampled_from([b"0", b"1", b"2"]), BIT_RANGE).map(
+        lambda t: [b"BITPOS", t[0], t[1], *t[2]]
+    ),
+    _cmd(b"BITOP", st.sampled_from([b"AND", b"OR", b"XOR"]), KEYS, KEYS, KEYS),
+    _cmd(b"BITOP", b"NOT", KEYS, KEYS),
 )
 
 

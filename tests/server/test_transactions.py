@@ -257,6 +257,12 @@ def test_watch_sees_other_clients(protocol: int, pair_factory: Callable[[int], P
         ([b"k"], [b"EXPIRE", b"k", b"100"], True),
         ([b"k"], [b"RENAME", b"k", b"k2"], True),
         ([b"k2"], [b"RENAME", b"k2", b"k"], True),
+        ([b"k"], [b"SETBIT", b"k", b"2", b"1"], False),  # "2" is 0x32: bit 2 is already 1
+        ([b"k"], [b"SETBIT", b"k", b"0", b"0"], False),
+        ([b"k"], [b"SETBIT", b"k", b"0", b"1"], True),
+        ([b"k"], [b"SETBIT", b"k", b"100", b"0"], True),  # the string grows
+        ([b"b"], [b"BITOP", b"AND", b"b", b"nokey"], False),  # nothing to store or delete
+        ([b"k"], [b"BITOP", b"OR", b"k", b"k"], True),
     ):
         pair.check([b"WATCH", *watched])
         pair.check([b"MULTI"])
