@@ -58,6 +58,7 @@ class Admin:
             b"info": Admin.info,
             b"config": Admin.config,
             b"time": Admin.time,
+            b"shutdown": Admin.shutdown,
             b"cluster": _cluster,
             b"readonly": _readonly,
             b"readwrite": _readwrite,
@@ -400,6 +401,32 @@ class Admin:
         )
 
     # ------------------------------------------------------------------ TIME
+
+    def shutdown(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
+        """Stop this node as SIGTERM does. Every acknowledged write is already durable, so
+        SAVE/NOSAVE change nothing, and with no shutdown to wait for there is none to ABORT.
+
+        As in Redis, the client gets no reply: its earlier commands are answered, then the
+        connection closes with the server.
+        """
+        flags: set[bytes] = set()
+        abort = False
+        for arg in argv[1:]:
+            word = arg.lower()
+            if word == b"abort":
+                abort = True
+            elif word in (b"nosave", b"save", b"now", b"force"):
+                flags.add(word)
+            else:
+                return E.SYNTAX
+        if (abort and flags) or {b"nosave", b"save"} <= flags:
+            return E.SYNTAX
+        if abort:
+            return E.NO_SHUTDOWN_IN_PROGRESS
+        self.server.log.info("shutdown_requested", command="SHUTDOWN", client=conn.addr)
+        conn.close_after_reply()
+        self.server.request_stop()
+        return DEFERRED
 
     def time(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
         now_ns = time.time_ns()

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from seshat.admin import DEFERRED
 from seshat.kv import errors as E
 from seshat.kv import transactions as T
-from seshat.kv.commands import CONNECTION, F_ADMIN, LOCAL, lookup
+from seshat.kv.commands import CONNECTION, F_ADMIN, F_NO_MULTI, LOCAL, lookup
 from seshat.kv.lists import BLOCKING_COMMANDS
 from seshat.kv.operation import Watched, encode_exec
 from seshat.kv.service import Connection, Immediate, Read, Session, Write
@@ -321,6 +321,8 @@ class ClientConnection(asyncio.Protocol):
             error = E.unknown_command(argv)
         elif not spec.arity_ok(len(argv)):
             error = E.wrong_arity(spec.name)
+        elif spec.flags & F_NO_MULTI:
+            error = E.NOT_ALLOWED_IN_MULTI
         elif spec.kind is CONNECTION:
             prepared = self.server.kv.prepare(Session(self.session.db), argv)
             if isinstance(prepared, Immediate):

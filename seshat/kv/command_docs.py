@@ -631,6 +631,67 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
             ],
         ),
     ],
+    b"shutdown": [
+        (b"history", Set([[b"7.0.0", b"Added the `NOW`, `FORCE` and `ABORT` modifiers."]])),
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"nosave_save"),
+                        (b"type", b"oneof"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"nosave"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"NOSAVE"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"save"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"SAVE"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"now"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"NOW"),
+                        (b"since", b"7.0.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"force"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"FORCE"),
+                        (b"since", b"7.0.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"abort"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"ABORT"),
+                        (b"since", b"7.0.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
     b"time": [],
     b"multi": [],
     b"exec": [],

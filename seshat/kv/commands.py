@@ -62,6 +62,7 @@ F_NOSCRIPT: Final = FLAG_BITS["noscript"]
 F_LOADING: Final = FLAG_BITS["loading"]
 F_STALE: Final = FLAG_BITS["stale"]
 F_NO_AUTH: Final = FLAG_BITS["no_auth"]
+F_NO_MULTI: Final = FLAG_BITS["no_multi"]
 
 PrepareFn = Callable[[list[bytes], int], "list[bytes] | ErrorReply"]
 ApplyFn = Callable[[KeyspaceWriter, int, int, list[bytes]], Reply]
@@ -215,6 +216,10 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
          tips="request_policy:all_shards response_policy:all_succeeded", key_specs=(),
          summary="Remove all keys from all databases", since="1.0.0", group="server", complexity="O(N) where N is the total number of keys in all databases",
          kind=WRITE, prepare=W.prepare_flushall, apply=W.apply_flushall),
+    _row(b"shutdown", -1, "admin noscript loading stale no_multi allow_busy", 0, 0, 0, "@admin @slow @dangerous",
+         tips="", key_specs=(),
+         summary="Synchronously save the dataset to disk and then shut down the server", since="1.0.0", group="server", complexity="O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
+         kind=CONNECTION),
     _row(b"time", 1, "loading stale fast", 0, 0, 0, "@fast",
          tips="nondeterministic_output", key_specs=(),
          summary="Return the current server time", since="2.6.0", group="server", complexity="O(1)",

@@ -109,6 +109,8 @@ UNKNOWN_OUTCOME = ErrorReply(
     "ERR write outcome unknown: leadership changed before it was known to commit "
     "(it may or may not have been applied)"
 )
+NO_SHUTDOWN_IN_PROGRESS = ErrorReply("ERR No shutdown in progress.")
+NOT_ALLOWED_IN_MULTI = ErrorReply("ERR Command not allowed inside a transaction")
 SHUTTING_DOWN = ErrorReply("ERR the server is shutting down")
 
 

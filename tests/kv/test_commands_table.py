@@ -28,6 +28,7 @@ NAMES = [
     "DBSIZE",
     "FLUSHDB",
     "FLUSHALL",
+    "SHUTDOWN",
     "TIME",
     "GET",
     "SET",
