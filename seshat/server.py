@@ -285,6 +285,8 @@ class Server:
         deadline = time.monotonic() + config.timeout_graceful_shutdown_s
         while any(c._pending for c in self.clients.values()) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
+        if self.cluster is not None and hasattr(self, "node"):
+            await self.cluster.hand_off_leadership()
         for client in list(self.clients.values()):
             client.kill()
         if hasattr(self, "node"):

@@ -149,6 +149,53 @@ def test_leadership_transfer_under_load(start_cluster: Callable[..., LocalCluste
     assert not lost, f"{len(lost)} acknowledged writes lost across the transfer: {lost[:5]}"
 
 
+def _first_log_time(text: str, *needles: str) -> str:
+    """The ISO timestamp of the first log line holding every needle."""
+    return next(line.split()[0] for line in text.splitlines() if all(n in line for n in needles))
+
+
+def test_a_leader_stopped_gracefully_hands_leadership_over_first(
+    start_cluster: Callable[..., LocalCluster],
+) -> None:
+    """SIGTERM (or SHUTDOWN) on the leader: it transfers leadership to a caught-up follower
+    before it stops, so the others need no election timeout; writes through the followers go
+    on and none acknowledged is lost."""
+    cluster = start_cluster(3)
+    leader = cluster.leader()
+    followers = [n for n in cluster.nodes if n != leader]
+    stop = threading.Event()
+    acked: dict[int, list[str]] = {n: [] for n in followers}
+    threads = [
+        threading.Thread(
+            target=_writer, args=(cluster.nodes[n].port, f"g{n}", acked[n], stop), daemon=True
+        )
+        for n in followers
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        poll_until(lambda: all(len(acked[n]) >= 20 for n in followers), timeout_s=10)
+        assert cluster.nodes[leader].terminate() == 0
+        before = sum(map(len, acked.values()))
+        poll_until(lambda: sum(map(len, acked.values())) >= before + 50, timeout_s=10)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(10)
+    old_log = cluster.nodes[leader].log()
+    handed = next(line for line in old_log.splitlines() if "leadership_handed_off" in line)
+    target = int(handed.split("target=")[1].split()[0])
+    assert target in followers
+    assert cluster.leader(exclude=(leader,)) == target
+    # The target led before the old leader finished stopping (one clock: the same machine).
+    led_at = _first_log_time(cluster.nodes[target].log(), "role_changed", "role=leader")
+    assert led_at < _first_log_time(old_log, "seshat_stopped")
+    keys = [k for ks in acked.values() for k in ks]
+    values = cluster.client(target, protocol=2).mget(keys)
+    lost = [k for k, v in zip(keys, values) if v != k.encode()]
+    assert not lost, f"{len(lost)} acknowledged writes lost across the stop: {lost[:5]}"
+
+
 def test_add_and_remove_a_node_while_writing(
     start_cluster: Callable[..., LocalCluster], tmp_path: object
 ) -> None:
