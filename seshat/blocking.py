@@ -1,4 +1,4 @@
-"""Blocking list pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH) on the leader.
+"""Blocking pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN, BZPOPMAX) on the leader.
 
 The state machine only knows the non-blocking core of these commands: applied, they pop if they
 can and answer `NullArray` if every key is empty (`seshat/kv/lists.py`). Blocking is this
@@ -44,9 +44,10 @@ TOO_MANY_WAITERS = ErrorReply("ERR too many blocked clients; retry later")
 
 
 def blocking_keys(argv: list[bytes]) -> list[bytes]:
-    """The keys a blocking pop waits on: every key of BLPOP/BRPOP, the source of the moves."""
+    """The keys a blocking pop waits on: every key of BLPOP/BRPOP/BZPOPMIN/BZPOPMAX, the source
+    of the moves."""
     name = argv[0].lower()
-    if name in (b"blpop", b"brpop"):
+    if name in (b"blpop", b"brpop", b"bzpopmin", b"bzpopmax"):
         return argv[1:-1]
     return [argv[1]]
 

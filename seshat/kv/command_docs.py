@@ -2247,6 +2247,46 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
             ],
         )
     ],
+    b"bzpopmin": [
+        (
+            b"history",
+            Set([[b"6.0.0", b"`timeout` is interpreted as a double instead of an integer."]]),
+        ),
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map([(b"name", b"timeout"), (b"type", b"double")]),
+            ],
+        ),
+    ],
+    b"bzpopmax": [
+        (
+            b"history",
+            Set([[b"6.0.0", b"`timeout` is interpreted as a double instead of an integer."]]),
+        ),
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map([(b"name", b"timeout"), (b"type", b"double")]),
+            ],
+        ),
+    ],
     b"zpopmax": [
         (
             b"arguments",

@@ -48,7 +48,9 @@ TIMEOUT_NOT_FLOAT = ErrorReply("ERR timeout is not a float or out of range")
 TIMEOUT_NEGATIVE = ErrorReply("ERR timeout is negative")
 
 # Commands whose NullArray reply means "nothing to pop yet: block" (the connection layer's job).
-BLOCKING_COMMANDS: Final = frozenset({b"blpop", b"brpop", b"blmove", b"brpoplpush"})
+BLOCKING_COMMANDS: Final = frozenset(
+    {b"blpop", b"brpop", b"blmove", b"brpoplpush", b"bzpopmin", b"bzpopmax"}
+)
 
 
 class _Source(Protocol):
@@ -322,7 +324,8 @@ def apply_rpoplpush(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) 
 
 
 def prepare_blocking(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
-    """BLPOP/BRPOP/BRPOPLPUSH: the last argument is the timeout (the connection layer's to use)."""
+    """BLPOP/BRPOP/BRPOPLPUSH/BZPOPMIN/BZPOPMAX: the last argument is the timeout (the
+    connection layer's to use)."""
     timeout = parse_timeout(argv[-1])
     if isinstance(timeout, ErrorReply):
         return timeout

@@ -51,7 +51,7 @@ from seshat.kv.score_codec import (
     unpack_double,
 )
 from seshat.protocol.numbers import format_double
-from seshat.protocol.replies import Double, ErrorReply, Pairs, Reply
+from seshat.protocol.replies import NULL_ARRAY, Double, ErrorReply, Pairs, Reply
 
 _M: Final = b"m"
 _S: Final = b"s"
@@ -477,6 +477,31 @@ def apply_zpopmin(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) ->
 
 def apply_zpopmax(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
     return _zpop(w, now_ms, db, argv, True)
+
+
+def _bzpop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes], reverse: bool) -> Reply:
+    """The non-blocking core of BZPOPMIN/BZPOPMAX: `[key, member, score]` from the first
+    non-empty sorted set, or `NullArray` for `seshat.blocking` to wait on (its timeout, the
+    last argument, was checked by `lists.prepare_blocking`)."""
+    for key in argv[1:-1]:
+        coll = open_write(w, now_ms, db, key, L.TYPE_ZSET, create=False)
+        if isinstance(coll, ErrorReply):
+            return coll
+        if coll is None:
+            continue
+        score, member = next(_index(coll, reverse))
+        _remove(coll, score, member)
+        coll.save()
+        return [key, member, Double(score)]
+    return NULL_ARRAY
+
+
+def apply_bzpopmin(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
+    return _bzpop(w, now_ms, db, argv, False)
+
+
+def apply_bzpopmax(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
+    return _bzpop(w, now_ms, db, argv, True)
 
 
 def prepare_zremrange(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:

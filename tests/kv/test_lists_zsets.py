@@ -441,6 +441,31 @@ CASES: dict[str, str] = {
         zremrangebyrank nokey 0 1
         zremrangebylex nokey - +
     """,
+    "bzpopmin bzpopmax": """
+        bzpopmin nope 0.001
+        bzpopmax nope other 0.001
+        zadd z1 1 a 2 b 3 c
+        zadd z2 -1.5 x inf y
+        bzpopmin nope z2 z1 0
+        bzpopmax z1 z2 0
+        bzpopmax z2 0
+        bzpopmin z2 z1 1.5
+        zrange z1 0 -1 withscores
+        exists z2
+        set str v
+        bzpopmin str z1 0
+        bzpopmin z1 str 0
+        bzpopmax nope str 0
+        bzpopmin z1 x
+        bzpopmin z1 -1
+        bzpopmin z1 inf
+        bzpopmax z1 0x10
+        bzpopmin z1
+        zadd big 1e300 m 0.1 n
+        bzpopmax big 0
+        bzpopmin big 0
+        exists big
+    """,
     "zunion zinter zdiff": """
         zadd a 1 x 2 y 3 z
         zadd b 10 y 20 z 30 w
@@ -690,6 +715,7 @@ COMMAND = st.one_of(
     _cmd(st.sampled_from([b"ZRANGEBYLEX", b"ZREVRANGEBYLEX"]), KEYS, LEX, LEX),
     _cmd(b"ZRANGESTORE", KEYS, KEYS, INTS, INTS),
     _cmd(st.sampled_from([b"ZPOPMIN", b"ZPOPMAX"]), KEYS),
+    _cmd(st.sampled_from([b"BZPOPMIN", b"BZPOPMAX"]), KEYS, KEYS, b"0.001"),
     _cmd(st.sampled_from([b"ZPOPMIN", b"ZPOPMAX"]), KEYS, st.sampled_from([b"0", b"1", b"2"])),
     _cmd(b"ZREMRANGEBYRANK", KEYS, INTS, INTS),
     _cmd(b"ZREMRANGEBYSCORE", KEYS, BOUNDS, BOUNDS),

@@ -210,8 +210,12 @@ CASES: dict[str, str] = {
         BRPOP nolist 1
         BLMOVE nolist dst LEFT RIGHT 0
         BRPOPLPUSH nolist dst 0
+        BZPOPMIN nozset 0
+        BZPOPMAX nozset 1
         RPUSH l a
         BLPOP l 0
+        ZADD z 1 m
+        BZPOPMAX z 0
         EXEC
     """,
     "blocking pops that need not block": """
@@ -225,6 +229,10 @@ CASES: dict[str, str] = {
         BLPOP s 1
         BLPOP l -1
         BLPOP l notafloat
+        ZADD z 1 a 2 b
+        BZPOPMIN z 0
+        BZPOPMAX s z 0
+        BZPOPMAX z l 0
     """,
 }
 
@@ -410,6 +418,16 @@ def test_blpop_woken_by_another_client(seshat_server: SeshatProcess) -> None:
     # the connection answers its next command normally once unblocked
     assert waiter.call([b"PING"]) == b"+PONG\r\n"
     assert r.llen("l2") == 0
+    waiter.close()
+
+
+def test_bzpopmin_woken_by_another_client(seshat_server: SeshatProcess) -> None:
+    r = seshat_server.client()
+    waiter = _raw_blocked(seshat_server.port, [b"BZPOPMIN", b"z1", b"z2", b"0"])
+    wait_blocked(r, 1)
+    assert r.zadd("z2", {"b": 2, "a": 1.5}) == 2
+    assert waiter.reply() == b"*3\r\n$2\r\nz2\r\n$1\r\na\r\n$3\r\n1.5\r\n"
+    assert r.zrange("z2", 0, -1) == [b"b"]
     waiter.close()
 
 
