@@ -1,4 +1,5 @@
-"""Blocking pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN, BZPOPMAX) on the leader.
+"""Blocking pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN, BZPOPMAX, BLMPOP, BZMPOP) on
+the leader.
 
 The state machine only knows the non-blocking core of these commands: applied, they pop if they
 can and answer `NullArray` if every key is empty (`seshat/kv/lists.py`). Blocking is this
@@ -30,7 +31,8 @@ import asyncio
 import itertools
 from typing import TYPE_CHECKING, Any
 
-from seshat.kv.lists import parse_timeout
+from seshat.kv import mpop
+from seshat.kv.lists import parse_timeout, timeout_arg
 from seshat.kv.service import Session, Write
 from seshat.protocol.replies import NULL_ARRAY, ErrorReply, NullArray, Reply
 from seshat.raft.core import ProposalDropped
@@ -44,11 +46,13 @@ TOO_MANY_WAITERS = ErrorReply("ERR too many blocked clients; retry later")
 
 
 def blocking_keys(argv: list[bytes]) -> list[bytes]:
-    """The keys a blocking pop waits on: every key of BLPOP/BRPOP/BZPOPMIN/BZPOPMAX, the source
-    of the moves."""
+    """The keys a blocking pop waits on: every key of BLPOP/BRPOP/BZPOPMIN/BZPOPMAX and of
+    BLMPOP/BZMPOP, the source of the moves."""
     name = argv[0].lower()
     if name in (b"blpop", b"brpop", b"bzpopmin", b"bzpopmax"):
         return argv[1:-1]
+    if name in mpop.BLOCKING:
+        return argv[3 : 3 + int(argv[2])]
     return [argv[1]]
 
 
@@ -96,7 +100,7 @@ class Blocking:
         if len(self._waiters) >= WAITERS_MAX:
             waiter.final.set_result(TOO_MANY_WAITERS)
             return waiter.final
-        timeout_ms = parse_timeout(argv[-1])
+        timeout_ms = parse_timeout(timeout_arg(argv))
         assert isinstance(timeout_ms, int), argv  # prepare validated it
         self._waiters[waiter.seq] = waiter
         for key in waiter.keys:

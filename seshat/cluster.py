@@ -27,7 +27,7 @@ from seshat import logs
 from seshat.forwarder import Forwarder, relayed_reply
 from seshat.kv import errors as E
 from seshat.kv import transactions
-from seshat.kv.lists import BLOCKING_COMMANDS, parse_timeout
+from seshat.kv.lists import BLOCKING_COMMANDS, parse_timeout, timeout_arg
 from seshat.kv.operation import Watched, encode_exec
 from seshat.kv.service import Connection, Immediate, Read, Session, Write
 from seshat.protocol.encoder import encode
@@ -254,7 +254,7 @@ class Cluster:
         completion = Completion()
         timeout_s = FORWARD_TIMEOUT_S
         if argv[0].lower() in BLOCKING_COMMANDS:
-            timeout_ms = parse_timeout(argv[-1])
+            timeout_ms = parse_timeout(timeout_arg(argv))
             if isinstance(timeout_ms, int):
                 timeout_s = FOREVER_S if timeout_ms == 0 else timeout_ms / 1000 + FORWARD_TIMEOUT_S
         self._spawn(self._forward(argv, db, protocol, completion, timeout_s))

@@ -1690,6 +1690,105 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
             ],
         ),
     ],
+    b"lmpop": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"numkeys"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"where"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"left"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"LEFT"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"right"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"RIGHT"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"token", b"COUNT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"blmpop": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"timeout"), (b"type", b"double")]),
+                Map([(b"name", b"numkeys"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"where"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"left"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"LEFT"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"right"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"RIGHT"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"token", b"COUNT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
     b"blmove": [
         (
             b"arguments",
@@ -2287,6 +2386,105 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
             ],
         ),
     ],
+    b"zmpop": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"numkeys"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"where"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"min"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"MIN"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"max"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"MAX"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"token", b"COUNT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"bzmpop": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"timeout"), (b"type", b"double")]),
+                Map([(b"name", b"numkeys"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"where"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"min"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"MIN"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"max"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"MAX"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"token", b"COUNT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
     b"zpopmax": [
         (
             b"arguments",
@@ -2593,6 +2791,30 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
                         (b"name", b"withscores"),
                         (b"type", b"pure-token"),
                         (b"token", b"WITHSCORES"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"zintercard": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"numkeys"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"limit"),
+                        (b"type", b"integer"),
+                        (b"token", b"LIMIT"),
                         (b"flags", Set([SimpleString(b"optional")])),
                     ]
                 ),

@@ -7,6 +7,8 @@ and `COMMAND DOCS`; a key spec tuple is `(flags, begin_index, a, b, c, notes, fi
 keystep).
 """
 
+# ruff: noqa: C408  (one dict(...) per row reads like the Redis JSON it mirrors)
+
 from __future__ import annotations
 
 from typing import Any, Final
@@ -88,6 +90,14 @@ LIST_ZSET_ROWS: Final[tuple[dict[str, Any], ...]] = (
          tips='', key_specs=((('RW', 'access', 'delete'), 1, -2, 1, 0, '', 'range'),),
          summary='Remove and get the last element in a list, or block until one is available', since='2.0.0', group='list', complexity='O(N) where N is the number of provided keys.',
          kind='write', prepare=LS.prepare_blocking, apply=LS.apply_brpop),
+    dict(name=b'lmpop', arity=-4, flags='write movablekeys', first_key=0, last_key=0, step=0, acl='@write @list @slow',
+         tips='', key_specs=((('RW', 'access', 'delete'), 1, 0, 1, 1, '', 'keynum'),),
+         summary='Pop elements from a list', since='7.0.0', group='list', complexity='O(N+M) where N is the number of provided keys and M is the number of elements returned.',
+         kind='write', prepare=LS.prepare_lmpop, apply=LS.apply_lmpop),
+    dict(name=b'blmpop', arity=-5, flags='write blocking movablekeys', first_key=0, last_key=0, step=0, acl='@write @list @slow @blocking',
+         tips='', key_specs=((('RW', 'access', 'delete'), 2, 0, 1, 1, '', 'keynum'),),
+         summary='Pop elements from a list, or block until one is available', since='7.0.0', group='list', complexity='O(N+M) where N is the number of provided keys and M is the number of elements returned.',
+         kind='write', prepare=LS.prepare_lmpop, apply=LS.apply_lmpop),
     dict(name=b'blmove', arity=6, flags='write denyoom noscript blocking', first_key=1, last_key=2, step=1, acl='@write @list @slow @blocking',
          tips='', key_specs=((('RW', 'access', 'delete'), 1, 0, 1, 0, '', 'range'), (('RW', 'insert'), 2, 0, 1, 0, '', 'range')),
          summary='Pop an element from a list, push it to another list and return it; or block until one is available', since='6.2.0', group='list', complexity='O(1)',
@@ -176,6 +186,14 @@ LIST_ZSET_ROWS: Final[tuple[dict[str, Any], ...]] = (
          tips='', key_specs=((('RW', 'access', 'delete'), 1, -2, 1, 0, '', 'range'),),
          summary='Remove and return the member with the highest score from one or more sorted sets, or block until one is available', since='5.0.0', group='sorted-set', complexity='O(log(N)) with N being the number of elements in the sorted set.',
          kind='write', prepare=LS.prepare_blocking, apply=Z.apply_bzpopmax),
+    dict(name=b'zmpop', arity=-4, flags='write movablekeys', first_key=0, last_key=0, step=0, acl='@write @sortedset @slow',
+         tips='', key_specs=((('RW', 'access', 'delete'), 1, 0, 1, 1, '', 'keynum'),),
+         summary='Remove and return members with scores in a sorted set', since='7.0.0', group='sorted-set', complexity='O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.',
+         kind='write', prepare=Z.prepare_zmpop, apply=Z.apply_zmpop),
+    dict(name=b'bzmpop', arity=-5, flags='write blocking movablekeys', first_key=0, last_key=0, step=0, acl='@write @sortedset @slow @blocking',
+         tips='', key_specs=((('RW', 'access', 'delete'), 2, 0, 1, 1, '', 'keynum'),),
+         summary='Remove and return members with scores in a sorted set or block until one is available', since='7.0.0', group='sorted-set', complexity='O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.',
+         kind='write', prepare=Z.prepare_zmpop, apply=Z.apply_zmpop),
     dict(name=b'zpopmax', arity=-2, flags='write fast', first_key=1, last_key=1, step=1, acl='@write @sortedset @fast',
          tips='', key_specs=((('RW', 'access', 'delete'), 1, 0, 1, 0, '', 'range'),),
          summary='Remove and return members with the highest scores in a sorted set', since='5.0.0', group='sorted-set', complexity='O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.',
@@ -212,6 +230,10 @@ LIST_ZSET_ROWS: Final[tuple[dict[str, Any], ...]] = (
          tips='', key_specs=((('RO', 'access'), 1, 0, 1, 1, '', 'keynum'),),
          summary='Intersect multiple sorted sets', since='6.2.0', group='sorted-set', complexity='O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.',
          kind='read', read=Z.read_setop),
+    dict(name=b'zintercard', arity=-3, flags='readonly movablekeys', first_key=0, last_key=0, step=0, acl='@read @sortedset @slow',
+         tips='', key_specs=((('RO', 'access'), 1, 0, 1, 1, '', 'keynum'),),
+         summary='Intersect multiple sorted sets and return the cardinality of the result', since='7.0.0', group='sorted-set', complexity='O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.',
+         kind='read', read=Z.read_zintercard),
     dict(name=b'zdiff', arity=-3, flags='readonly movablekeys', first_key=0, last_key=0, step=0, acl='@read @sortedset @slow',
          tips='', key_specs=((('RO', 'access'), 1, 0, 1, 1, '', 'keynum'),),
          summary='Subtract multiple sorted sets', since='6.2.0', group='sorted-set', complexity='O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.',

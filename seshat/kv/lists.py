@@ -29,6 +29,7 @@ from typing import Final, Protocol
 
 from seshat.kv import errors as E
 from seshat.kv import layout as L
+from seshat.kv import mpop
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.kv.numbers import INT64_MIN, parse_int, parse_long_double
 from seshat.protocol.replies import NULL_ARRAY, OK, ErrorReply, Reply
@@ -49,8 +50,13 @@ TIMEOUT_NEGATIVE = ErrorReply("ERR timeout is negative")
 
 # Commands whose NullArray reply means "nothing to pop yet: block" (the connection layer's job).
 BLOCKING_COMMANDS: Final = frozenset(
-    {b"blpop", b"brpop", b"blmove", b"brpoplpush", b"bzpopmin", b"bzpopmax"}
+    {b"blpop", b"brpop", b"blmove", b"brpoplpush", b"bzpopmin", b"bzpopmax"} | mpop.BLOCKING
 )
+
+
+def timeout_arg(argv: list[bytes]) -> bytes:
+    """A blocking command's timeout: its last argument, or BLMPOP's and BZMPOP's first."""
+    return argv[1] if argv[0].lower() in mpop.BLOCKING else argv[-1]
 
 
 class _Source(Protocol):
@@ -330,6 +336,33 @@ def prepare_blocking(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply
     if isinstance(timeout, ErrorReply):
         return timeout
     return argv
+
+
+def prepare_lmpop(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
+    """LMPOP, and BLMPOP after its timeout (which Redis checks first)."""
+    if argv[0].lower() == b"blmpop":
+        timeout = parse_timeout(argv[1])
+        if isinstance(timeout, ErrorReply):
+            return timeout
+    parsed = mpop.parse(argv, (b"left", b"right"))
+    return parsed if isinstance(parsed, ErrorReply) else argv
+
+
+def apply_lmpop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
+    """LMPOP, and BLMPOP's non-blocking core: `[key, [element...]]` from the first non-empty
+    list, or `NullArray` (for BLMPOP, `seshat.blocking` then waits)."""
+    parsed = mpop.parse(argv, (b"left", b"right"))
+    assert not isinstance(parsed, ErrorReply), parsed
+    for key in parsed.keys:
+        ref = _load_w(w, now_ms, db, key)
+        if ref is None:
+            continue
+        if isinstance(ref, ErrorReply):
+            return ref
+        values: list[Reply] = list(_pop(w, ref, parsed.count, parsed.side == b"left"))
+        _save(w, ref)
+        return [key, values]
+    return NULL_ARRAY
 
 
 def _apply_bpop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes], left: bool) -> Reply:

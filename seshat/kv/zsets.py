@@ -28,6 +28,7 @@ from typing import Final, Protocol
 
 from seshat.kv import errors as E
 from seshat.kv import layout as L
+from seshat.kv import mpop
 from seshat.kv import zset_args as A
 from seshat.kv.collections import (
     RColl,
@@ -41,6 +42,7 @@ from seshat.kv.collections import (
 )
 from seshat.kv.glob import match
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
+from seshat.kv.lists import parse_timeout
 from seshat.kv.numbers import INT64_MAX, parse_cursor, parse_int
 from seshat.kv.scan_options import parse_scan_options
 from seshat.kv.score_codec import (
@@ -504,6 +506,39 @@ def apply_bzpopmax(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -
     return _bzpop(w, now_ms, db, argv, True)
 
 
+def prepare_zmpop(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
+    """ZMPOP, and BZMPOP after its timeout (which Redis checks first)."""
+    if argv[0].lower() == b"bzmpop":
+        timeout = parse_timeout(argv[1])
+        if isinstance(timeout, ErrorReply):
+            return timeout
+    parsed = mpop.parse(argv, (b"min", b"max"))
+    return parsed if isinstance(parsed, ErrorReply) else argv
+
+
+def apply_zmpop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
+    """ZMPOP, and BZMPOP's non-blocking core: `[key, [[member, score]...]]` from the first
+    non-empty sorted set, or `NullArray`."""
+    parsed = mpop.parse(argv, (b"min", b"max"))
+    assert not isinstance(parsed, ErrorReply), parsed
+    for key in parsed.keys:
+        coll = open_write(w, now_ms, db, key, L.TYPE_ZSET, create=False)
+        if isinstance(coll, ErrorReply):
+            return coll
+        if coll is None:
+            continue
+        popped: list[Entry] = []
+        for entry in _index(coll, parsed.side == b"max"):
+            popped.append(entry)
+            if len(popped) == parsed.count:
+                break
+        for score, member in popped:
+            _remove(coll, score, member)
+        coll.save()
+        return [key, [[member, Double(score)] for score, member in popped]]
+    return NULL_ARRAY
+
+
 def prepare_zremrange(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
     parsed = _parse_remrange(argv)
     return parsed if isinstance(parsed, ErrorReply) else argv
@@ -687,6 +722,36 @@ def read_setop(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> R
         return result
     entries, withscores = result
     return _entries_reply(entries, withscores)
+
+
+LIMIT_NEGATIVE: Final = ErrorReply("ERR LIMIT can't be negative")
+
+
+def read_zintercard(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
+    """ZINTERCARD numkeys key... [LIMIT limit]: the size of the intersection (sets count as
+    sorted sets, as in ZINTER), at most `limit` when it is not 0. Types before options."""
+    numkeys = A.parse_numkeys(argv, 1, "zintercard")
+    if isinstance(numkeys, ErrorReply):
+        return numkeys
+    inputs: list[_Input] = []
+    for key in argv[2 : 2 + numkeys]:
+        opened = _open_input(view, now_ms, db, key)
+        if isinstance(opened, ErrorReply):
+            return opened
+        inputs.append(opened)
+    limit = 0
+    j = 2 + numkeys
+    while j < len(argv):
+        if len(argv) - j >= 2 and argv[j].lower() == b"limit":
+            parsed = parse_int(argv[j + 1])
+            if parsed is None or parsed < 0:
+                return LIMIT_NEGATIVE
+            limit = parsed
+            j += 2
+        else:
+            return E.SYNTAX
+    size = len(_inter(inputs, A.AGG_SUM))
+    return min(size, limit) if limit else size
 
 
 def apply_setop_store(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:

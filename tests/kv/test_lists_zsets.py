@@ -466,6 +466,85 @@ CASES: dict[str, str] = {
         bzpopmin big 0
         exists big
     """,
+    "lmpop zmpop and their blocking forms": """
+        lmpop 1 nope left
+        rpush l1 a b c d
+        rpush l2 x
+        lmpop 2 nope l1 LEFT
+        lmpop 2 l1 l2 right count 2
+        lmpop 1 l1 left count 10
+        exists l1
+        lmpop 2 l1 l2 left count 1
+        blmpop 0.001 2 l1 l2 left
+        rpush l3 p q
+        blmpop 0 1 l3 RIGHT COUNT 5
+        lmpop 0 l1 left
+        lmpop -1 l1 left
+        lmpop x l1 left
+        lmpop 3 l1 left
+        lmpop 1 l1 up
+        lmpop 1 l1 left count 0
+        lmpop 1 l1 left count -2
+        lmpop 1 l1 left count x
+        lmpop 1 l1 left count 1 count 2
+        lmpop 1 l1 left extra
+        lmpop 1 l1 left count
+        blmpop x 1 l1 left
+        blmpop -1 1 l1 left
+        blmpop 0 0 l1 left
+        set str v
+        lmpop 2 nope str left
+        rpush l4 a
+        lmpop 2 str l4 left
+        lmpop 2 l4 str left
+        zmpop 1 nope min
+        zadd z1 1 a 2 b 3 c
+        zadd z2 -2 x
+        zmpop 2 nope z1 MIN
+        zmpop 2 z1 z2 max count 5
+        exists z1
+        zmpop 1 z2 max count 1
+        bzmpop 0.001 1 z2 min
+        zadd z3 1.5 m inf n
+        bzmpop 0 2 nope z3 MAX COUNT 1
+        bzmpop 0 1 z3 min
+        zmpop 0 z1 min
+        zmpop 1 z1 middle
+        zmpop 1 z1 min count 0
+        zmpop 2 z1 min
+        bzmpop x 1 z1 min
+        zmpop 2 nope str min
+        zadd zs 1 a
+        zmpop 2 str zs min
+        lmpop 1 zs left
+    """,
+    "zintercard": """
+        zadd z1 1 a 2 b 3 c 4 d
+        zadd z2 1 b 2 c 3 d 4 e
+        sadd s c d e
+        zintercard 1 z1
+        zintercard 2 z1 z2
+        zintercard 3 z1 z2 s
+        zintercard 2 z1 z2 limit 1
+        zintercard 2 z1 z2 LIMIT 0
+        zintercard 2 z1 z2 limit 10
+        zintercard 2 z1 nope
+        zintercard 1 nope
+        zintercard 0 z1
+        zintercard -1 z1
+        zintercard x z1
+        zintercard 3 z1 z2
+        zintercard 2 z1 z2 limit -1
+        zintercard 2 z1 z2 limit x
+        zintercard 2 z1 z2 limit
+        zintercard 2 z1 z2 withscores
+        zintercard 2 z1 z2 limit 1 limit 2
+        set str v
+        zintercard 2 z1 str
+        zintercard 2 str z1 limit -1
+        rpush l x
+        zintercard 1 l
+    """,
     "zunion zinter zdiff": """
         zadd a 1 x 2 y 3 z
         zadd b 10 y 20 z 30 w
@@ -672,6 +751,7 @@ def _with(head: list[bytes], tail: st.SearchStrategy[list[bytes]]) -> st.SearchS
     return tail.map(lambda t: head + t)
 
 
+MPOP_COUNT = st.sampled_from([[], [b"COUNT", b"1"], [b"COUNT", b"3"], [b"COUNT", b"0"]])
 ZADD_FLAGS = st.lists(st.sampled_from([b"NX", b"XX", b"GT", b"LT", b"CH"]), max_size=2)
 RANGE_OPTS = st.lists(
     st.sampled_from([[b"WITHSCORES"], [b"REV"], [b"LIMIT", b"1", b"2"], [b"LIMIT", b"0", b"-1"]]),
@@ -716,6 +796,15 @@ COMMAND = st.one_of(
     _cmd(b"ZRANGESTORE", KEYS, KEYS, INTS, INTS),
     _cmd(st.sampled_from([b"ZPOPMIN", b"ZPOPMAX"]), KEYS),
     _cmd(st.sampled_from([b"BZPOPMIN", b"BZPOPMAX"]), KEYS, KEYS, b"0.001"),
+    st.tuples(KEYS, KEYS, st.sampled_from([b"LEFT", b"RIGHT"]), MPOP_COUNT).map(
+        lambda t: [b"LMPOP", b"2", t[0], t[1], t[2], *t[3]]
+    ),
+    st.tuples(KEYS, KEYS, st.sampled_from([b"MIN", b"MAX"]), MPOP_COUNT).map(
+        lambda t: [b"ZMPOP", b"2", t[0], t[1], t[2], *t[3]]
+    ),
+    st.tuples(KEYS, KEYS, st.sampled_from([[], [b"LIMIT", b"1"], [b"LIMIT", b"0"]])).map(
+        lambda t: [b"ZINTERCARD", b"2", t[0], t[1], *t[2]]
+    ),
     _cmd(st.sampled_from([b"ZPOPMIN", b"ZPOPMAX"]), KEYS, st.sampled_from([b"0", b"1", b"2"])),
     _cmd(b"ZREMRANGEBYRANK", KEYS, INTS, INTS),
     _cmd(b"ZREMRANGEBYSCORE", KEYS, BOUNDS, BOUNDS),

@@ -216,6 +216,8 @@ CASES: dict[str, str] = {
         BLPOP l 0
         ZADD z 1 m
         BZPOPMAX z 0
+        BLMPOP 0 1 nolist LEFT
+        BZMPOP 0 1 nozset MIN COUNT 2
         EXEC
     """,
     "blocking pops that need not block": """
@@ -429,6 +431,22 @@ def test_bzpopmin_woken_by_another_client(seshat_server: SeshatProcess) -> None:
     assert waiter.reply() == b"*3\r\n$2\r\nz2\r\n$1\r\na\r\n$3\r\n1.5\r\n"
     assert r.zrange("z2", 0, -1) == [b"b"]
     waiter.close()
+
+
+def test_blmpop_and_bzmpop_woken_by_another_client(seshat_server: SeshatProcess) -> None:
+    r = seshat_server.client()
+    lists = _raw_blocked(seshat_server.port, [b"BLMPOP", b"0", b"2", b"l1", b"l2", b"RIGHT"])
+    zsets = _raw_blocked(seshat_server.port, [b"BZMPOP", b"0", b"1", b"z", b"MIN", b"COUNT", b"2"])
+    wait_blocked(r, 2)
+    assert r.rpush("l2", "a", "b") == 2
+    assert lists.reply() == b"*2\r\n$2\r\nl2\r\n*1\r\n$1\r\nb\r\n"
+    assert r.zadd("z", {"x": 2, "y": 1, "w": 3}) == 3
+    assert zsets.reply() == (
+        b"*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\ny\r\n$1\r\n1\r\n*2\r\n$1\r\nx\r\n$1\r\n2\r\n"
+    )
+    assert r.zrange("z", 0, -1) == [b"w"]
+    lists.close()
+    zsets.close()
 
 
 def test_blocked_clients_are_served_fifo(seshat_server: SeshatProcess) -> None:
