@@ -27,8 +27,9 @@ async def _serve(node_config: config_module.NodeConfig) -> int:
         # e.g. the port is taken, or the disk is full: stop what did start (the driver)
         # before closing RocksDB.
         logs.get("seshat").error("startup_failed", reason=str(error))
+        server.exit_code = 1  # what the process exits with, so seshat_stopped says it too
         await server.shutdown()
-        return 1
+        return server.exit_code
     # Everything made while starting (modules, the command table, the log cache) lives as long
     # as the node: out of the collector's sight, a full collection no longer walks it.
     gc.freeze()

@@ -338,14 +338,18 @@ def prepare_blocking(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply
     return argv
 
 
-def prepare_lmpop(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
-    """LMPOP, and BLMPOP after its timeout (which Redis checks first)."""
-    if argv[0].lower() == b"blmpop":
+def prepare_multi_pop(argv: list[bytes], sides: tuple[bytes, bytes]) -> list[bytes] | ErrorReply:
+    """LMPOP/ZMPOP, and BLMPOP/BZMPOP after their timeout (which Redis checks first)."""
+    if argv[0].lower() in mpop.BLOCKING:
         timeout = parse_timeout(argv[1])
         if isinstance(timeout, ErrorReply):
             return timeout
-    parsed = mpop.parse(argv, (b"left", b"right"))
+    parsed = mpop.parse(argv, sides)
     return parsed if isinstance(parsed, ErrorReply) else argv
+
+
+def prepare_lmpop(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
+    return prepare_multi_pop(argv, (b"left", b"right"))
 
 
 def apply_lmpop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:

@@ -329,14 +329,11 @@ def read_sdiff(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> R
     return sets if isinstance(sets, ErrorReply) else Set(list(_diff(sets)))
 
 
-def read_sintercard(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
-    numkeys = parse_int(argv[1])
-    if numkeys is None or numkeys < 1:
-        return NUMKEYS_NOT_POSITIVE
-    if numkeys > len(argv) - 2:
-        return NUMKEYS_TOO_MANY
+def parse_card_limit(argv: list[bytes], at: int) -> int | ErrorReply:
+    """SINTERCARD's and ZINTERCARD's options from `at`: `[LIMIT n]` (0, the default, is none;
+    the last one given counts, as in Redis)."""
     limit = 0
-    j = 2 + numkeys
+    j = at
     while j < len(argv):
         if argv[j].lower() == b"limit" and j + 1 < len(argv):
             n = parse_int(argv[j + 1])
@@ -346,6 +343,18 @@ def read_sintercard(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes])
             j += 2
         else:
             return E.SYNTAX
+    return limit
+
+
+def read_sintercard(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
+    numkeys = parse_int(argv[1])
+    if numkeys is None or numkeys < 1:
+        return NUMKEYS_NOT_POSITIVE
+    if numkeys > len(argv) - 2:
+        return NUMKEYS_TOO_MANY
+    limit = parse_card_limit(argv, 2 + numkeys)
+    if isinstance(limit, ErrorReply):
+        return limit
     sets = _read_sets(view, now_ms, db, argv[2 : 2 + numkeys])
     if isinstance(sets, ErrorReply):
         return sets

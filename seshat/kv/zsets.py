@@ -42,7 +42,7 @@ from seshat.kv.collections import (
 )
 from seshat.kv.glob import match
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
-from seshat.kv.lists import parse_timeout
+from seshat.kv.lists import prepare_multi_pop
 from seshat.kv.numbers import INT64_MAX, parse_cursor, parse_int
 from seshat.kv.scan_options import parse_scan_options
 from seshat.kv.score_codec import (
@@ -52,6 +52,7 @@ from seshat.kv.score_codec import (
     parse_score,
     unpack_double,
 )
+from seshat.kv.sets import parse_card_limit
 from seshat.protocol.numbers import format_double
 from seshat.protocol.replies import NULL_ARRAY, Double, ErrorReply, Pairs, Reply
 
@@ -507,13 +508,7 @@ def apply_bzpopmax(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -
 
 
 def prepare_zmpop(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
-    """ZMPOP, and BZMPOP after its timeout (which Redis checks first)."""
-    if argv[0].lower() == b"bzmpop":
-        timeout = parse_timeout(argv[1])
-        if isinstance(timeout, ErrorReply):
-            return timeout
-    parsed = mpop.parse(argv, (b"min", b"max"))
-    return parsed if isinstance(parsed, ErrorReply) else argv
+    return prepare_multi_pop(argv, (b"min", b"max"))
 
 
 def apply_zmpop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
@@ -724,9 +719,6 @@ def read_setop(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> R
     return _entries_reply(entries, withscores)
 
 
-LIMIT_NEGATIVE: Final = ErrorReply("ERR LIMIT can't be negative")
-
-
 def read_zintercard(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
     """ZINTERCARD numkeys key... [LIMIT limit]: the size of the intersection (sets count as
     sorted sets, as in ZINTER), at most `limit` when it is not 0. Types before options."""
@@ -739,17 +731,9 @@ def read_zintercard(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes])
         if isinstance(opened, ErrorReply):
             return opened
         inputs.append(opened)
-    limit = 0
-    j = 2 + numkeys
-    while j < len(argv):
-        if len(argv) - j >= 2 and argv[j].lower() == b"limit":
-            parsed = parse_int(argv[j + 1])
-            if parsed is None or parsed < 0:
-                return LIMIT_NEGATIVE
-            limit = parsed
-            j += 2
-        else:
-            return E.SYNTAX
+    limit = parse_card_limit(argv, 2 + numkeys)
+    if isinstance(limit, ErrorReply):
+        return limit
     size = len(_inter(inputs, A.AGG_SUM))
     return min(size, limit) if limit else size
 

@@ -11,7 +11,8 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 import redis
@@ -57,6 +58,40 @@ def _writer(port: int, prefix: str, acked: list[str], stop: threading.Event) -> 
             time.sleep(0.05)  # no leader yet, or this node is down: retry with a new key
 
 
+@contextmanager
+def _writing(
+    cluster: LocalCluster, nodes: list[int], prefix: str
+) -> Iterator[dict[int, list[str]]]:
+    """One `_writer` thread per node while the block runs; yields each node's acked keys."""
+    stop = threading.Event()
+    acked: dict[int, list[str]] = {n: [] for n in nodes}
+    threads = [
+        threading.Thread(
+            target=_writer,
+            args=(cluster.nodes[n].port, f"{prefix}{n}", acked[n], stop),
+            daemon=True,
+        )
+        for n in nodes
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        yield acked
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(10)
+
+
+def _assert_none_lost(
+    cluster: LocalCluster, node: int, acked: dict[int, list[str]], across: str
+) -> None:
+    keys = [k for ks in acked.values() for k in ks]
+    values = cluster.client(node, protocol=2).mget(keys)
+    lost = [k for k, v in zip(keys, values) if v != k.encode()]
+    assert not lost, f"{len(lost)} acknowledged writes lost across {across}: {lost[:5]}"
+
+
 def test_leader_killed_no_acknowledged_write_lost_and_restart_catches_up(
     start_cluster: Callable[..., LocalCluster],
 ) -> None:
@@ -92,7 +127,7 @@ def test_leader_killed_no_acknowledged_write_lost_and_restart_catches_up(
     cluster.nodes[leader].start()
     commit = int(cluster.info_raft(new_leader)["commit_index"])
     cluster.wait_applied(leader, commit)
-    restarted = cluster.client(leader, protocol=2, )
+    restarted = cluster.client(leader, protocol=2)
     restarted.execute_command("READONLY")
     assert restarted.mget(keys[-20:]) == [k.encode() for k in keys[-20:]]
 
@@ -121,17 +156,7 @@ def test_leadership_transfer_under_load(start_cluster: Callable[..., LocalCluste
     cluster = start_cluster(3)
     leader = cluster.leader()
     target = next(n for n in cluster.nodes if n != leader)
-    stop = threading.Event()
-    acked: dict[int, list[str]] = {n: [] for n in cluster.nodes}
-    threads = [
-        threading.Thread(
-            target=_writer, args=(cluster.nodes[n].port, f"t{n}", acked[n], stop), daemon=True
-        )
-        for n in cluster.nodes
-    ]
-    for thread in threads:
-        thread.start()
-    try:
+    with _writing(cluster, list(cluster.nodes), "t") as acked:
         client = cluster.client(leader)
         assert client.execute_command("RAFT.TRANSFER", target) in (b"OK", "OK", True)
         poll_until(lambda: cluster.info_raft(target).get("role") == "leader")
@@ -139,14 +164,7 @@ def test_leadership_transfer_under_load(start_cluster: Callable[..., LocalCluste
         before = sum(map(len, acked.values()))
         # Writers keep going under the new leader.
         poll_until(lambda: sum(map(len, acked.values())) >= before + 50, timeout_s=4)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(10)
-    keys = [k for ks in acked.values() for k in ks]
-    values = cluster.client(target, protocol=2).mget(keys)
-    lost = [k for k, v in zip(keys, values) if v != k.encode()]
-    assert not lost, f"{len(lost)} acknowledged writes lost across the transfer: {lost[:5]}"
+    _assert_none_lost(cluster, target, acked, "the transfer")
 
 
 def _first_log_time(text: str, *needles: str) -> str:
@@ -163,25 +181,11 @@ def test_a_leader_stopped_gracefully_hands_leadership_over_first(
     cluster = start_cluster(3)
     leader = cluster.leader()
     followers = [n for n in cluster.nodes if n != leader]
-    stop = threading.Event()
-    acked: dict[int, list[str]] = {n: [] for n in followers}
-    threads = [
-        threading.Thread(
-            target=_writer, args=(cluster.nodes[n].port, f"g{n}", acked[n], stop), daemon=True
-        )
-        for n in followers
-    ]
-    for thread in threads:
-        thread.start()
-    try:
+    with _writing(cluster, followers, "g") as acked:
         poll_until(lambda: all(len(acked[n]) >= 20 for n in followers), timeout_s=10)
         assert cluster.nodes[leader].terminate() == 0
         before = sum(map(len, acked.values()))
         poll_until(lambda: sum(map(len, acked.values())) >= before + 50, timeout_s=10)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(10)
     old_log = cluster.nodes[leader].log()
     handed = next(line for line in old_log.splitlines() if "leadership_handed_off" in line)
     target = int(handed.split("target=")[1].split()[0])
@@ -190,10 +194,7 @@ def test_a_leader_stopped_gracefully_hands_leadership_over_first(
     # The target led before the old leader finished stopping (one clock: the same machine).
     led_at = _first_log_time(cluster.nodes[target].log(), "role_changed", "role=leader")
     assert led_at < _first_log_time(old_log, "seshat_stopped")
-    keys = [k for ks in acked.values() for k in ks]
-    values = cluster.client(target, protocol=2).mget(keys)
-    lost = [k for k, v in zip(keys, values) if v != k.encode()]
-    assert not lost, f"{len(lost)} acknowledged writes lost across the stop: {lost[:5]}"
+    _assert_none_lost(cluster, target, acked, "the stop")
 
 
 def test_add_and_remove_a_node_while_writing(
@@ -208,7 +209,14 @@ def test_add_and_remove_a_node_while_writing(
     new = SeshatProcess(
         port=client_port,
         data_dir=cluster.tmp / "n4",
-        args=["--node-id", "4", "--join", "--peers", cluster.peers + f",4=127.0.0.1:{raft_port}", *FAST],
+        args=[
+            "--node-id",
+            "4",
+            "--join",
+            "--peers",
+            cluster.peers + f",4=127.0.0.1:{raft_port}",
+            *FAST,
+        ],
         log_path=cluster.tmp / "n4.log",
         raft_port=raft_port,
     )
@@ -266,11 +274,21 @@ def test_redirect_mode_with_redis_cluster_clients(
         rc.close()
     if shutil.which("redis-cli"):  # redis-cli -c follows -MOVED from a follower to the leader
         port = str(cluster.nodes[follower].port)
-        out = subprocess.run(["redis-cli", "-c", "-p", port, "set", "k2", "v2"],
-                             capture_output=True, text=True, timeout=20, check=True)
+        out = subprocess.run(
+            ["redis-cli", "-c", "-p", port, "set", "k2", "v2"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
+        )
         assert out.stdout.strip() == "OK", out.stdout
-        out = subprocess.run(["redis-cli", "-c", "-p", port, "get", "k2"],
-                             capture_output=True, text=True, timeout=20, check=True)
+        out = subprocess.run(
+            ["redis-cli", "-c", "-p", port, "get", "k2"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
+        )
         assert out.stdout.strip() == "v2", out.stdout
 
 

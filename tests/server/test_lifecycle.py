@@ -94,3 +94,4 @@ def test_port_in_use_fails_cleanly(
     )
     assert proc.returncode == 1
     assert "startup_failed" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert "exit_code=1" in proc.stderr and "exit_code=0" not in proc.stderr, proc.stderr
