@@ -115,6 +115,26 @@ class Cluster:
         node.proc = None
         node.paused = False
 
+    def stop(self, node_id: int, timeout_s: float = 20.0) -> None:
+        """SIGTERM: the node answers what it owes, hands over leadership, and exits; one that
+        has not exited in `timeout_s` is killed (and the nemesis says so)."""
+        node = self.nodes[node_id]
+        if node.proc is None:
+            return
+        if node.proc.poll() is None:
+            node.proc.send_signal(signal.SIGTERM)
+            try:
+                node.proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                node.proc.send_signal(signal.SIGKILL)
+                node.proc.wait(timeout=10)
+                raise RuntimeError(f"node {node_id} ignored SIGTERM for {timeout_s}s") from None
+            finally:
+                node.proc = None
+                node.paused = False
+        else:
+            node.proc = None
+
     def pause(self, node_id: int) -> None:
         node = self.nodes[node_id]
         if node.running():

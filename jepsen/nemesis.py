@@ -9,6 +9,8 @@ because only then is the leader known; the choice goes into the history's nemesi
 Fault kinds (``--nemesis`` names) and their variants:
 
 - ``kill``: SIGKILL then restart, of ``one`` random node, the ``leader``, or a ``majority``.
+- ``stop``: SIGTERM (a graceful stop: a leader hands leadership over first) then restart, of
+  ``one`` random node or the ``leader``.
 - ``pause``: SIGSTOP then SIGCONT, same targets.
 - ``partition``: packets dropped between nodes (needs namespaces): ``halves`` (a random
   minority and majority), ``isolate-leader``, ``bridge`` (two sides that only one node hears
@@ -33,6 +35,7 @@ from jepsen.history import Recorder
 
 VARIANTS: dict[str, tuple[str, ...]] = {
     "kill": ("one", "leader", "majority"),
+    "stop": ("one", "leader"),
     "pause": ("one", "leader", "majority"),
     "partition": ("halves", "isolate-leader", "bridge", "random"),
     "membership": ("remove-add", "transfer"),
@@ -210,6 +213,12 @@ class Nemesis:
                 cluster.kill(n)
                 self._killed.add(n)
             rec.nemesis("kill", "start", {"variant": fault.variant, "nodes": targets})
+        elif fault.kind == "stop":
+            targets = self._targets(fault.variant)
+            rec.nemesis("stop", "start", {"variant": fault.variant, "nodes": targets})
+            for n in targets:
+                cluster.stop(n)
+                self._killed.add(n)  # restarted at heal exactly as a killed node
         elif fault.kind == "pause":
             targets = self._targets(fault.variant)
             for n in targets:
@@ -260,10 +269,10 @@ class Nemesis:
 
     def _heal(self, fault: Fault) -> None:
         cluster, rec = self.cluster, self.recorder
-        if fault.kind == "kill":
+        if fault.kind in ("kill", "stop"):
             nodes = sorted(self._killed)
             self._restart_killed()
-            rec.nemesis("kill", "end", {"variant": fault.variant, "nodes": nodes})
+            rec.nemesis(fault.kind, "end", {"variant": fault.variant, "nodes": nodes})
         elif fault.kind == "pause":
             nodes = sorted(self._paused)
             for n in nodes:

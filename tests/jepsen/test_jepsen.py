@@ -1,4 +1,5 @@
-"""The short chaos suite: each workload against three real nodes under kill and partition.
+"""The short chaos suite: each workload against three real nodes under kill and partition
+(and one case of graceful stops).
 
 Each case runs the harness exactly as a person would (``python -m jepsen run``, in a
 subprocess, ~25 s of client load) and fails on any anomaly, printing the checker's window and
@@ -28,6 +29,7 @@ CASES = [
     ("set", "kill,partition", 5),  # bridge partition, then kill the leader
     ("counter", "kill,partition", 4),  # kill leader, kill one, partition halves
     ("register", "pause,membership", 6),  # transfer, remove + rejoin, SIGSTOP the leader
+    ("register", "stop,kill", 9),  # SIGTERM the leader (it hands over), then kill the leader
 ]
 
 
