@@ -126,14 +126,10 @@ class Cluster:
             try:
                 node.proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
-                node.proc.send_signal(signal.SIGKILL)
-                node.proc.wait(timeout=10)
+                self.kill(node_id)
                 raise RuntimeError(f"node {node_id} ignored SIGTERM for {timeout_s}s") from None
-            finally:
-                node.proc = None
-                node.paused = False
-        else:
-            node.proc = None
+        node.proc = None
+        node.paused = False
 
     def pause(self, node_id: int) -> None:
         node = self.nodes[node_id]

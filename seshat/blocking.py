@@ -52,7 +52,7 @@ def blocking_keys(argv: list[bytes]) -> list[bytes]:
     if name in (b"blpop", b"brpop", b"bzpopmin", b"bzpopmax"):
         return argv[1:-1]
     if name in mpop.BLOCKING:
-        return argv[3 : 3 + int(argv[2])]
+        return mpop.keys(argv)
     return [argv[1]]
 
 

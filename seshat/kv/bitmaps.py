@@ -8,6 +8,9 @@ redis-server 7.0.15 (`bitops.c`), and the differential tests hold it to that.
 
 from __future__ import annotations
 
+import functools
+import operator
+from collections.abc import Callable
 from typing import Final
 
 from seshat.kv import errors as E
@@ -19,7 +22,12 @@ from seshat.protocol.replies import ErrorReply, Reply
 BITS_MAX: Final = 512 * 1024 * 1024 * 8
 """Offsets stop at proto-max-bulk-len (512 MB) worth of bits, as in Redis."""
 
-_OPS: Final = (b"and", b"or", b"xor", b"not")
+_FOLDS: Final[dict[bytes, Callable[[int, int], int]]] = {
+    b"and": operator.and_,
+    b"or": operator.or_,
+    b"xor": operator.xor,
+}
+"""BITOP's operators over two or more sources (NOT takes exactly one)."""
 
 
 def _offset(arg: bytes) -> int | ErrorReply:
@@ -204,7 +212,7 @@ def _first(value: bytes, first: int, last: int, bit: int) -> int | None:
 
 def prepare_bitop(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
     op = argv[1].lower()
-    if op not in _OPS:
+    if op != b"not" and op not in _FOLDS:
         return E.SYNTAX
     if op == b"not" and len(argv) != 4:
         return E.BITOP_NOT_ONE_KEY
@@ -226,15 +234,9 @@ def apply_bitop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> R
             w.delete(db, dest, old)
         return 0
     numbers = [int.from_bytes(v.ljust(size, b"\x00"), "big") for v in sources]
-    result = numbers[0]
     if op == b"not":
-        result = ~result & ((1 << (8 * size)) - 1)
-    for n in numbers[1:]:
-        if op == b"and":
-            result &= n
-        elif op == b"or":
-            result |= n
-        else:
-            result ^= n
+        result = ~numbers[0] & ((1 << (8 * size)) - 1)
+    else:
+        result = functools.reduce(_FOLDS[op], numbers)
     w.put(db, dest, L.string_record(result.to_bytes(size, "big"), 0), old)
     return size

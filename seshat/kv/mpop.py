@@ -33,6 +33,12 @@ def numkeys_index(argv: list[bytes]) -> int:
     return 2 if argv[0].lower() in BLOCKING else 1
 
 
+def keys(argv: list[bytes]) -> list[bytes]:
+    """The keys of an already checked (proposed) command."""
+    at = numkeys_index(argv)
+    return argv[at + 1 : at + 1 + int(argv[at])]
+
+
 def parse(argv: list[bytes], sides: tuple[bytes, bytes]) -> MultiPop | ErrorReply:
     at = numkeys_index(argv)
     numkeys = parse_int(argv[at])

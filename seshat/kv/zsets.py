@@ -21,6 +21,7 @@ assume all members share one score, as Redis documents: the scan seeks inside th
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Iterator
@@ -452,6 +453,15 @@ def prepare_zpop(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
     return argv
 
 
+def _pop_entries(coll: WColl, count: int, reverse: bool) -> list[Entry]:
+    """Remove the `count` lowest (highest with `reverse`) entries, save, and return them."""
+    popped = list(itertools.islice(_index(coll, reverse), count))
+    for score, member in popped:
+        _remove(coll, score, member)
+    coll.save()
+    return popped
+
+
 def _zpop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes], reverse: bool) -> Reply:
     has_count = len(argv) == 3
     coll = open_write(w, now_ms, db, argv[1], L.TYPE_ZSET, create=False)
@@ -460,14 +470,7 @@ def _zpop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes], reverse: b
     count = int(argv[2]) if has_count else 1
     if coll is None or count == 0:
         return Pairs([]) if has_count else []
-    popped: list[Entry] = []
-    for entry in _index(coll, reverse):
-        popped.append(entry)
-        if len(popped) == count:
-            break
-    for score, member in popped:
-        _remove(coll, score, member)
-    coll.save()
+    popped = _pop_entries(coll, count, reverse)
     if has_count:
         return _entries_reply(popped, True)
     score, member = popped[0]
@@ -492,9 +495,7 @@ def _bzpop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes], reverse: 
             return coll
         if coll is None:
             continue
-        score, member = next(_index(coll, reverse))
-        _remove(coll, score, member)
-        coll.save()
+        ((score, member),) = _pop_entries(coll, 1, reverse)
         return [key, member, Double(score)]
     return NULL_ARRAY
 
@@ -522,14 +523,7 @@ def apply_zmpop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> R
             return coll
         if coll is None:
             continue
-        popped: list[Entry] = []
-        for entry in _index(coll, parsed.side == b"max"):
-            popped.append(entry)
-            if len(popped) == parsed.count:
-                break
-        for score, member in popped:
-            _remove(coll, score, member)
-        coll.save()
+        popped = _pop_entries(coll, parsed.count, parsed.side == b"max")
         return [key, [[member, Double(score)] for score, member in popped]]
     return NULL_ARRAY
 
