@@ -27,6 +27,8 @@ from seshat.kv.commands import (
 )
 from seshat.kv.numbers import parse_int
 from seshat.protocol.replies import OK, PONG, ErrorReply, Map, Reply, SimpleString, Verbatim
+from seshat.pubsub import CHANNELS, PATTERNS, SHARD_CHANNELS
+from seshat.pubsub import HANDLERS as PUBSUB_HANDLERS
 
 if TYPE_CHECKING:
     from seshat.client import ClientConnection
@@ -65,6 +67,8 @@ class Admin:
             b"raft.node": _raft_node,
             b"raft.transfer": _raft_transfer,
             b"raft.status": _raft_status,
+            b"reset": Admin.reset,
+            **PUBSUB_HANDLERS,
         }
 
     def execute(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
@@ -78,10 +82,17 @@ class Admin:
     def ping(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
         if len(argv) > 2:
             return E.wrong_arity(b"ping")  # Redis names the command as its table does
+        if conn.subscriptions is not None and conn.protocol == 2:
+            return [b"pong", argv[1] if len(argv) == 2 else b""]  # as Redis in pub/sub mode
         return argv[1] if len(argv) == 2 else PONG
 
     def echo(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
         return argv[1]
+
+    def reset(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
+        """Back to a new connection's state, as Redis's `clearClientConnectionState`."""
+        conn.reset()
+        return SimpleString(b"RESET")
 
     def quit(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
         conn.close_after_reply()
@@ -197,11 +208,15 @@ class Admin:
         now = time.monotonic()
         cmd = conn.last_command.decode(errors="replace")
         cmd = current if conn is me else ("NULL" if cmd == "NULL" else cmd.lower())
+        subs = conn.subscriptions
+        families = (CHANNELS, PATTERNS, SHARD_CHANNELS)
+        counts = [len(subs.by_family[f]) if subs else 0 for f in families]
         return (
             f"id={conn.id} addr={conn.addr} laddr={conn.laddr} fd=-1 "
             f"name={conn.name.decode(errors='replace')} age={int(now - conn.created_s)} "
-            f"idle={int(now - conn.last_interaction_s)} flags=N db={conn.session.db} sub=0 "
-            f"psub=0 ssub=0 multi=-1 qbuf={conn.parser.buffered_bytes()} qbuf-free=0 "
+            f"idle={int(now - conn.last_interaction_s)} flags={'P' if subs else 'N'} "
+            f"db={conn.session.db} sub={counts[0]} psub={counts[1]} ssub={counts[2]} multi=-1 "
+            f"qbuf={conn.parser.buffered_bytes()} qbuf-free=0 "
             f"argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r "
             f"cmd={cmd} user=default redir=-1 resp={conn.protocol}\n"
         )
@@ -212,10 +227,11 @@ class Admin:
             option = argv[2].lower()
             if option == b"type" and len(argv) == 4:
                 kind = argv[3].lower()
-                if kind not in (b"normal", b"master", b"replica", b"pubsub"):
-                    return ErrorReply(f"ERR Unknown client type '{argv[3].decode(errors='replace')}'")
-                if kind != b"normal":
-                    clients = []
+                if kind not in _CLIENT_TYPES:
+                    return ErrorReply(
+                        f"ERR Unknown client type '{argv[3].decode(errors='replace')}'"
+                    )
+                clients = [c for c in clients if _client_type(c) == kind]
             elif option == b"id" and len(argv) >= 4:
                 wanted = set()
                 for raw in argv[3:]:
@@ -260,8 +276,10 @@ class Admin:
                     return E.SYNTAX
                 skipme = value.lower() == b"yes"
             elif option == b"type":
-                if value.lower() != b"normal":
-                    filters.append(lambda c: False)
+                wanted_type = value.lower()
+                if wanted_type not in _CLIENT_TYPES:
+                    return ErrorReply(f"ERR Unknown client type '{value.decode(errors='replace')}'")
+                filters.append(lambda c, t=wanted_type: _client_type(c) == t)
             elif option == b"user":
                 if value != b"default":  # the only user Seshat has
                     return ErrorReply(f"ERR No such user '{value.decode(errors='replace')}'")
@@ -431,6 +449,14 @@ class Admin:
     def time(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
         now_ns = time.time_ns()
         return [str(now_ns // 1_000_000_000).encode(), str(now_ns // 1000 % 1_000_000).encode()]
+
+
+_CLIENT_TYPES = frozenset({b"normal", b"master", b"replica", b"slave", b"pubsub"})
+
+
+def _client_type(conn: ClientConnection) -> bytes:
+    """CLIENT LIST TYPE / CLIENT KILL TYPE: a connection in pub/sub mode, or a normal one."""
+    return b"pubsub" if conn.subscriptions is not None else b"normal"
 
 
 def _help(container: bytes) -> Reply:

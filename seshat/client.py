@@ -44,7 +44,14 @@ from typing import TYPE_CHECKING, Any
 from seshat.admin import DEFERRED
 from seshat.kv import errors as E
 from seshat.kv import transactions as T
-from seshat.kv.commands import CONNECTION, F_ADMIN, F_NO_MULTI, LOCAL, lookup
+from seshat.kv.commands import (
+    CONNECTION,
+    F_ADMIN,
+    F_NO_MULTI,
+    LOCAL,
+    lookup,
+    lookup_subcommand,
+)
 from seshat.kv.lists import BLOCKING_COMMANDS
 from seshat.kv.operation import Watched, encode_exec
 from seshat.kv.service import Connection, Immediate, Read, Session, Write
@@ -52,6 +59,7 @@ from seshat.protocol.encoder import encode, encode_into
 from seshat.protocol.errors import ProtocolError
 from seshat.protocol.parser import Parser
 from seshat.protocol.replies import OK, QUEUED, ErrorReply, Raw, Reply
+from seshat.pubsub import ALLOWED_IN_RESP2_MODE, Subscriptions
 from seshat.raft.core import ProposalDropped
 from seshat.raft.node import Completion, NodeFailed, OutcomeUnknown, ProposalLost, ReadDropped
 
@@ -62,10 +70,13 @@ _client_ids = itertools.count(1)
 
 _PRE_AUTH_ALLOWED = frozenset({b"auth", b"hello", b"quit"})
 # Not queued after MULTI (Redis `processCommand`): they act on the transaction itself.
-_NOT_QUEUED = frozenset({b"exec", b"discard", b"multi", b"watch", b"quit"})
+_NOT_QUEUED = frozenset({b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"})
 _NULL_ARRAYS = (b"*-1\r\n", b"_\r\n")
 MAX_CLIENTS_REACHED = b"-ERR max number of clients reached\r\n"
 """Sent, as Redis does, to a connection past `maxclients` before it is closed."""
+PUBSUB_OUTPUT_LIMIT_BYTES = 32 * 1024 * 1024
+"""A subscriber whose unsent output passes this is closed (Redis's default hard limit for
+pub/sub clients): a reader that stopped reading must not grow the node's memory without bound."""
 
 PlanItem = tuple[int, list[bytes]] | Reply
 
@@ -125,6 +136,7 @@ class ClientConnection(asyncio.Protocol):
         self._multi_dirty = False  # an error while queuing: EXEC answers EXECABORT
         self._watched: list[Watched] = []
         self._waiting: Completion | None = None  # a blocking pop or EXEC later commands wait for
+        self.subscriptions: Subscriptions | None = None  # set while subscribed to anything
 
     # ------------------------------------------------------------------ asyncio callbacks
 
@@ -148,6 +160,8 @@ class ClientConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
         self.server.clients.pop(self.id, None)
+        if self.subscriptions is not None:
+            self.server.pubsub.forget(self)
         if self._waiting is not None:
             self.server.blocking.cancel(self)
 
@@ -214,6 +228,12 @@ class ClientConnection(asyncio.Protocol):
                 queue.popleft()
                 self._emit(E.NOAUTH)
                 continue
+            if self.subscriptions is not None and self.protocol == 2:
+                refusal = _refused_while_subscribed(argv)
+                if refusal is not None:
+                    queue.popleft()
+                    self._emit(refusal)
+                    continue
             if self._multi is not None and self._queue_in_multi(argv):
                 queue.popleft()
                 server.stats.commands_processed += 1
@@ -668,6 +688,56 @@ class ClientConnection(asyncio.Protocol):
     def kill(self) -> None:
         """CLIENT KILL: close now, dropping unsent replies, as Redis does."""
         self._close()
+
+    def reset(self) -> None:
+        """RESET: the state of a new connection (Redis's `clearClientConnectionState`)."""
+        self.server.pubsub.forget(self)
+        self._multi = None
+        self._multi_dirty = False
+        self._watched = []
+        self.session.db = 0
+        self.protocol = 2
+        self.name = b""
+        self.readonly = False
+        if self.server.config.requirepass:
+            self.authenticated = self.parser.authenticated = False
+
+    def deliver(self, reply: Reply) -> None:
+        """A pub/sub message: written after the replies queued before it, this loop turn."""
+        if self._closed or self._close_after_flush:
+            return
+        transport = self.transport
+        if transport is not None and transport.get_write_buffer_size() > PUBSUB_OUTPUT_LIMIT_BYTES:
+            # As Redis: drop the client and what it has not read (a close would wait for
+            # the reader to drain it), and with it its subscriptions.
+            self.server.log.warning(
+                "pubsub_client_closed", client=self.addr, reason="output buffer limit"
+            )
+            self.server.pubsub.forget(self)
+            self._closed = True
+            transport.abort()
+            return
+        self._slots.append(reply)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._after_completions)
+
+
+def _refused_while_subscribed(argv: list[bytes]) -> ErrorReply | None:
+    """RESP2 in pub/sub mode: the error for a command it may not run; None for one it may,
+    or for one that fails anyway (unknown, wrong arity), whose own error Redis answers first."""
+    spec = lookup(argv[0])
+    if spec is None or not spec.arity_ok(len(argv)):
+        return None
+    if spec.name in ALLOWED_IN_RESP2_MODE:
+        return None
+    name = spec.name
+    if spec.subcommands and len(argv) > 1:
+        sub = lookup_subcommand(spec.name, argv[1])
+        if sub is None or not sub.arity_ok(len(argv)):
+            return None
+        name = sub.name
+    return E.only_pubsub_allowed(name)
 
 
 def failure_reply(error: BaseException) -> ErrorReply:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import msgpack
 
 from seshat import logs
+from seshat.broadcaster import Broadcaster
 from seshat.forwarder import Forwarder, relayed_reply
 from seshat.kv import errors as E
 from seshat.kv import transactions
@@ -118,6 +119,10 @@ class Cluster:
         self.transport: GrpcTransport | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.forwarder = Forwarder(self, FORWARD_TIMEOUT_S)
+        self.broadcaster = Broadcaster(
+            peers=lambda: list(self.transport.peers()) if self.transport is not None else [],
+            client=lambda peer: self._transport().client(peer),
+        )
 
     def own_client_address(self) -> str:
         if self.config.advertise:
@@ -144,6 +149,7 @@ class Cluster:
                 change_membership=self.handle_change_membership,
                 transfer_leader=self.handle_transfer,
                 status=self.handle_status,
+                publish=self.handle_publish,
             ),
         )
         return self.transport
@@ -151,8 +157,13 @@ class Cluster:
     def _on_message(self, message: Message) -> None:
         self.server.node.step(message)
 
+    def _transport(self) -> GrpcTransport:
+        assert self.transport is not None, "the transport starts before clients connect"
+        return self.transport
+
     async def stop(self) -> None:
         await self.forwarder.stop()
+        await self.broadcaster.stop()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -500,6 +511,21 @@ class Cluster:
             )
         node.transfer_leader(request.target_id)
         return api.TransferLeaderReply(leader_id=node.leader_id())
+
+    # ------------------------------------------------------------------ pub/sub
+
+    def broadcast_publish(self, channel: bytes, message: bytes, shard: bool) -> None:
+        """Pass a message PUBLISHed here on to the other nodes' subscribers."""
+        self.broadcaster.publish(channel, message, shard)
+
+    async def handle_publish(self, request: api.PublishRequest) -> api.PublishReply:
+        pubsub = self.server.pubsub
+        for m in request.messages:
+            if m.shard:
+                pubsub.spublish(m.channel, m.message)
+            else:
+                pubsub.publish(m.channel, m.message)
+        return api.PublishReply()
 
     async def handle_status(self, request: api.StatusRequest) -> api.StatusReply:
         raw = self.server.node.raw

@@ -3515,4 +3515,167 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
             ],
         )
     ],
+    b"subscribe": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"channel"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"unsubscribe": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"channel"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"psubscribe": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"pattern"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                        (b"arguments", [Map([(b"name", b"pattern"), (b"type", b"pattern")])]),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"punsubscribe": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"pattern"),
+                        (b"type", b"pattern"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"publish": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"channel"), (b"type", b"string")]),
+                Map([(b"name", b"message"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"pubsub": [],
+    b"pubsub|numsub": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"channel"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"pubsub|shardchannels": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"pattern"),
+                        (b"type", b"pattern"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"pubsub|channels": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"pattern"),
+                        (b"type", b"pattern"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"pubsub|help": [],
+    b"pubsub|numpat": [],
+    b"pubsub|shardnumsub": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"shardchannel"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"ssubscribe": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"shardchannel"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"sunsubscribe": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"shardchannel"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"spublish": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"shardchannel"), (b"type", b"string")]),
+                Map([(b"name", b"message"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"reset": [],
 }

@@ -30,6 +30,7 @@ from seshat.kv.bitmap_table import BITMAP_ROWS
 from seshat.kv.hash_set_table import HASH_SET_ROWS, OBJECT_SUBCOMMAND_ROWS
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.kv.list_zset_table import LIST_ZSET_ROWS
+from seshat.kv.pubsub_table import PUBSUB_ROWS, PUBSUB_SUBCOMMAND_ROWS
 from seshat.protocol.replies import ErrorReply, Map, Reply, Set, SimpleString
 
 
@@ -440,6 +441,8 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
     _row(**{**row, "kind": Kind(row["kind"])}) for row in HASH_SET_ROWS  # hashes, sets, OBJECT
 ) + tuple(
     _row(**{**row, "kind": Kind(row["kind"])}) for row in BITMAP_ROWS  # bitmaps
+) + tuple(
+    _row(**{**row, "kind": Kind(row["kind"])}) for row in PUBSUB_ROWS  # pub/sub, RESET
 )
 
 # Subcommands of the container commands that Seshat implements, as Redis 7.0.15 publishes them
@@ -490,6 +493,7 @@ SUBCOMMANDS: Final[dict[bytes, tuple[CommandSpec, ...]]] = {
         _sub(b"command", b"help", 2, "loading stale", _ACL_CONN, "", _HELP, "5.0.0", "O(1)"),
     ),
     b"object": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in OBJECT_SUBCOMMAND_ROWS),
+    b"pubsub": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in PUBSUB_SUBCOMMAND_ROWS),
 }
 # fmt: on
 _SUB_BY_NAME: Final[dict[tuple[bytes, bytes], CommandSpec]] = {

@@ -66,6 +66,22 @@ def unknown_subcommand(sub: bytes, command: str) -> ErrorReply:
     return ErrorReply(f"ERR unknown subcommand '{_echo(sub)}'. Try {command} HELP.")
 
 
+def subcommand_syntax(sub: bytes, command: str) -> ErrorReply:
+    """A known subcommand with arguments its container's handler does not take."""
+    return ErrorReply(
+        f"ERR unknown subcommand or wrong number of arguments for '{_echo(sub)}'. "
+        f"Try {command} HELP."
+    )
+
+
+def only_pubsub_allowed(fullname: bytes) -> ErrorReply:
+    """A RESP2 connection in pub/sub mode ran anything but the few commands it may."""
+    return ErrorReply(
+        f"ERR Can't execute '{fullname.decode(errors='replace')}': only (P|S)SUBSCRIBE / "
+        "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+    )
+
+
 def invalid_expire_time(command: str) -> ErrorReply:
     """`command` lowercased, as Redis prints `c->cmd->fullname`."""
     return ErrorReply(f"ERR invalid expire time in '{command}' command")

@@ -21,6 +21,7 @@ The mapping follows `src/networking.c` of Redis 7.0:
     SimpleString     +<value>                       same
     ErrorReply       -<message>, CR/LF -> spaces    same
     Raw              copied as is                   same
+    Replies          each item in turn              same
 
 Error messages are `str`; they are encoded UTF-8 with `surrogateescape`, so a byte decoded that
 way (a protocol error echoing a client byte) goes back on the wire unchanged.
@@ -45,6 +46,7 @@ from seshat.protocol.replies import (
     Pairs,
     Push,
     Raw,
+    Replies,
     Reply,
     Set,
     SimpleString,
@@ -205,6 +207,12 @@ def _big_number2(out: bytearray, reply: Reply) -> None:
     _bulk(out, b"%d" % reply.value)
 
 
+def _replies2(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, Replies), reply
+    for item in reply.items:
+        _write2(out, item)
+
+
 _WRITERS2: dict[type, Writer] = {
     bytes: _bytes,
     int: _int,
@@ -222,6 +230,7 @@ _WRITERS2: dict[type, Writer] = {
     Verbatim: _verbatim2,
     BigNumber: _big_number2,
     Raw: _raw,
+    Replies: _replies2,
 }
 
 
@@ -301,6 +310,12 @@ def _big_number3(out: bytearray, reply: Reply) -> None:
     out += b"(%d\r\n" % reply.value
 
 
+def _replies3(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, Replies), reply
+    for item in reply.items:
+        _write3(out, item)
+
+
 _WRITERS3: dict[type, Writer] = {
     bytes: _bytes,
     int: _int,
@@ -318,4 +333,5 @@ _WRITERS3: dict[type, Writer] = {
     Verbatim: _verbatim3,
     BigNumber: _big_number3,
     Raw: _raw,
+    Replies: _replies3,
 }

@@ -93,6 +93,14 @@ class Push:
 
 
 @dataclass(frozen=True, slots=True)
+class Replies:
+    """Several replies to one command, one after the other (SUBSCRIBE a b confirms each
+    channel on its own), as Redis writes them even inside EXEC's array."""
+
+    items: list[Reply]
+
+
+@dataclass(frozen=True, slots=True)
 class Raw:
     """Bytes already encoded for this connection's protocol (a relayed reply from the leader).
 
@@ -119,6 +127,7 @@ Reply = Union[
     Verbatim,
     BigNumber,
     Push,
+    Replies,
     Raw,
 ]
 

@@ -127,9 +127,32 @@ class StatusReply:
 
 ForwardHandler = Callable[[ForwardRequest], Awaitable[ForwardReply]]
 ForwardBatchHandler = Callable[[ForwardBatchRequest], Awaitable[ForwardBatchReply]]
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """One pub/sub message passed on to another node (`shard`: from SPUBLISH)."""
+
+    channel: bytes
+    message: bytes
+    shard: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PublishRequest:
+    messages: tuple[Published, ...]
+    sender_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PublishReply:
+    pass
+
+
 ChangeMembershipHandler = Callable[[ChangeMembershipRequest], Awaitable[ChangeMembershipReply]]
 TransferLeaderHandler = Callable[[TransferLeaderRequest], Awaitable[TransferLeaderReply]]
 StatusHandler = Callable[[StatusRequest], Awaitable[StatusReply]]
+PublishHandler = Callable[[PublishRequest], Awaitable[PublishReply]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +164,7 @@ class Handlers:
     change_membership: ChangeMembershipHandler | None = None
     transfer_leader: TransferLeaderHandler | None = None
     status: StatusHandler | None = None
+    publish: PublishHandler | None = None
 
 
 # ------------------------------------------------------------------ protobuf conversion
@@ -290,3 +314,23 @@ def status_reply_from_pb(p: Any) -> StatusReply:
         p.raft_address,
         p.client_address,
     )
+
+
+def publish_request_to_pb(r: PublishRequest, cluster_id: str, node_id: int) -> Any:
+    messages = [
+        pb.Published(channel=m.channel, message=m.message, shard=m.shard) for m in r.messages
+    ]
+    return pb.PublishRequest(cluster_id=cluster_id, node_id=node_id, messages=messages)
+
+
+def publish_request_from_pb(p: Any) -> PublishRequest:
+    messages = tuple(Published(m.channel, m.message, m.shard) for m in p.messages)
+    return PublishRequest(messages, p.node_id)
+
+
+def publish_reply_to_pb(r: PublishReply) -> Any:
+    return pb.PublishReply()
+
+
+def publish_reply_from_pb(p: Any) -> PublishReply:
+    return PublishReply()

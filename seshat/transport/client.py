@@ -165,6 +165,12 @@ class PeerClient:
         reply = await self._call(self._stub.TransferLeader, wire, timeout_s)
         return api.transfer_leader_reply_from_pb(reply)
 
+    async def publish(
+        self, request: api.PublishRequest, timeout_s: float | None = None
+    ) -> api.PublishReply:
+        wire = api.publish_request_to_pb(request, self.cluster_id, self.node_id)
+        return api.publish_reply_from_pb(await self._call(self._stub.Publish, wire, timeout_s))
+
     async def status(self, timeout_s: float | None = None) -> api.StatusReply:
         wire = api.status_request_to_pb(api.StatusRequest(), self.cluster_id, self.node_id)
         return api.status_reply_from_pb(await self._call(self._stub.Status, wire, timeout_s))

@@ -805,3 +805,12 @@ class _Servicer(raft_pb2_grpc.RaftServicer):  # type: ignore[misc]
             api.status_reply_to_pb,
             allow_anonymous=True,
         )
+
+    async def Publish(self, request: Any, context: Any) -> Any:
+        return await self._unary(
+            context,
+            request,
+            self.t.handlers.publish,
+            api.publish_request_from_pb,
+            api.publish_reply_to_pb,
+        )

@@ -9,6 +9,7 @@ from seshat.kv import commands as C
 from seshat.kv.bitmap_table import BITMAP_ROWS
 from seshat.kv.hash_set_table import HASH_SET_ROWS
 from seshat.kv.list_zset_table import LIST_ZSET_ROWS
+from seshat.kv.pubsub_table import PUBSUB_ROWS
 from seshat.protocol.replies import Map, Set, SimpleString
 from tests.kv.conftest import RawRedis, normalise
 
@@ -75,6 +76,7 @@ NAMES = [
 NAMES += [row["name"].decode().upper() for row in LIST_ZSET_ROWS]  # lists and sorted sets
 NAMES += [row["name"].decode().upper() for row in HASH_SET_ROWS]  # hashes, sets, OBJECT
 NAMES += [row["name"].decode().upper() for row in BITMAP_ROWS]  # bitmaps
+NAMES += [row["name"].decode().upper() for row in PUBSUB_ROWS]  # pub/sub, RESET
 NAMES += ["CLUSTER", "READONLY", "READWRITE"]
 NAMES += ["MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"]  # transactions
 SESHAT_ONLY = ["RAFT.NODE", "RAFT.TRANSFER", "RAFT.STATUS"]  # no Redis row to compare with
