@@ -3515,6 +3515,52 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
             ],
         )
     ],
+    b"pfadd": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"element"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"pfcount": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"pfmerge": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"destkey"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"sourcekey"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 1),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
     b"subscribe": [
         (
             b"arguments",

@@ -28,6 +28,7 @@ from seshat.kv import writes as W
 from seshat.kv.command_docs import EXTRA_DOCS
 from seshat.kv.bitmap_table import BITMAP_ROWS
 from seshat.kv.hash_set_table import HASH_SET_ROWS, OBJECT_SUBCOMMAND_ROWS
+from seshat.kv.hyperloglog_table import HYPERLOGLOG_ROWS
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.kv.list_zset_table import LIST_ZSET_ROWS
 from seshat.kv.pubsub_table import PUBSUB_ROWS, PUBSUB_SUBCOMMAND_ROWS
@@ -441,6 +442,8 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
     _row(**{**row, "kind": Kind(row["kind"])}) for row in HASH_SET_ROWS  # hashes, sets, OBJECT
 ) + tuple(
     _row(**{**row, "kind": Kind(row["kind"])}) for row in BITMAP_ROWS  # bitmaps
+) + tuple(
+    _row(**{**row, "kind": Kind(row["kind"])}) for row in HYPERLOGLOG_ROWS  # HyperLogLog
 ) + tuple(
     _row(**{**row, "kind": Kind(row["kind"])}) for row in PUBSUB_ROWS  # pub/sub, RESET
 )

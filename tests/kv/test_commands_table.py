@@ -8,6 +8,7 @@ import pytest
 from seshat.kv import commands as C
 from seshat.kv.bitmap_table import BITMAP_ROWS
 from seshat.kv.hash_set_table import HASH_SET_ROWS
+from seshat.kv.hyperloglog_table import HYPERLOGLOG_ROWS
 from seshat.kv.list_zset_table import LIST_ZSET_ROWS
 from seshat.kv.pubsub_table import PUBSUB_ROWS
 from seshat.protocol.replies import Map, Set, SimpleString
@@ -76,6 +77,7 @@ NAMES = [
 NAMES += [row["name"].decode().upper() for row in LIST_ZSET_ROWS]  # lists and sorted sets
 NAMES += [row["name"].decode().upper() for row in HASH_SET_ROWS]  # hashes, sets, OBJECT
 NAMES += [row["name"].decode().upper() for row in BITMAP_ROWS]  # bitmaps
+NAMES += [row["name"].decode().upper() for row in HYPERLOGLOG_ROWS]  # HyperLogLog
 NAMES += [row["name"].decode().upper() for row in PUBSUB_ROWS]  # pub/sub, RESET
 NAMES += ["CLUSTER", "READONLY", "READWRITE"]
 NAMES += ["MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"]  # transactions
@@ -94,7 +96,7 @@ def test_every_command_has_a_row_and_lookup_ignores_case() -> None:
 
 def test_kinds_match_flags() -> None:
     for spec in C.TABLE:
-        if spec.kind is C.WRITE:
+        if spec.kind is C.WRITE and spec.name != b"pfcount":  # see hyperloglog.py
             assert spec.flags & C.F_WRITE, spec.name
             assert spec.apply is not None
         if spec.kind is C.READ:

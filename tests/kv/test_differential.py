@@ -604,12 +604,114 @@ CASES: dict[str, str] = {
         ttl x
         dbsize
     """,
+    "hyperloglog": """
+        pfadd h
+        get h
+        pfadd h
+        pfcount h
+        get h
+        pfadd h a b c d e f g
+        pfadd h a b
+        get h
+        pfcount h
+        get h
+        pfcount h
+        pfadd h2 x y z a
+        pfcount h h2
+        pfcount h h2 nokey
+        get h
+        pfmerge m h h2
+        get m
+        pfcount m
+        pfmerge m
+        get m
+        pfmerge fresh
+        get fresh
+        pfmerge fresh nokey
+        get fresh
+        pfcount nokey
+        set s hello
+        pfadd s a
+        pfcount s
+        pfcount h s
+        pfmerge m s
+        pfmerge s h
+        set t HYLLxxxxxxxxxxxx
+        pfadd t a
+        set u HYLL
+        pfcount u
+        lpush l a
+        pfadd l a
+        pfcount l
+        pfcount h l
+        pfmerge l h
+        pfmerge h l
+        set e abc ex 1000
+        pfadd hx a
+        expire hx 1000
+        pfadd hx b
+        pfcount hx
+        ttl hx
+        pfmerge hx h
+        ttl hx
+        pfadd
+        pfcount
+        pfmerge
+        type h
+        strlen h
+        getrange h 0 3
+    """,
 }
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_hand_written(name: str, real_redis: RawRedis, local_client: LocalClient) -> None:
     check_sequence(real_redis, local_client, parse(CASES[name]))
+
+
+def test_hyperloglogs_grow_dense_and_merge_as_in_redis(
+    real_redis: RawRedis, local_client: LocalClient
+) -> None:
+    """Past 3,000 bytes a sparse HLL turns dense; merges of sparse into sparse set registers
+    one by one (the path that resumes its scan), of dense into anything turn the target dense.
+    GET compares the bytes, PFCOUNT the estimate, at every step."""
+    commands: list[list[bytes]] = []
+    for key, start, total in ((b"small", 0, 400), (b"mid", 300, 900), (b"big", 1000, 2600)):
+        for first in range(start, start + total, 100):
+            commands.append([b"PFADD", key, *(b"el%d" % n for n in range(first, first + 100))])
+            commands += [[b"GET", key], [b"PFCOUNT", key], [b"GET", key]]
+    commands += [
+        [b"PFMERGE", b"sparse-merge", b"small", b"mid"],
+        [b"GET", b"sparse-merge"],
+        [b"PFCOUNT", b"sparse-merge"],
+        [b"PFMERGE", b"small", b"mid"],
+        [b"GET", b"small"],
+        [b"PFMERGE", b"dense-merge", b"small", b"big"],
+        [b"GET", b"dense-merge"],
+        [b"PFCOUNT", b"small", b"mid", b"big"],
+        [b"PFMERGE", b"mid", b"big"],
+        [b"GET", b"mid"],
+        [b"PFCOUNT", b"mid"],
+        [b"PFADD", b"big", b"one more"],
+        [b"GET", b"big"],
+    ]
+    check_sequence(real_redis, local_client, commands)
+
+
+def test_hyperloglogs_turn_dense_at_the_same_byte_as_in_redis(
+    real_redis: RawRedis, local_client: LocalClient
+) -> None:
+    """One element at a time across the 3,000-byte bound, for several HLLs: a sparse string
+    that would reach exactly 3,000 bytes stays sparse, one byte more turns it dense."""
+    commands: list[list[bytes]] = []
+    for k in range(6):
+        key = b"grow%d" % k
+        commands.append([b"PFADD", key, *(b"k%d-%d" % (k, n) for n in range(1250))])
+        for n in range(1250, 1700):
+            commands += [[b"PFADD", key, b"k%d-%d" % (k, n)], [b"STRLEN", key]]
+    for k in range(6):
+        commands.append([b"GET", b"grow%d" % k])
+    check_sequence(real_redis, local_client, commands)
 
 
 # -- generated sequences over a small keyspace ---------------------------------------------------
@@ -629,6 +731,7 @@ BIT_RANGE = st.one_of(
     st.tuples(BIT_INDEX, BIT_INDEX).map(list),
     st.tuples(BIT_INDEX, BIT_INDEX, st.sampled_from([b"BIT", b"byte", b"bits"])).map(list),
 )
+HLL_ELEMENTS = st.integers(0, 5000).map(lambda n: b"e%d" % n)
 EXPIRE_FLAGS = st.lists(st.sampled_from([b"NX", b"XX", b"GT", b"LT"]), max_size=2)
 
 
@@ -701,6 +804,9 @@ COMMAND = st.one_of(
     ),
     _cmd(b"BITOP", st.sampled_from([b"AND", b"OR", b"XOR"]), KEYS, KEYS, KEYS),
     _cmd(b"BITOP", b"NOT", KEYS, KEYS),
+    st.tuples(KEYS, st.lists(HLL_ELEMENTS, max_size=6)).map(lambda t: [b"PFADD", t[0], *t[1]]),
+    st.lists(KEYS, min_size=1, max_size=3).map(lambda keys: [b"PFCOUNT", *keys]),
+    st.lists(KEYS, min_size=1, max_size=3).map(lambda keys: [b"PFMERGE", *keys]),
 )
 
 
