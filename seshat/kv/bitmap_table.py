@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from seshat.kv import bitfield as F
 from seshat.kv import bitmaps as B
 
 # fmt: off
@@ -35,5 +36,13 @@ BITMAP_ROWS: Final[tuple[dict[str, Any], ...]] = (
          tips='', key_specs=((('OW', 'update'), 2, 0, 1, 0, '', 'range'), (('RO', 'access'), 3, -1, 1, 0, '', 'range')),
          summary='Perform bitwise operations between strings', since='2.6.0', group='bitmap', complexity='O(N)',
          kind='write', prepare=B.prepare_bitop, apply=B.apply_bitop),
+    dict(name=b'bitfield', arity=-2, flags='write denyoom', first_key=1, last_key=1, step=1, acl='@write @bitmap @slow',
+         tips='', key_specs=((('RW', 'access', 'update', 'variable_flags'), 1, 0, 1, 0, 'This command allows both access and modification of the key', 'range'),),
+         summary='Perform arbitrary bitfield integer operations on strings', since='3.2.0', group='bitmap', complexity='O(1) for each subcommand specified',
+         kind='write', prepare=F.prepare_bitfield, apply=F.apply_bitfield),
+    dict(name=b'bitfield_ro', arity=-2, flags='readonly fast', first_key=1, last_key=1, step=1, acl='@read @bitmap @fast',
+         tips='', key_specs=((('RO', 'access'), 1, 0, 1, 0, '', 'range'),),
+         summary='Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD', since='6.0.0', group='bitmap', complexity='O(1) for each subcommand specified',
+         kind='read', read=F.read_bitfield_ro),
 )
 # fmt: on

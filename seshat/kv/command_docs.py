@@ -3515,6 +3515,233 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
             ],
         )
     ],
+    b"bitfield": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"operation"),
+                        (b"type", b"oneof"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"encoding_offset"),
+                                        (b"type", b"block"),
+                                        (b"token", b"GET"),
+                                        (
+                                            b"arguments",
+                                            [
+                                                Map([(b"name", b"encoding"), (b"type", b"string")]),
+                                                Map([(b"name", b"offset"), (b"type", b"integer")]),
+                                            ],
+                                        ),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"write"),
+                                        (b"type", b"block"),
+                                        (
+                                            b"arguments",
+                                            [
+                                                Map(
+                                                    [
+                                                        (b"name", b"wrap_sat_fail"),
+                                                        (b"type", b"oneof"),
+                                                        (b"token", b"OVERFLOW"),
+                                                        (
+                                                            b"flags",
+                                                            Set([SimpleString(b"optional")]),
+                                                        ),
+                                                        (
+                                                            b"arguments",
+                                                            [
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"wrap"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"WRAP"),
+                                                                    ]
+                                                                ),
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"sat"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"SAT"),
+                                                                    ]
+                                                                ),
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"fail"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"FAIL"),
+                                                                    ]
+                                                                ),
+                                                            ],
+                                                        ),
+                                                    ]
+                                                ),
+                                                Map(
+                                                    [
+                                                        (b"name", b"write_operation"),
+                                                        (b"type", b"oneof"),
+                                                        (
+                                                            b"arguments",
+                                                            [
+                                                                Map(
+                                                                    [
+                                                                        (
+                                                                            b"name",
+                                                                            b"encoding_offset_value",
+                                                                        ),
+                                                                        (b"type", b"block"),
+                                                                        (b"token", b"SET"),
+                                                                        (
+                                                                            b"arguments",
+                                                                            [
+                                                                                Map(
+                                                                                    [
+                                                                                        (
+                                                                                            b"name",
+                                                                                            b"encoding",
+                                                                                        ),
+                                                                                        (
+                                                                                            b"type",
+                                                                                            b"string",
+                                                                                        ),
+                                                                                    ]
+                                                                                ),
+                                                                                Map(
+                                                                                    [
+                                                                                        (
+                                                                                            b"name",
+                                                                                            b"offset",
+                                                                                        ),
+                                                                                        (
+                                                                                            b"type",
+                                                                                            b"integer",
+                                                                                        ),
+                                                                                    ]
+                                                                                ),
+                                                                                Map(
+                                                                                    [
+                                                                                        (
+                                                                                            b"name",
+                                                                                            b"value",
+                                                                                        ),
+                                                                                        (
+                                                                                            b"type",
+                                                                                            b"integer",
+                                                                                        ),
+                                                                                    ]
+                                                                                ),
+                                                                            ],
+                                                                        ),
+                                                                    ]
+                                                                ),
+                                                                Map(
+                                                                    [
+                                                                        (
+                                                                            b"name",
+                                                                            b"encoding_offset_increment",
+                                                                        ),
+                                                                        (b"type", b"block"),
+                                                                        (b"token", b"INCRBY"),
+                                                                        (
+                                                                            b"arguments",
+                                                                            [
+                                                                                Map(
+                                                                                    [
+                                                                                        (
+                                                                                            b"name",
+                                                                                            b"encoding",
+                                                                                        ),
+                                                                                        (
+                                                                                            b"type",
+                                                                                            b"string",
+                                                                                        ),
+                                                                                    ]
+                                                                                ),
+                                                                                Map(
+                                                                                    [
+                                                                                        (
+                                                                                            b"name",
+                                                                                            b"offset",
+                                                                                        ),
+                                                                                        (
+                                                                                            b"type",
+                                                                                            b"integer",
+                                                                                        ),
+                                                                                    ]
+                                                                                ),
+                                                                                Map(
+                                                                                    [
+                                                                                        (
+                                                                                            b"name",
+                                                                                            b"increment",
+                                                                                        ),
+                                                                                        (
+                                                                                            b"type",
+                                                                                            b"integer",
+                                                                                        ),
+                                                                                    ]
+                                                                                ),
+                                                                            ],
+                                                                        ),
+                                                                    ]
+                                                                ),
+                                                            ],
+                                                        ),
+                                                    ]
+                                                ),
+                                            ],
+                                        ),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"bitfield_ro": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"encoding_offset"),
+                        (b"type", b"block"),
+                        (b"token", b"GET"),
+                        (
+                            b"flags",
+                            Set(
+                                [
+                                    SimpleString(b"optional"),
+                                    SimpleString(b"multiple"),
+                                    SimpleString(b"multiple_token"),
+                                ]
+                            ),
+                        ),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"encoding"), (b"type", b"string")]),
+                                Map([(b"name", b"offset"), (b"type", b"integer")]),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        )
+    ],
     b"pfadd": [
         (
             b"arguments",

@@ -604,6 +604,65 @@ CASES: dict[str, str] = {
         ttl x
         dbsize
     """,
+    "bitfield": """
+        bitfield bf
+        bitfield bf get u8 0
+        exists bf
+        bitfield bf set u8 0 255 get u8 0 get i8 0 get u4 4 get i4 #1
+        get bf
+        bitfield bf incrby u2 100 1 overflow sat incrby u2 102 1
+        bitfield bf incrby u2 100 1 incrby u2 100 1 incrby u2 100 1
+        bitfield bf overflow fail incrby u2 100 1 incrby u2 100 1
+        bitfield bf overflow FAIL set i8 0 200 get i8 0
+        bitfield bf overflow sat set i8 0 200 set u8 8 -1 get u8 8
+        bitfield bf overflow wrap set i8 0 200 set u8 8 -1 get u8 8 incrby i8 0 -1000
+        bitfield bf overflow sat incrby i8 0 -1000 incrby u8 8 -1000 incrby u8 8 9999
+        bitfield bf set i64 0 -9223372036854775808 incrby i64 0 -1 overflow sat incrby i64 0 -1
+        bitfield bf set i64 0 9223372036854775807 incrby i64 0 1 overflow fail incrby i64 0 1
+        bitfield bf set u63 0 9223372036854775807 incrby u63 0 1 get u63 0
+        bitfield bf set i5 13 -7 get i5 13 get u5 13 get u1 13 get i1 13
+        bitfield bf set u16 #3 1234 get u16 #3 get u16 48
+        get bf
+        strlen bf
+        bitfield bf overflow fail set u8 800 999
+        strlen bf
+        bitfield grow overflow fail set u8 80 999
+        get grow
+        bitfield bf get u64 0
+        bitfield bf get i65 0
+        bitfield bf get i0 0
+        bitfield bf get x8 0
+        bitfield bf get I8 0
+        bitfield bf get u8 -1
+        bitfield bf get u8 #-1
+        bitfield bf get u8 # 
+        bitfield bf get u8 4294967296
+        bitfield bf get u8 x
+        bitfield bf set u8 0 x
+        bitfield bf set u8 0 1.5
+        bitfield bf incrby u8 0
+        bitfield bf get u8
+        bitfield bf foo u8 0
+        bitfield bf overflow
+        bitfield bf overflow nope get u8 0
+        bitfield bf get u8 0 overflow nope
+        bitfield bf set u8 0 1 get x8 0
+        bitfield_ro bf get u8 0 get i16 #1
+        bitfield_ro bf set u8 0 1
+        bitfield_ro bf set u8 0 x
+        bitfield_ro bf overflow sat get u8 0
+        bitfield_ro nokey get u8 0
+        bitfield_ro bf
+        lpush l a
+        bitfield l get u8 0
+        bitfield l set u8 0 1
+        bitfield_ro l get u8 0
+        bitfield l get x 0
+        set t abc ex 1000
+        bitfield t set u8 0 65
+        ttl t
+        get t
+    """,
     "hyperloglog": """
         pfadd h
         get h
@@ -732,6 +791,20 @@ BIT_RANGE = st.one_of(
     st.tuples(BIT_INDEX, BIT_INDEX, st.sampled_from([b"BIT", b"byte", b"bits"])).map(list),
 )
 HLL_ELEMENTS = st.integers(0, 5000).map(lambda n: b"e%d" % n)
+BITFIELD_TYPE = st.sampled_from([b"i1", b"u1", b"i5", b"u7", b"i8", b"u8", b"i16", b"u63", b"i64"])
+BITFIELD_OFFSET = st.sampled_from([b"0", b"3", b"7", b"13", b"#1", b"#2", b"64"])
+BITFIELD_INT = st.sampled_from(
+    [b"0", b"1", b"-1", b"127", b"-128", b"255", b"300", b"-9223372036854775808",
+     b"9223372036854775807", b"4611686018427387904"]
+)  # fmt: skip
+BITFIELD_GET = st.tuples(st.just(b"GET"), BITFIELD_TYPE, BITFIELD_OFFSET).map(list)
+BITFIELD_OP = st.one_of(
+    BITFIELD_GET,
+    st.tuples(
+        st.sampled_from([b"SET", b"INCRBY"]), BITFIELD_TYPE, BITFIELD_OFFSET, BITFIELD_INT
+    ).map(list),
+    st.tuples(st.just(b"OVERFLOW"), st.sampled_from([b"WRAP", b"SAT", b"FAIL"])).map(list),
+)
 EXPIRE_FLAGS = st.lists(st.sampled_from([b"NX", b"XX", b"GT", b"LT"]), max_size=2)
 
 
@@ -804,6 +877,12 @@ COMMAND = st.one_of(
     ),
     _cmd(b"BITOP", st.sampled_from([b"AND", b"OR", b"XOR"]), KEYS, KEYS, KEYS),
     _cmd(b"BITOP", b"NOT", KEYS, KEYS),
+    st.tuples(KEYS, st.lists(BITFIELD_OP, min_size=1, max_size=4)).map(
+        lambda t: [b"BITFIELD", t[0], *(w for op in t[1] for w in op)]
+    ),
+    st.tuples(KEYS, st.lists(BITFIELD_GET, min_size=1, max_size=3)).map(
+        lambda t: [b"BITFIELD_RO", t[0], *(w for op in t[1] for w in op)]
+    ),
     st.tuples(KEYS, st.lists(HLL_ELEMENTS, max_size=6)).map(lambda t: [b"PFADD", t[0], *t[1]]),
     st.lists(KEYS, min_size=1, max_size=3).map(lambda keys: [b"PFCOUNT", *keys]),
     st.lists(KEYS, min_size=1, max_size=3).map(lambda keys: [b"PFMERGE", *keys]),
