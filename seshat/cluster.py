@@ -521,10 +521,7 @@ class Cluster:
     async def handle_publish(self, request: api.PublishRequest) -> api.PublishReply:
         pubsub = self.server.pubsub
         for m in request.messages:
-            if m.shard:
-                pubsub.spublish(m.channel, m.message)
-            else:
-                pubsub.publish(m.channel, m.message)
+            pubsub.deliver(m.channel, m.message, m.shard)
         return api.PublishReply()
 
     async def handle_status(self, request: api.StatusRequest) -> api.StatusReply:

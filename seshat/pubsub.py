@@ -153,6 +153,10 @@ class PubSub:
                 delivered += len(listeners)
         return delivered
 
+    def deliver(self, channel: bytes, message: bytes, shard: bool) -> int:
+        """PUBLISH's delivery, or SPUBLISH's (to shard-channel subscribers only)."""
+        return self.spublish(channel, message) if shard else self.publish(channel, message)
+
     def spublish(self, channel: bytes, message: bytes) -> int:
         listeners = self._subscribers[SHARD_CHANNELS].get(channel)
         if not listeners:
@@ -199,20 +203,17 @@ def _unsubscribe(family: Family) -> Handler:
     return handler
 
 
-def publish(admin: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:
-    server = admin.server
-    delivered = server.pubsub.publish(argv[1], argv[2])
-    if server.cluster is not None:
-        server.cluster.broadcast_publish(argv[1], argv[2], shard=False)
-    return delivered
+def _publish(shard: bool) -> Handler:
+    """PUBLISH or SPUBLISH: deliver here, then pass it on to the other nodes."""
 
+    def handler(admin: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:
+        server = admin.server
+        delivered = server.pubsub.deliver(argv[1], argv[2], shard)
+        if server.cluster is not None:
+            server.cluster.broadcast_publish(argv[1], argv[2], shard=shard)
+        return delivered
 
-def spublish(admin: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:
-    server = admin.server
-    delivered = server.pubsub.spublish(argv[1], argv[2])
-    if server.cluster is not None:
-        server.cluster.broadcast_publish(argv[1], argv[2], shard=True)
-    return delivered
+    return handler
 
 
 def pubsub(admin: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:
@@ -262,8 +263,8 @@ HANDLERS: dict[bytes, Handler] = {
     b"unsubscribe": _unsubscribe(CHANNELS),
     b"punsubscribe": _unsubscribe(PATTERNS),
     b"sunsubscribe": _unsubscribe(SHARD_CHANNELS),
-    b"publish": publish,
-    b"spublish": spublish,
+    b"publish": _publish(shard=False),
+    b"spublish": _publish(shard=True),
     b"pubsub": pubsub,
 }
 """The handlers `Admin` dispatches to, by command name."""

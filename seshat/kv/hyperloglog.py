@@ -163,21 +163,32 @@ def _opcode(buf: bytes | bytearray, p: int) -> tuple[int, int, int] | None:
     return (((b & 0x3F) << 8) | buf[p + 1]) + 1, 2, 0
 
 
-def _sparse_runs(buf: bytes | bytearray) -> list[tuple[int, int]] | None:
-    """(value, run length) of each opcode, stopping where Redis stops: a VAL past the last
-    register. None when the runs do not cover exactly 16,384 registers (a corrupt value)."""
+def _opcodes(buf: bytes | bytearray) -> list[tuple[int, int]] | None:
+    """(value, run length) of each sparse opcode; None if the last one is cut short."""
     runs = []
-    index, p, end = 0, HEADER_BYTES, len(buf)
+    p, end = HEADER_BYTES, len(buf)
     while p < end:
         op = _opcode(buf, p)
         if op is None:
             return None
         span, size, value = op
-        if value and index + span > REGISTERS:
-            break
         runs.append((value, span))
-        index += span
         p += size
+    return runs
+
+
+def _sparse_runs(buf: bytes | bytearray) -> list[tuple[int, int]] | None:
+    """The runs, stopping where Redis's readers stop: at a VAL past the last register. None
+    when they do not cover exactly 16,384 registers (a corrupt value)."""
+    runs = _opcodes(buf)
+    if runs is None:
+        return None
+    index = 0
+    for n, (value, span) in enumerate(runs):
+        if value and index + span > REGISTERS:
+            runs = runs[:n]
+            break
+        index += span
     return runs if index == REGISTERS else None
 
 
@@ -343,17 +354,13 @@ def registers(buf: bytes | bytearray) -> list[int] | None:
 
 def _sparse_histogram(buf: bytes | bytearray) -> list[int] | None:
     """Redis's `hllSparseRegHisto`: every opcode counts, and the total must be 16,384."""
+    runs = _opcodes(buf)
+    if runs is None or sum(span for _, span in runs) != REGISTERS:
+        return None
     histogram = [0] * 64
-    index, p, end = 0, HEADER_BYTES, len(buf)
-    while p < end:
-        op = _opcode(buf, p)
-        if op is None:
-            return None
-        span, size, value = op
+    for value, span in runs:
         histogram[value] += span
-        index += span
-        p += size
-    return histogram if index == REGISTERS else None
+    return histogram
 
 
 def count_registers(regs: list[int]) -> int:
@@ -461,18 +468,8 @@ def apply_pfadd(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> R
 
 def apply_pfcount(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
     if len(argv) > 2:
-        union = [0] * REGISTERS
-        for key in argv[1:]:
-            value = _value(w.lookup(db, key, now_ms))
-            if value is None:
-                continue
-            if isinstance(value, ErrorReply):
-                return value
-            regs = registers(value)
-            if regs is None:
-                return INVALIDOBJ
-            union = [max(a, b) for a, b in zip(union, regs, strict=True)]
-        return count_registers(union)
+        union = _union(w, now_ms, db, argv[1:])
+        return union if isinstance(union, ErrorReply) else count_registers(union[0])
     key = argv[1]
     old = w.lookup(db, key, now_ms)
     value = _value(old)
@@ -492,20 +489,32 @@ def apply_pfcount(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) ->
     return card
 
 
-def apply_pfmerge(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
+def _union(
+    w: KeyspaceWriter, now_ms: int, db: int, keys: list[bytes]
+) -> tuple[list[int], bool] | ErrorReply:
+    """The register-wise maximum of the keys' HLLs (absent keys are empty ones), and whether
+    any of them was dense; or the error of the first key that is no valid HLL."""
     union = [0] * REGISTERS
-    use_dense = False
-    for key in argv[1:]:
+    any_dense = False
+    for key in keys:
         value = _value(w.lookup(db, key, now_ms))
         if value is None:
             continue
         if isinstance(value, ErrorReply):
             return value
-        use_dense = use_dense or value[4] == DENSE
+        any_dense = any_dense or value[4] == DENSE
         regs = registers(value)
         if regs is None:
             return INVALIDOBJ
         union = [max(a, b) for a, b in zip(union, regs, strict=True)]
+    return union, any_dense
+
+
+def apply_pfmerge(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
+    merged = _union(w, now_ms, db, argv[1:])
+    if isinstance(merged, ErrorReply):
+        return merged
+    union, use_dense = merged
     dest = argv[1]
     old = w.lookup(db, dest, now_ms)
     buf = new_sparse() if old is None else bytearray(old[L.RECORD_HEADER_BYTES :])
