@@ -317,7 +317,7 @@ class Admin:
                     items.append((spec.name, command_docs_reply(spec)))
             return Map(items)
         if sub == b"list" and len(argv) == 2:
-            return [spec.name for spec in TABLE]
+            return [row.name for row in _command_rows()]  # as Redis: subcommands too
         if sub == b"list":
             return self._command_list_filtered(argv)
         if sub == b"help" and len(argv) == 2:
@@ -344,7 +344,7 @@ class Admin:
         if len(argv) != 5 or argv[2].lower() != b"filterby":
             return E.SYNTAX
         kind, value = argv[3].lower(), argv[4].decode(errors="replace").lower()
-        rows = [row for spec in TABLE for row in (spec, *SUBCOMMANDS.get(spec.name, ()))]
+        rows = _command_rows()
         if kind == b"pattern":
             return [r.name for r in rows if fnmatch.fnmatchcase(r.name.decode(), value)]
         if kind == b"aclcat":
@@ -452,6 +452,11 @@ class Admin:
 
 
 _CLIENT_TYPES = frozenset({b"normal", b"master", b"replica", b"slave", b"pubsub"})
+
+
+def _command_rows() -> list[Any]:
+    """Every command and then its subcommands, the order COMMAND LIST names them in."""
+    return [row for spec in TABLE for row in (spec, *SUBCOMMANDS.get(spec.name, ()))]
 
 
 def _client_type(conn: ClientConnection) -> bytes:
