@@ -1017,6 +1017,47 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
     b"strlen": [
         (b"arguments", [Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)])])
     ],
+    b"lcs": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key1"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"key2"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"len"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"LEN"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"idx"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"IDX"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"len"),
+                        (b"type", b"integer"),
+                        (b"token", b"MINMATCHLEN"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withmatchlen"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHMATCHLEN"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
     b"getrange": [
         (
             b"arguments",

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from seshat.kv import lcs
 from seshat.kv import reads as R
 from seshat.kv import writes as W
 from seshat.kv.command_docs import EXTRA_DOCS
@@ -344,6 +345,10 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
          tips="", key_specs=((('RO',), 1, 0, 1, 0),),
          summary="Get the length of the value stored in a key", since="2.2.0", group="string", complexity="O(1)",
          kind=READ, read=R.read_strlen),
+    _row(b"lcs", -3, "readonly", 1, 2, 1, "@read @string @slow",
+         tips="", key_specs=((('RO', 'access'), 1, 1, 1, 0),),
+         summary="Find longest common substring", since="7.0.0", group="string", complexity="O(N*M) where N and M are the lengths of s1 and s2, respectively",
+         kind=READ, read=lcs.read_lcs),
     _row(b"getrange", 4, "readonly", 1, 1, 1, "@read @string @slow",
          tips="", key_specs=((('RO', 'access'), 1, 0, 1, 0),),
          summary="Get a substring of the string stored at a key", since="2.4.0", group="string", complexity="O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.",

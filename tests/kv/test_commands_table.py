@@ -50,6 +50,7 @@ NAMES = [
     "INCRBYFLOAT",
     "APPEND",
     "STRLEN",
+    "LCS",
     "GETRANGE",
     "SUBSTR",
     "SETRANGE",

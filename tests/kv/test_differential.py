@@ -11,6 +11,7 @@ pseudo-command, so no result depends on timing.
 from __future__ import annotations
 
 import os
+import random
 import shlex
 import time
 
@@ -663,6 +664,34 @@ CASES: dict[str, str] = {
         ttl t
         get t
     """,
+    "lcs": """
+        mset a ohmytext b mynewtext
+        lcs a b
+        lcs a b len
+        lcs a b idx
+        lcs a b IDX MINMATCHLEN 4 WITHMATCHLEN
+        lcs a b idx withmatchlen
+        lcs a b idx minmatchlen -5
+        lcs a b len idx
+        lcs a b foo
+        lcs a b minmatchlen
+        lcs a b minmatchlen x
+        lcs a b minmatchlen x foo
+        lcs a a idx
+        lcs a nokey
+        lcs nokey nokey idx
+        lcs nokey a len
+        set c ""
+        lcs c a idx withmatchlen
+        lpush l x
+        lcs a l
+        lcs l nokey foo
+        lcs a
+        mset x abcabcabc y cbacbacba
+        lcs x y
+        lcs x y idx withmatchlen
+        lcs y x idx
+    """,
     "hyperloglog": """
         pfadd h
         get h
@@ -773,6 +802,22 @@ def test_hyperloglogs_turn_dense_at_the_same_byte_as_in_redis(
     check_sequence(real_redis, local_client, commands)
 
 
+def test_lcs_of_long_strings_as_in_redis(real_redis: RawRedis, local_client: LocalClient) -> None:
+    """Rows wider than a machine word, and ranges that IDX reports from a long walk."""
+    rng = random.Random(7)
+    commands: list[list[bytes]] = []
+    for size_a, size_b, alphabet in ((300, 500, b"ab"), (2000, 1500, b"acgt"), (64, 65, b"xy")):
+        a = bytes(rng.choice(alphabet) for _ in range(size_a))
+        b = bytes(rng.choice(alphabet) for _ in range(size_b))
+        commands += [
+            [b"MSET", b"a", a, b"b", b],
+            [b"LCS", b"a", b"b"],
+            [b"LCS", b"b", b"a", b"LEN"],
+            [b"LCS", b"a", b"b", b"IDX", b"MINMATCHLEN", b"3", b"WITHMATCHLEN"],
+        ]
+    check_sequence(real_redis, local_client, commands)
+
+
 # -- generated sequences over a small keyspace ---------------------------------------------------
 
 KEYS = st.sampled_from([b"a", b"b", b"c", b"d"])
@@ -791,6 +836,11 @@ BIT_RANGE = st.one_of(
     st.tuples(BIT_INDEX, BIT_INDEX, st.sampled_from([b"BIT", b"byte", b"bits"])).map(list),
 )
 HLL_ELEMENTS = st.integers(0, 5000).map(lambda n: b"e%d" % n)
+LCS_TEXT = st.binary(max_size=40).map(lambda raw: bytes(b"abc"[x % 3] for x in raw))
+LCS_OPTIONS = st.sampled_from(
+    [[], [b"LEN"], [b"IDX"], [b"IDX", b"WITHMATCHLEN"], [b"IDX", b"MINMATCHLEN", b"2"],
+     [b"IDX", b"MINMATCHLEN", b"3", b"WITHMATCHLEN"], [b"LEN", b"IDX"]]
+)  # fmt: skip
 BITFIELD_TYPE = st.sampled_from([b"i1", b"u1", b"i5", b"u7", b"i8", b"u8", b"i16", b"u63", b"i64"])
 BITFIELD_OFFSET = st.sampled_from([b"0", b"3", b"7", b"13", b"#1", b"#2", b"64"])
 BITFIELD_INT = st.sampled_from(
@@ -883,6 +933,8 @@ COMMAND = st.one_of(
     st.tuples(KEYS, st.lists(BITFIELD_GET, min_size=1, max_size=3)).map(
         lambda t: [b"BITFIELD_RO", t[0], *(w for op in t[1] for w in op)]
     ),
+    st.tuples(KEYS, KEYS, LCS_OPTIONS).map(lambda t: [b"LCS", t[0], t[1], *t[2]]),
+    st.tuples(KEYS, LCS_TEXT).map(lambda t: [b"SET", t[0], t[1]]),
     st.tuples(KEYS, st.lists(HLL_ELEMENTS, max_size=6)).map(lambda t: [b"PFADD", t[0], *t[1]]),
     st.lists(KEYS, min_size=1, max_size=3).map(lambda keys: [b"PFCOUNT", *keys]),
     st.lists(KEYS, min_size=1, max_size=3).map(lambda keys: [b"PFMERGE", *keys]),
