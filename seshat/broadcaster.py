@@ -12,11 +12,14 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seshat import logs
 from seshat.transport import api
-from seshat.transport.client import PeerClient, TransportError
+from seshat.transport.client import TransportError
+
+if TYPE_CHECKING:
+    from seshat.transport.grpc_transport import GrpcTransport
 
 QUEUE_MESSAGES_MAX = 10_000
 """Messages waiting for one peer; past it, new messages for that peer are dropped."""
@@ -34,21 +37,19 @@ class _PeerQueue:
 
 
 class Broadcaster:
-    def __init__(
-        self,
-        peers: Callable[[], list[int]],
-        client: Callable[[int], PeerClient],
-    ) -> None:
-        self._peers = peers
-        self._client = client
+    def __init__(self, transport: Callable[[], GrpcTransport | None]) -> None:
+        self._transport = transport  # None until the node's transport is made
         self._queues: dict[int, _PeerQueue] = {}
         self.dropped = 0
         self.log = logs.get("seshat.pubsub")
 
     def publish(self, channel: bytes, message: bytes, shard: bool) -> None:
         """Queue a message for every peer; never waits."""
+        transport = self._transport()
+        if transport is None:
+            return
         item = api.Published(channel, message, shard)
-        for peer in self._peers():
+        for peer in transport.peers():
             queue = self._queues.get(peer)
             if queue is None:
                 queue = self._queues[peer] = _PeerQueue()
@@ -67,8 +68,10 @@ class Broadcaster:
             while queue.messages:
                 n = min(len(queue.messages), BATCH_MESSAGES_MAX)
                 batch = tuple(queue.messages.popleft() for _ in range(n))
+                transport = self._transport()
                 try:
-                    client = self._client(peer)
+                    assert transport is not None, "queued only once the transport exists"
+                    client = transport.client(peer)
                     await client.publish(api.PublishRequest(batch), timeout_s=PUBLISH_TIMEOUT_S)
                 except (TransportError, KeyError) as error:  # KeyError: the peer was removed
                     self.dropped += len(batch)

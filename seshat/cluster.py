@@ -119,10 +119,7 @@ class Cluster:
         self.transport: GrpcTransport | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.forwarder = Forwarder(self, FORWARD_TIMEOUT_S)
-        self.broadcaster = Broadcaster(
-            peers=lambda: list(self.transport.peers()) if self.transport is not None else [],
-            client=lambda peer: self._transport().client(peer),
-        )
+        self.broadcaster = Broadcaster(lambda: self.transport)
 
     def own_client_address(self) -> str:
         if self.config.advertise:
@@ -156,10 +153,6 @@ class Cluster:
 
     def _on_message(self, message: Message) -> None:
         self.server.node.step(message)
-
-    def _transport(self) -> GrpcTransport:
-        assert self.transport is not None, "the transport starts before clients connect"
-        return self.transport
 
     async def stop(self) -> None:
         await self.forwarder.stop()
@@ -513,10 +506,6 @@ class Cluster:
         return api.TransferLeaderReply(leader_id=node.leader_id())
 
     # ------------------------------------------------------------------ pub/sub
-
-    def broadcast_publish(self, channel: bytes, message: bytes, shard: bool) -> None:
-        """Pass a message PUBLISHed here on to the other nodes' subscribers."""
-        self.broadcaster.publish(channel, message, shard)
 
     async def handle_publish(self, request: api.PublishRequest) -> api.PublishReply:
         pubsub = self.server.pubsub

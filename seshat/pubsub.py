@@ -2,7 +2,7 @@
 
 Messages do not go through Raft. As in Redis Cluster, PUBLISH delivers to the subscribers of
 the node that ran it, and the node passes the message on to the other nodes
-(`Cluster.broadcast_publish`), which deliver it to theirs. That keeps Redis's promise and no
+(`seshat/broadcaster.py`), which deliver it to theirs. That keeps Redis's promise and no
 more: pub/sub is fire-and-forget, at most once, in order from one node to another, and lost for
 a node that is down or a subscriber that is not connected. A log entry per message would cost
 an fsync on two nodes for something Redis never stores.
@@ -99,19 +99,19 @@ class PubSub:
     def unsubscribe(self, conn: Subscriber, family: Family, names: list[bytes]) -> Reply:
         """Names given: each, subscribed or not. None: every one of the family (or one reply
         with a null name when there is none)."""
-        subs = conn.subscriptions
-        mine = subs.by_family[family] if subs is not None else {}
+        subs = conn.subscriptions or Subscriptions()  # none yet: answered as an empty set
+        mine = subs.by_family[family]
         if not names:
             names = list(mine)
             if not names:
-                return Push([family.unsubscribe, None, subs.count(family) if subs else 0])
+                return Push([family.unsubscribe, None, subs.count(family)])
         replies: list[Reply] = []
         for name in names:
             if name in mine:
                 del mine[name]
                 self._forget(family, name, conn.id)
-            replies.append(Push([family.unsubscribe, name, subs.count(family) if subs else 0]))
-        if subs is not None and subs.total() == 0:
+            replies.append(Push([family.unsubscribe, name, subs.count(family)]))
+        if subs.total() == 0:
             conn.subscriptions = None  # out of pub/sub mode: RESP2 may run any command again
         return Replies(replies)
 
@@ -135,35 +135,23 @@ class PubSub:
 
     # ------------------------------------------------------------------ publishing
 
-    def publish(self, channel: bytes, message: bytes) -> int:
-        """Deliver to this node's subscribers of `channel` and of the patterns matching it;
-        the number of deliveries (a client with a channel and a pattern counts twice)."""
-        delivered = 0
-        listeners = self._subscribers[CHANNELS].get(channel)
-        if listeners:
-            push = Push([b"message", channel, message])
-            for conn in list(listeners.values()):
-                conn.deliver(push)
-            delivered += len(listeners)
-        for pattern, listeners in list(self._subscribers[PATTERNS].items()):
-            if glob.match(pattern, channel):
-                push = Push([b"pmessage", pattern, channel, message])
-                for conn in list(listeners.values()):
-                    conn.deliver(push)
-                delivered += len(listeners)
+    def deliver(self, channel: bytes, message: bytes, shard: bool) -> int:
+        """PUBLISH's delivery to this node's subscribers of `channel` and of the patterns
+        matching it, or SPUBLISH's (`shard`) to its shard-channel subscribers; the number of
+        deliveries (a client with a channel and a pattern counts twice)."""
+        if shard:
+            return self._send(SHARD_CHANNELS, channel, [channel, message])
+        delivered = self._send(CHANNELS, channel, [channel, message])
+        for pattern in [p for p in self._subscribers[PATTERNS] if glob.match(p, channel)]:
+            delivered += self._send(PATTERNS, pattern, [pattern, channel, message])
         return delivered
 
-    def deliver(self, channel: bytes, message: bytes, shard: bool) -> int:
-        """PUBLISH's delivery, or SPUBLISH's (to shard-channel subscribers only)."""
-        return self.spublish(channel, message) if shard else self.publish(channel, message)
-
-    def spublish(self, channel: bytes, message: bytes) -> int:
-        listeners = self._subscribers[SHARD_CHANNELS].get(channel)
-        if not listeners:
-            return 0
-        push = Push([b"smessage", channel, message])
-        for conn in list(listeners.values()):
-            conn.deliver(push)
+    def _send(self, family: Family, name: bytes, payload: list[Reply]) -> int:
+        listeners = list(self._subscribers[family].get(name, {}).values())
+        if listeners:
+            push = Push([family.message, *payload])
+            for conn in listeners:
+                conn.deliver(push)  # may drop a stalled subscriber, and it with its entries
         return len(listeners)
 
     # ------------------------------------------------------------------ introspection
@@ -178,9 +166,9 @@ class PubSub:
     def count(self, family: Family, name: bytes) -> int:
         return len(self._subscribers[family].get(name, ()))
 
-    def pattern_count(self) -> int:
-        """Distinct patterns with a subscriber (`PUBSUB NUMPAT`, INFO's pubsub_patterns)."""
-        return len(self._subscribers[PATTERNS])
+    def active_count(self, family: Family) -> int:
+        """Distinct names of a family with a subscriber (`PUBSUB NUMPAT`, INFO's `pubsub_*`)."""
+        return len(self._subscribers[family])
 
 
 # ---------------------------------------------------------------------- the commands
@@ -210,7 +198,7 @@ def _publish(shard: bool) -> Handler:
         server = admin.server
         delivered = server.pubsub.deliver(argv[1], argv[2], shard)
         if server.cluster is not None:
-            server.cluster.broadcast_publish(argv[1], argv[2], shard=shard)
+            server.cluster.broadcaster.publish(argv[1], argv[2], shard)
         return delivered
 
     return handler
@@ -232,7 +220,7 @@ def pubsub(admin: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:
             flat += [name, registry.count(family, name)]
         return flat
     if sub == b"numpat" and n == 2:
-        return registry.pattern_count()
+        return registry.active_count(PATTERNS)
     if sub == b"help" and n == 2:
         return [SimpleString(line) for line in _HELP]
     return E.subcommand_syntax(argv[1], "PUBSUB")

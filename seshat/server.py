@@ -30,7 +30,7 @@ from seshat.kv.service import KVService
 from seshat.kv.state_machine import StateMachine
 from seshat.open_files import MAXCLIENTS_MAX, fit_maxclients
 from seshat.protocol.replies import ErrorReply, Reply
-from seshat.pubsub import CHANNELS, SHARD_CHANNELS, PubSub
+from seshat.pubsub import CHANNELS, PATTERNS, SHARD_CHANNELS, PubSub
 from seshat.raft.core import Config as RaftConfig
 from seshat.raft.core import ProposalDropped
 from seshat.raft.node import NoTransport, RaftNode
@@ -458,9 +458,9 @@ class Server:
             ("total_connections_received", self.stats.connections_received),
             ("total_commands_processed", self.stats.commands_processed),
             ("rejected_connections", self.stats.rejected_connections),
-            ("pubsub_channels", len(self.pubsub.names(CHANNELS, None))),
-            ("pubsub_patterns", self.pubsub.pattern_count()),
-            ("pubsubshard_channels", len(self.pubsub.names(SHARD_CHANNELS, None))),
+            ("pubsub_channels", self.pubsub.active_count(CHANNELS)),
+            ("pubsub_patterns", self.pubsub.active_count(PATTERNS)),
+            ("pubsubshard_channels", self.pubsub.active_count(SHARD_CHANNELS)),
         ]
 
     def _info_replication(self) -> list[tuple[str, object]]:

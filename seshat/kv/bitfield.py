@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from seshat.kv import errors as E
-from seshat.kv import layout as L
-from seshat.kv.bitmaps import BITS_MAX
+from seshat.kv.bitmaps import BITS_MAX, string_value
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.kv.numbers import parse_int
 from seshat.protocol.replies import ErrorReply, Reply
@@ -169,9 +168,9 @@ def apply_bitfield(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -
     assert not isinstance(ops, ErrorReply), "prepare_bitfield checked it"
     key = argv[1]
     old = w.lookup(db, key, now_ms)
-    if old is not None and old[0] != L.TYPE_STRING:
-        return E.WRONGTYPE
-    value = b"" if old is None else old[L.RECORD_HEADER_BYTES :]
+    value = string_value(old)
+    if isinstance(value, ErrorReply):
+        return value
     writes = [op for op in ops if op.kind is not GET]
     if not writes:  # only GETs: Redis reads, and creates nothing
         return _run(bytearray(value), ops)[0]
@@ -181,8 +180,7 @@ def apply_bitfield(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -
         buf += bytes(reach + 1 - len(buf))
     replies, written = _run(buf, ops)
     if written or old is None or len(buf) != len(value):
-        expire_at = 0 if old is None else L.record_expire_at(old)
-        w.put(db, key, L.string_record(bytes(buf), expire_at), old)
+        w.put_string(db, key, bytes(buf), old)
     return replies
 
 
@@ -192,8 +190,7 @@ def read_bitfield_ro(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]
         return ops
     if any(op.kind is not GET for op in ops):
         return RO_ONLY_GET
-    rec = view.record(db, argv[1], now_ms)
-    if rec is not None and rec[0] != L.TYPE_STRING:
-        return E.WRONGTYPE
-    value = b"" if rec is None else rec[L.RECORD_HEADER_BYTES :]
+    value = string_value(view.record(db, argv[1], now_ms))
+    if isinstance(value, ErrorReply):
+        return value
     return _run(bytearray(value), ops)[0]

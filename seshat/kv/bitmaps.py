@@ -37,7 +37,8 @@ def _offset(arg: bytes) -> int | ErrorReply:
     return offset
 
 
-def _string(rec: bytes | None) -> bytes | ErrorReply:
+def string_value(rec: bytes | None) -> bytes | ErrorReply:
+    """A string record's bytes (a missing key reads as empty), or WRONGTYPE."""
     if rec is None:
         return b""
     if rec[0] != L.TYPE_STRING:
@@ -53,7 +54,7 @@ def read_getbit(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> 
     offset = _offset(argv[2])
     if isinstance(offset, ErrorReply):
         return offset
-    value = _string(view.record(db, argv[1], now_ms))
+    value = string_value(view.record(db, argv[1], now_ms))
     if isinstance(value, ErrorReply):
         return value
     byte = offset >> 3
@@ -74,7 +75,7 @@ def prepare_setbit(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
 def apply_setbit(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
     key, offset, on = argv[1], int(argv[2]), argv[3] == b"1"
     old = w.lookup(db, key, now_ms)
-    value = _string(old)
+    value = string_value(old)
     if isinstance(value, ErrorReply):
         return value
     byte, mask = offset >> 3, 1 << (7 - (offset & 7))
@@ -85,8 +86,7 @@ def apply_setbit(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> 
     if byte >= len(grown):
         grown.extend(bytes(byte + 1 - len(grown)))
     grown[byte] = grown[byte] | mask if on else grown[byte] & ~mask
-    expire_at = 0 if old is None else L.record_expire_at(old)
-    w.put(db, key, L.string_record(bytes(grown), expire_at), old)
+    w.put_string(db, key, bytes(grown), old)
     return was
 
 
@@ -124,7 +124,7 @@ def read_bitcount(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -
     rec = view.record(db, argv[1], now_ms)
     if rec is None:
         return 0  # Redis 7.0 answers before it reads the range, so even a bad one gets 0
-    value = _string(rec)
+    value = string_value(rec)
     if isinstance(value, ErrorReply):
         return value
     if len(argv) == 2:
@@ -157,7 +157,7 @@ def read_bitpos(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> 
     rec = view.record(db, argv[1], now_ms)
     if rec is None:
         return -1 if bit else 0  # a missing key is an endless run of zeros
-    value = _string(rec)
+    value = string_value(rec)
     if isinstance(value, ErrorReply):
         return value
     size = len(value)
@@ -223,7 +223,7 @@ def apply_bitop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> R
     op, dest = argv[1], argv[2]
     sources = []
     for key in argv[3:]:
-        value = _string(w.lookup(db, key, now_ms))
+        value = string_value(w.lookup(db, key, now_ms))
         if isinstance(value, ErrorReply):
             return value
         sources.append(value)

@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 from typing import Final
 
-from seshat.kv import errors as E
 from seshat.kv import layout as L
+from seshat.kv.bitmaps import string_value
 from seshat.kv.keyspace import KeyspaceWriter
 from seshat.protocol.replies import OK, ErrorReply, Reply
 
@@ -433,15 +433,10 @@ def _value(rec: bytes | None) -> bytes | ErrorReply | None:
     """The HLL string of a record, None if absent, or the error Redis answers for it."""
     if rec is None:
         return None
-    if rec[0] != L.TYPE_STRING:
-        return E.WRONGTYPE
-    value = rec[L.RECORD_HEADER_BYTES :]
+    value = string_value(rec)
+    if isinstance(value, ErrorReply):
+        return value
     return value if is_hll(value) else WRONGTYPE_HLL
-
-
-def _store(w: KeyspaceWriter, db: int, key: bytes, buf: bytearray, old: bytes | None) -> None:
-    expire_at = 0 if old is None else L.record_expire_at(old)
-    w.put(db, key, L.string_record(bytes(buf), expire_at), old)
 
 
 def apply_pfadd(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
@@ -456,13 +451,13 @@ def apply_pfadd(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> R
         buf, changed = add(buf, element)
         if changed < 0:
             if value is None or buf != value:
-                _store(w, db, key, buf, old)  # as Redis: what changed before stays
+                w.put_string(db, key, bytes(buf), old)  # as Redis: what changed before stays
             return INVALIDOBJ
         updated = updated or changed == 1
     if not updated:
         return 0
     invalidate_cache(buf)
-    _store(w, db, key, buf, old)
+    w.put_string(db, key, bytes(buf), old)
     return 1
 
 
@@ -485,7 +480,7 @@ def apply_pfcount(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) ->
         return INVALIDOBJ
     buf = bytearray(value)
     buf[8:16] = card.to_bytes(8, "little")
-    _store(w, db, key, buf, old)
+    w.put_string(db, key, bytes(buf), old)
     return card
 
 
@@ -533,5 +528,5 @@ def apply_pfmerge(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) ->
         else:
             buf, _ = sparse_set(buf, i, target, cursor)
     invalidate_cache(buf)
-    _store(w, db, dest, buf, old)
+    w.put_string(db, dest, bytes(buf), old)
     return OK

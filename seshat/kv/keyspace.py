@@ -250,6 +250,12 @@ class KeyspaceWriter:
         self._overlay[mkey] = rec
         self.touched[(slot, key)] = self.entry_index
 
+    def put_string(self, db: int, key: bytes, value: bytes, old: bytes | None) -> None:
+        """Give a string key new bytes and keep its TTL (SETRANGE, SETBIT, BITFIELD, PFADD):
+        a new key has none."""
+        expire_at = 0 if old is None else L.record_expire_at(old)
+        self.put(db, key, L.string_record(value, expire_at), old)
+
     def delete(self, db: int, key: bytes, old: bytes) -> None:
         """Delete `key`, whose live record (from `lookup`) is `old`."""
         slot = self.db_map[db]

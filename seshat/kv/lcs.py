@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Final
 
 from seshat.kv import errors as E
-from seshat.kv import layout as L
+from seshat.kv.bitmaps import string_value
 from seshat.kv.keyspace import KeyspaceView
 from seshat.kv.numbers import parse_int
 from seshat.protocol.replies import ErrorReply, Map, Reply
@@ -46,13 +46,9 @@ def _cell(rows: list[int], i: int, j: int) -> int:
 
 
 def read_lcs(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
-    values = []
-    for key in argv[1:3]:
-        rec = view.record(db, key, now_ms)
-        if rec is not None and rec[0] != L.TYPE_STRING:
-            return NOT_STRINGS
-        values.append(b"" if rec is None else rec[L.RECORD_HEADER_BYTES :])
-    a, b = values
+    a, b = (string_value(view.record(db, key, now_ms)) for key in argv[1:3])
+    if isinstance(a, ErrorReply) or isinstance(b, ErrorReply):
+        return NOT_STRINGS
     get_len = get_idx = with_match_len = False
     min_match_len = 0
     j = 3

@@ -401,8 +401,7 @@ def apply_setrange(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -
     if len(current) < offset:
         current += b"\x00" * (offset - len(current))
     value = current[:offset] + patch + current[offset + len(patch) :]
-    expire_at = 0 if old is None else L.record_expire_at(old)
-    w.put(db, key, L.string_record(value, expire_at), old)
+    w.put_string(db, key, value, old)
     return len(value)
 
 
