@@ -3992,4 +3992,188 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
         )
     ],
     b"reset": [],
+    b"eval": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"script"), (b"type", b"string")]),
+                Map([(b"name", b"numkeys"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"arg"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"evalsha": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"sha1"), (b"type", b"string")]),
+                Map([(b"name", b"numkeys"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"arg"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"eval_ro": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"script"), (b"type", b"string")]),
+                Map([(b"name", b"numkeys"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"arg"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"evalsha_ro": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"sha1"), (b"type", b"string")]),
+                Map([(b"name", b"numkeys"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"arg"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"script": [],
+    b"script|debug": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"mode"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"yes"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"YES"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"sync"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"SYNC"),
+                                    ]
+                                ),
+                                Map(
+                                    [(b"name", b"no"), (b"type", b"pure-token"), (b"token", b"NO")]
+                                ),
+                            ],
+                        ),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"script|exists": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"sha1"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"script|flush": [
+        (b"history", Set([[b"6.2.0", b"Added the `ASYNC` and `SYNC` flushing mode modifiers."]])),
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"async"),
+                        (b"type", b"oneof"),
+                        (b"since", b"6.2.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"async"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"ASYNC"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"sync"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"SYNC"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                )
+            ],
+        ),
+    ],
+    b"script|help": [],
+    b"script|kill": [],
+    b"script|load": [(b"arguments", [Map([(b"name", b"script"), (b"type", b"string")])])],
 }

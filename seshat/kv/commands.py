@@ -33,6 +33,7 @@ from seshat.kv.hyperloglog_table import HYPERLOGLOG_ROWS
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.kv.list_zset_table import LIST_ZSET_ROWS
 from seshat.kv.pubsub_table import PUBSUB_ROWS, PUBSUB_SUBCOMMAND_ROWS
+from seshat.kv.script_table import SCRIPT_ROWS, SCRIPT_SUBCOMMAND_ROWS
 from seshat.protocol.replies import ErrorReply, Map, Reply, Set, SimpleString
 
 
@@ -451,6 +452,8 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
     _row(**{**row, "kind": Kind(row["kind"])}) for row in HYPERLOGLOG_ROWS  # HyperLogLog
 ) + tuple(
     _row(**{**row, "kind": Kind(row["kind"])}) for row in PUBSUB_ROWS  # pub/sub, RESET
+) + tuple(
+    _row(**{**row, "kind": Kind(row["kind"])}) for row in SCRIPT_ROWS  # Lua scripts
 )
 
 # Subcommands of the container commands that Seshat implements, as Redis 7.0.15 publishes them
@@ -502,6 +505,7 @@ SUBCOMMANDS: Final[dict[bytes, tuple[CommandSpec, ...]]] = {
     ),
     b"object": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in OBJECT_SUBCOMMAND_ROWS),
     b"pubsub": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in PUBSUB_SUBCOMMAND_ROWS),
+    b"script": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in SCRIPT_SUBCOMMAND_ROWS),
 }
 # fmt: on
 _SUB_BY_NAME: Final[dict[tuple[bytes, bytes], CommandSpec]] = {

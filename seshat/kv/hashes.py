@@ -9,10 +9,10 @@ order, which Redis leaves unspecified; HRANDFIELD draws with local randomness (i
 
 from __future__ import annotations
 
-import random
 from fractions import Fraction
 from typing import Final
 
+from seshat.kv import chance
 from seshat.kv import collections as C
 from seshat.kv import errors as E
 from seshat.kv import hashed as X
@@ -266,7 +266,7 @@ def read_hrandfield(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes])
         coll = _open_read(view, now_ms, db, argv[1])
         if coll is None or isinstance(coll, ErrorReply):
             return coll
-        picked = X.random_member(coll, random.Random())
+        picked = X.random_member(coll, chance.rng())
         return None if picked is None else picked[0]
     count = parse_int(argv[2])
     if count is None:
@@ -292,7 +292,7 @@ def read_hrandfield(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes])
 
 
 def _random_fields(coll: C.RColl, count: int) -> list[tuple[bytes, bytes]]:
-    rng = random.Random()
+    rng = chance.rng()
     if count == 0:
         return []
     if count < 0:

@@ -8,9 +8,9 @@ the log, so there is nothing to keep out of it.
 
 from __future__ import annotations
 
-import random
 from typing import Final
 
+from seshat.kv import chance
 from seshat.kv import errors as E
 from seshat.kv import layout as L
 from seshat.kv.glob import match
@@ -136,7 +136,7 @@ def read_keys(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Re
 
 def read_randomkey(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
     """A live key at a random point of the hash order (reads may be random; apply never is)."""
-    start = random.randrange(_HASH_SPACE)
+    start = chance.rng().randrange(_HASH_SPACE)
     for _h, key, _r in view.iterate(db, now_ms, start):
         return key
     for _h, key, _r in view.iterate(db, now_ms):

@@ -27,6 +27,7 @@ from seshat.kv.commands import (
     LOCAL,
     READ,
     TABLE,
+    WRITE,
     CommandSpec,
     lookup,
     lookup_subcommand,
@@ -95,6 +96,10 @@ class KVService:
         kind = spec.kind
         if kind is READ:
             return _READS[spec.name]
+        if spec.subcommands and kind is WRITE:  # SCRIPT: some subcommands only read
+            sub = lookup_subcommand(spec.name, argv[1])
+            if sub is not None and sub.kind is READ and sub.arity_ok(len(argv)):
+                return Read(sub)
         if kind is CONNECTION:
             if spec.subcommands and len(argv) > 1:  # CLIENT, CONFIG, COMMAND: the sub's row
                 sub = lookup_subcommand(spec.name, argv[1])
@@ -117,7 +122,10 @@ class KVService:
     def execute_read(self, session: Session, argv: list[bytes]) -> Reply:
         """Run a command `prepare` classified as `Read`, against the applied state."""
         spec = lookup(argv[0])
-        assert spec is not None and spec.read is not None, argv[:1]
+        assert spec is not None, argv[:1]
+        if spec.read is None:  # a container routed by its subcommand (SCRIPT EXISTS)
+            spec = lookup_subcommand(spec.name, argv[1])
+            assert spec is not None and spec.read is not None, argv[:2]
         return spec.read(self.state_machine.view, self.clock_ms(), session.db, argv)
 
     def active_expire_sample(

@@ -16,6 +16,7 @@ import random
 from collections.abc import Iterator
 from typing import Final
 
+from seshat.kv import chance
 from seshat.kv import collections as C
 from seshat.kv import errors as E
 from seshat.kv import hashed as X
@@ -130,7 +131,7 @@ def prepare_spop(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
         if n is None or n < 0:
             return MUST_BE_POSITIVE
         count = str(n).encode()
-    seed = str(random.getrandbits(SPOP_SEED_BITS)).encode()
+    seed = str(chance.rng().getrandbits(SPOP_SEED_BITS)).encode()
     return [b"SPOP", argv[1], count, seed]
 
 
@@ -288,7 +289,7 @@ def read_scard(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> R
 def read_srandmember(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
     if len(argv) > 3:
         return E.SYNTAX
-    rng = random.Random()
+    rng = chance.rng()
     if len(argv) == 2:
         coll = _open_read(view, now_ms, db, argv[1])
         if coll is None or isinstance(coll, ErrorReply):

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import random
 from collections.abc import Iterator
 from typing import Final, Protocol
 
+from seshat.kv import chance, mpop
 from seshat.kv import errors as E
 from seshat.kv import layout as L
-from seshat.kv import mpop
 from seshat.kv import zset_args as A
 from seshat.kv.collections import (
     RColl,
@@ -764,18 +763,20 @@ def read_zrandmember(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]
     if coll is None:
         return None if count is None else []
     if count is None:
-        return _by_rank(coll, (r := random.randrange(coll.size)), r, False)[0][1]
+        return _by_rank(coll, (r := chance.rng().randrange(coll.size)), r, False)[0][1]
     if count == 0:
         return []
     if count >= coll.size:
         return _entries_reply(list(_index(coll)), withscores)
     if count > 0:
-        ranks = set(random.sample(range(coll.size), count))
+        rng = chance.rng()
+        ranks = set(rng.sample(range(coll.size), count))
         picked = [e for i, e in enumerate(_index(coll)) if i in ranks]
-        random.shuffle(picked)
+        rng.shuffle(picked)
     else:
         everything = list(_index(coll))
-        picked = [random.choice(everything) for _ in range(-count)]
+        rng = chance.rng()
+        picked = [rng.choice(everything) for _ in range(-count)]
     return _entries_reply(picked, withscores)
 
 

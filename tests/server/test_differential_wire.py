@@ -37,6 +37,7 @@ from hypothesis import strategies as st
 from seshat.kv.commands import SUBCOMMANDS, TABLE
 from tests.kv.test_differential import CASES as KV_CASES
 from tests.kv.test_differential import COMMAND as KV_COMMAND
+from tests.kv.test_scripts_differential import SEQUENCES as SCRIPT_SEQUENCES
 from tests.server.conftest import SeshatProcess
 from tests.server.wire import Node, WireClient, encode_command, free_port, parse, start_redis_server
 
@@ -455,6 +456,20 @@ def test_kv_cases_on_the_wire(
     pair = pair_factory(protocol)
     pair.reset()
     for argv in script(KV_CASES[name]):
+        pair.check(argv)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("name", sorted(SCRIPT_SEQUENCES))
+def test_script_sequences_on_the_wire(
+    name: str, protocol: int, pair_factory: Callable[[int], Pair]
+) -> None:
+    """Lua scripts' replies as bytes: in RESP3 a script's doubles, maps, sets and booleans are
+    `,` `%` `~` `#` frames, and its nulls `_`, as Redis writes them."""
+    pair = pair_factory(protocol)
+    pair.reset()
+    pair.check([b"SCRIPT", b"FLUSH"])
+    for argv in SCRIPT_SEQUENCES[name]:
         pair.check(argv)
 
 
