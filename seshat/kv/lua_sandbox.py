@@ -337,6 +337,8 @@ class Run:
 
     __slots__ = ("_dispatch", "_random", "_runtime", "_spent", "resp")
 
+    _runtime: Any
+
     def __init__(self, dispatch: Dispatch, random_source: Any) -> None:
         self._dispatch = dispatch
         self._random = random_source
@@ -363,11 +365,14 @@ class Run:
         )  # fmt: skip
         fn, message = _load(runtime, body)
         if fn is None:
+            self._runtime = None
             return ErrorReply("ERR Error compiling script (new function): " + _text(message))
         try:
             result = runner(fn)
         except lua.LuaMemoryError:
             return ErrorReply(f"ERR Script used more than {MEMORY_MAX >> 20} MiB of Lua memory")
+        finally:
+            self._runtime = None  # the state holds our hooks: break the cycle, free it now
         if not isinstance(result, tuple):
             result = (result,)
         ok, value = result[0], result[1] if len(result) > 1 else None
