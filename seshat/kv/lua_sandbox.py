@@ -29,6 +29,7 @@ something derived from those writes different things on different replicas.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -37,6 +38,7 @@ from typing import Any, Final
 
 import lupa.lua51 as lua  # type: ignore[import-untyped]
 
+from seshat.protocol.numbers import format_double
 from seshat.protocol.replies import (
     BigNumber,
     Double,
@@ -297,13 +299,17 @@ end
 """
 
 
+@functools.lru_cache(maxsize=256)
 def compile_error(body: bytes) -> str | None:
-    """Redis's message when `body` is not valid Lua, or None. Compiling touches no state."""
+    """Redis's message when `body` is not valid Lua, or None. Compiling touches no state, so
+    the answer is kept: clients send the same few scripts again and again."""
     runtime = lua.LuaRuntime(encoding=None, register_eval=False, register_builtins=False)
-    _fn, message = _load(runtime, body)
-    if _fn is None:
-        return "ERR Error compiling script (new function): " + _text(message)
-    return None
+    fn, message = _load(runtime, body)
+    return None if fn is not None else _compile_failure(message)
+
+
+def _compile_failure(message: Any) -> str:
+    return "ERR Error compiling script (new function): " + _text(message)
 
 
 _setup_bytecode: bytes | None = None
@@ -346,7 +352,7 @@ class Run:
         self.resp = 2
 
     def execute(self, body: bytes, sha: str, keys: list[bytes], argv: list[bytes]) -> Reply:
-        """Run `body` (already known to compile) and return its reply, as Redis's EVAL."""
+        """Run `body` and return its reply, as Redis's EVAL (a compile error included)."""
         runtime = lua.LuaRuntime(
             encoding=None,
             register_eval=False,
@@ -359,14 +365,14 @@ class Run:
         setup = _load_setup(runtime)
         runner = setup(
             self._redis_call, self._redis_pcall, self._set_resp, _log, _acl_check_cmd,
-            _error_of, self._draw, self._reseed, _sha1hex, self._charge, self._cjson_encode,
+            _error_of, self._draw, self._reseed, sha1hex, self._charge, self._cjson_encode,
             self._cjson_decode, runtime.table_from(keys), runtime.table_from(argv),
             REDIS_VERSION, REDIS_VERSION_NUM, BUDGET_EXCEEDED.encode(),
         )  # fmt: skip
         fn, message = _load(runtime, body)
         if fn is None:
             self._runtime = None
-            return ErrorReply("ERR Error compiling script (new function): " + _text(message))
+            return ErrorReply(_compile_failure(message))
         try:
             result = runner(fn)
         except lua.LuaMemoryError:
@@ -476,8 +482,6 @@ class Run:
         if isinstance(reply, Double):
             if resp3:
                 return table({b"double": reply.value})
-            from seshat.protocol.numbers import format_double
-
             return format_double(reply.value)
         if isinstance(reply, BigNumber):
             return (
@@ -656,7 +660,8 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _sha1hex(text: bytes) -> bytes:
+def sha1hex(text: bytes) -> bytes:
+    """A script's id, as Redis names it (and redis.sha1hex computes it)."""
     return hashlib.sha1(text).hexdigest().encode()
 
 

@@ -27,7 +27,7 @@ CLIENT...) too, since apply has no connection to answer them for.
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable
 from typing import Final, cast
 
 from seshat.kv import chance
@@ -35,7 +35,7 @@ from seshat.kv import commands as T  # a cycle: the table's rows name this modul
 from seshat.kv import errors as E
 from seshat.kv import layout as L
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter, WriterView
-from seshat.kv.lua_sandbox import Run, compile_error
+from seshat.kv.lua_sandbox import Run, compile_error, sha1hex
 from seshat.kv.numbers import parse_int
 from seshat.kv.writes import parse_db_index
 from seshat.protocol.replies import OK, PONG, ErrorReply, Reply, SimpleString
@@ -52,6 +52,7 @@ NOT_ALLOWED: Final = ErrorReply("ERR This Redis command is not allowed from scri
 WRITE_IN_READ_ONLY: Final = ErrorReply("ERR Write commands are not allowed from read-only scripts.")
 NOT_BUSY: Final = ErrorReply("NOTBUSY No scripts in execution right now.")
 NO_DEBUGGER: Final = ErrorReply("ERR SCRIPT DEBUG is not supported by Seshat")
+_FLUSH_MODES: Final = (b"sync", b"async")
 INVALID_SHEBANG: Final = ErrorReply("ERR Invalid script shebang")
 FLUSH_SYNTAX: Final = ErrorReply("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
 _SHEBANG_FLAGS: Final = frozenset(
@@ -76,10 +77,6 @@ _HELP: Final = [
     b"HELP",
     b"    Prints this help.",
 ]
-
-
-def sha1_of(body: bytes) -> bytes:
-    return hashlib.sha1(body).hexdigest().encode()
 
 
 def script_key(sha: bytes) -> bytes:
@@ -153,9 +150,7 @@ def prepare_script(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
     sub = argv[1].lower()
     if sub == b"load":
         return check_body(argv[2]) or argv
-    if sub == b"flush" and len(argv) == 3 and argv[2].lower() not in (b"sync", b"async"):
-        return FLUSH_SYNTAX
-    if sub == b"flush" and len(argv) > 3:
+    if sub == b"flush" and argv[2:] and (len(argv) > 3 or argv[2].lower() not in _FLUSH_MODES):
         return FLUSH_SYNTAX
     return argv
 
@@ -167,17 +162,15 @@ class _Host:
     """What `redis.call` reaches inside one script run: the command table, over `view` (and
     `writer`, when the script may write)."""
 
-    __slots__ = ("db", "now_ms", "read_only", "view", "writer")
+    __slots__ = ("db", "now_ms", "view", "writer")
 
     def __init__(
-        self, view: KeyspaceView, writer: KeyspaceWriter | None, now_ms: int, db: int,
-        read_only: bool,
-    ) -> None:  # fmt: skip
+        self, view: KeyspaceView, writer: KeyspaceWriter | None, now_ms: int, db: int
+    ) -> None:
         self.view = view
-        self.writer = writer
+        self.writer = writer  # None: a read-only script (EVAL_RO, or `flags=no-writes`)
         self.now_ms = now_ms
         self.db = db
-        self.read_only = read_only or writer is None
 
     def call(self, argv: list[bytes], resp: int) -> Reply:
         spec = T.lookup(argv[0])
@@ -205,7 +198,7 @@ class _Host:
         if kind is T.READ:
             assert spec.read is not None
             return spec.read(self.view, self.now_ms, self.db, argv)
-        if self.read_only or self.writer is None:
+        if self.writer is None:
             return WRITE_IN_READ_ONLY
         if spec.prepare is not None:
             rewritten = spec.prepare(argv, self.now_ms)
@@ -230,11 +223,11 @@ def _run(host: _Host, body: bytes, argv: list[bytes], seed: int, sha: bytes | No
     if isinstance(flags, ErrorReply):
         return flags
     if b"no-writes" in flags:
-        host.read_only = True
+        host.writer = None
     numkeys = int(argv[2])
     keys, args = argv[3 : 3 + numkeys], argv[3 + numkeys :]
     with chance.seeded(seed) as rng:
-        return Run(host.call, rng).execute(body, (sha or sha1_of(body)).decode(), keys, args)
+        return Run(host.call, rng).execute(body, (sha or sha1hex(body)).decode(), keys, args)
 
 
 def _pending(w: KeyspaceWriter) -> KeyspaceView:
@@ -249,10 +242,10 @@ def _seed(w: KeyspaceWriter, sha: bytes) -> int:
 
 def apply_eval(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
     body = argv[1]
-    sha = sha1_of(body)
+    sha = sha1hex(body)
     if w.sub_get(script_key(sha)) is None:
         w.sub_put(script_key(sha), body)  # EVAL caches the script too, as in Redis
-    return _run(_Host(_pending(w), w, now_ms, db, False), body, argv, _seed(w, sha), sha)
+    return _run(_Host(_pending(w), w, now_ms, db), body, argv, _seed(w, sha), sha)
 
 
 def apply_evalsha(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
@@ -260,14 +253,12 @@ def apply_evalsha(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) ->
     if body is None:
         return NOSCRIPT
     sha = argv[1].lower()
-    return _run(_Host(_pending(w), w, now_ms, db, False), body, argv, _seed(w, sha), sha)
+    return _run(_Host(_pending(w), w, now_ms, db), body, argv, _seed(w, sha), sha)
 
 
 def read_eval_ro(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
-    error = check_body(argv[1])
-    if error is not None:
-        return error
-    return _run(_Host(view, None, now_ms, db, True), argv[1], argv, chance.rng().getrandbits(64))
+    """No check before running: the run itself answers Redis's shebang and compile errors."""
+    return _run(_Host(view, None, now_ms, db), argv[1], argv, chance.rng().getrandbits(64))
 
 
 def read_evalsha_ro(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
@@ -275,22 +266,21 @@ def read_evalsha_ro(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes])
     if body is None:
         return NOSCRIPT
     return _run(
-        _Host(view, None, now_ms, db, True), body, argv, chance.rng().getrandbits(64),
+        _Host(view, None, now_ms, db), body, argv, chance.rng().getrandbits(64),
         argv[1].lower(),
     )  # fmt: skip
 
 
-def _cached(get: object, sha: bytes) -> bytes | None:
-    if len(sha) != 40:
-        return None
-    return get(script_key(sha))  # type: ignore[operator, no-any-return]
+def _cached(get: Callable[[bytes], bytes | None], sha: bytes) -> bytes | None:
+    """The body stored for `sha` (any case), read with the view's or the writer's `sub_get`."""
+    return get(script_key(sha)) if len(sha) == 40 else None
 
 
 def apply_script(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
     """SCRIPT LOAD and FLUSH through the log (and any SCRIPT subcommand inside MULTI)."""
     sub = argv[1].lower()
     if sub == b"load":
-        sha = sha1_of(argv[2])
+        sha = sha1hex(argv[2])
         w.sub_put(script_key(sha), argv[2])
         return sha
     if sub == b"flush":

@@ -15,8 +15,7 @@ import pytest
 
 from seshat.cluster import export_state, import_state
 from seshat.kv.local import LocalExecutor
-from seshat.kv.lua_sandbox import BUDGET_EXCEEDED
-from seshat.kv.scripts import sha1_of
+from seshat.kv.lua_sandbox import BUDGET_EXCEEDED, sha1hex
 from seshat.kv.service import Session
 from seshat.protocol.replies import ErrorReply, Reply, SimpleString
 from seshat.storage.engine import Engine
@@ -133,7 +132,7 @@ def test_the_script_cache_is_replicated_state(tmp_path: Path) -> None:
     engine = Engine.open(os.fspath(tmp_path / "a"))
     executor = LocalExecutor(engine)
     body = "return redis.call('incr', KEYS[1])"
-    sha = sha1_of(body.encode())
+    sha = sha1hex(body.encode())
     assert run(executor, "script", "load", body) == sha
     assert run(executor, "flushall") == SimpleString(b"OK")
     assert run(executor, "evalsha", sha, "1", "n") == 1
