@@ -31,8 +31,8 @@ import asyncio
 import itertools
 from typing import TYPE_CHECKING, Any
 
-from seshat.kv import mpop
-from seshat.kv.lists import parse_timeout, timeout_arg
+from seshat.kv import waits
+from seshat.kv.operation import CommandOp, decode
 from seshat.kv.service import Session, Write
 from seshat.protocol.replies import NULL_ARRAY, ErrorReply, NullArray, Reply
 from seshat.raft.core import ProposalDropped
@@ -43,17 +43,6 @@ if TYPE_CHECKING:
 
 WAITERS_MAX = 100_000  # parked clients per node; past it a blocking command fails at once
 TOO_MANY_WAITERS = ErrorReply("ERR too many blocked clients; retry later")
-
-
-def blocking_keys(argv: list[bytes]) -> list[bytes]:
-    """The keys a blocking pop waits on: every key of BLPOP/BRPOP/BZPOPMIN/BZPOPMAX and of
-    BLMPOP/BZMPOP, the source of the moves."""
-    name = argv[0].lower()
-    if name in (b"blpop", b"brpop", b"bzpopmin", b"bzpopmax"):
-        return argv[1:-1]
-    if name in mpop.BLOCKING:
-        return mpop.keys(argv)
-    return [argv[1]]
 
 
 class _Waiter:
@@ -67,7 +56,7 @@ class _Waiter:
         self.argv = argv
         self.db = db
         self.owner = owner
-        self.keys = blocking_keys(argv)
+        self.keys = waits.keys(argv)
         self.final = Completion()
         self.in_flight = False
         self.rewake = False
@@ -96,12 +85,16 @@ class Blocking:
         self, argv: list[bytes], db: int, owner: object, data: bytes | None = None
     ) -> Completion:
         """Run a blocking pop to its final reply (the returned completion's result)."""
+        if data is not None:
+            # Retries re-propose the command as first proposed (XREAD's `$` already pinned).
+            op = decode(data)
+            if isinstance(op, CommandOp):
+                argv = op.argv
         waiter = _Waiter(next(self._seq), argv, db, owner)
         if len(self._waiters) >= WAITERS_MAX:
             waiter.final.set_result(TOO_MANY_WAITERS)
             return waiter.final
-        timeout_ms = parse_timeout(timeout_arg(argv))
-        assert isinstance(timeout_ms, int), argv  # prepare validated it
+        timeout_ms = waits.timeout_ms(argv)
         self._waiters[waiter.seq] = waiter
         for key in waiter.keys:
             self._by_key.setdefault(key, {})[waiter.seq] = waiter

@@ -52,7 +52,7 @@ from seshat.kv.commands import (
     lookup,
     lookup_subcommand,
 )
-from seshat.kv.lists import BLOCKING_COMMANDS
+from seshat.kv import waits
 from seshat.kv.operation import Watched, encode_exec
 from seshat.kv.service import Connection, Immediate, Read, Session, Write
 from seshat.protocol.encoder import encode, encode_into
@@ -244,7 +244,7 @@ class ClientConnection(asyncio.Protocol):
                 if self._pending_reads:
                     self._blocked = True
                     break
-                if argv[0][:1] in b"bB" and argv[0].lower() in BLOCKING_COMMANDS:
+                if argv[0][:1] in b"bBxX" and waits.blocks(argv):
                     if self._forwarded or (self._pending and not server.node.is_leader()):
                         self._blocked = True
                         break

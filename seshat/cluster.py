@@ -28,7 +28,7 @@ from seshat.broadcaster import Broadcaster
 from seshat.forwarder import Forwarder, relayed_reply
 from seshat.kv import errors as E
 from seshat.kv import transactions
-from seshat.kv.lists import BLOCKING_COMMANDS, parse_timeout, timeout_arg
+from seshat.kv import waits
 from seshat.kv.operation import Watched, encode_exec
 from seshat.kv.service import Connection, Immediate, Read, Session, Write
 from seshat.protocol.encoder import encode
@@ -257,10 +257,9 @@ class Cluster:
         timeout plus the usual forwarding time."""
         completion = Completion()
         timeout_s = FORWARD_TIMEOUT_S
-        if argv[0].lower() in BLOCKING_COMMANDS:
-            timeout_ms = parse_timeout(timeout_arg(argv))
-            if isinstance(timeout_ms, int):
-                timeout_s = FOREVER_S if timeout_ms == 0 else timeout_ms / 1000 + FORWARD_TIMEOUT_S
+        if waits.blocks(argv):
+            timeout_ms = waits.timeout_ms(argv)
+            timeout_s = FOREVER_S if timeout_ms == 0 else timeout_ms / 1000 + FORWARD_TIMEOUT_S
         self._spawn(self._forward(argv, db, protocol, completion, timeout_s))
         return completion
 
@@ -368,7 +367,7 @@ class Cluster:
         for i, (db, argv) in enumerate(commands):
             session = Session(db)
             prepared = None if argv[0] == EXEC_FORWARD else server.kv.prepare(session, argv)
-            if isinstance(prepared, Write) and argv[0].lower() not in BLOCKING_COMMANDS:
+            if isinstance(prepared, Write) and not waits.blocks(argv):
                 indexes.append(i)
                 datas.append(prepared.data)
             elif isinstance(prepared, Immediate):
@@ -427,7 +426,7 @@ class Cluster:
             return ErrorReply("ERR this command cannot be forwarded")
         try:
             if isinstance(prepared, Write):
-                if argv[0].lower() in BLOCKING_COMMANDS:
+                if waits.blocks(argv):
                     return await self._execute_blocking(session, argv, prepared.data)
                 result: Reply = await server.node.propose(prepared.data)
                 return result

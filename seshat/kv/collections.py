@@ -107,10 +107,11 @@ class WColl:
         for kkey, value in self._w.iterate_kv(lo, hi, reverse):
             yield kkey[n:], value
 
-    def save(self) -> None:
-        """Write the meta record with `size`; a collection left empty is removed."""
+    def save(self, keep_empty: bool = False) -> None:
+        """Write the meta record with `size`; a collection left empty is removed, unless it is
+        one that outlives its elements (a stream)."""
         assert self.size >= 0, (self.key, self.size)
-        if self.size == 0:
+        if self.size == 0 and not keep_empty:
             if self.old is not None:
                 self._w.detach(self.db, self.key, self.old)
                 self.old = None

@@ -4176,4 +4176,765 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
     b"script|help": [],
     b"script|kill": [],
     b"script|load": [(b"arguments", [Map([(b"name", b"script"), (b"type", b"string")])])],
+    b"xadd": [
+        (
+            b"history",
+            Set(
+                [
+                    [
+                        b"6.2.0",
+                        b"Added the `NOMKSTREAM` option, `MINID` trimming strategy and the `LIMIT` option.",
+                    ],
+                    [b"7.0.0", b"Added support for the `<ms>-*` explicit ID form."],
+                ]
+            ),
+        ),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"nomkstream"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"NOMKSTREAM"),
+                        (b"since", b"6.2.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"trim"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"strategy"),
+                                        (b"type", b"oneof"),
+                                        (
+                                            b"arguments",
+                                            [
+                                                Map(
+                                                    [
+                                                        (b"name", b"maxlen"),
+                                                        (b"type", b"pure-token"),
+                                                        (b"token", b"MAXLEN"),
+                                                    ]
+                                                ),
+                                                Map(
+                                                    [
+                                                        (b"name", b"minid"),
+                                                        (b"type", b"pure-token"),
+                                                        (b"token", b"MINID"),
+                                                        (b"since", b"6.2.0"),
+                                                    ]
+                                                ),
+                                            ],
+                                        ),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"operator"),
+                                        (b"type", b"oneof"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                        (
+                                            b"arguments",
+                                            [
+                                                Map(
+                                                    [
+                                                        (b"name", b"equal"),
+                                                        (b"type", b"pure-token"),
+                                                        (b"token", b"="),
+                                                    ]
+                                                ),
+                                                Map(
+                                                    [
+                                                        (b"name", b"approximately"),
+                                                        (b"type", b"pure-token"),
+                                                        (b"token", b"~"),
+                                                    ]
+                                                ),
+                                            ],
+                                        ),
+                                    ]
+                                ),
+                                Map([(b"name", b"threshold"), (b"type", b"string")]),
+                                Map(
+                                    [
+                                        (b"name", b"count"),
+                                        (b"type", b"integer"),
+                                        (b"token", b"LIMIT"),
+                                        (b"since", b"6.2.0"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"id_or_auto"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"auto_id"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"*"),
+                                    ]
+                                ),
+                                Map([(b"name", b"id"), (b"type", b"string")]),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"field_value"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"field"), (b"type", b"string")]),
+                                Map([(b"name", b"value"), (b"type", b"string")]),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"xlen": [
+        (b"arguments", [Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)])])
+    ],
+    b"xrange": [
+        (b"history", Set([[b"6.2.0", b"Added exclusive ranges."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"start"), (b"type", b"string")]),
+                Map([(b"name", b"end"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"token", b"COUNT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"xrevrange": [
+        (b"history", Set([[b"6.2.0", b"Added exclusive ranges."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"end"), (b"type", b"string")]),
+                Map([(b"name", b"start"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"token", b"COUNT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"xdel": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"id"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"xtrim": [
+        (
+            b"history",
+            Set([[b"6.2.0", b"Added the `MINID` trimming strategy and the `LIMIT` option."]]),
+        ),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"trim"),
+                        (b"type", b"block"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"strategy"),
+                                        (b"type", b"oneof"),
+                                        (
+                                            b"arguments",
+                                            [
+                                                Map(
+                                                    [
+                                                        (b"name", b"maxlen"),
+                                                        (b"type", b"pure-token"),
+                                                        (b"token", b"MAXLEN"),
+                                                    ]
+                                                ),
+                                                Map(
+                                                    [
+                                                        (b"name", b"minid"),
+                                                        (b"type", b"pure-token"),
+                                                        (b"token", b"MINID"),
+                                                        (b"since", b"6.2.0"),
+                                                    ]
+                                                ),
+                                            ],
+                                        ),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"operator"),
+                                        (b"type", b"oneof"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                        (
+                                            b"arguments",
+                                            [
+                                                Map(
+                                                    [
+                                                        (b"name", b"equal"),
+                                                        (b"type", b"pure-token"),
+                                                        (b"token", b"="),
+                                                    ]
+                                                ),
+                                                Map(
+                                                    [
+                                                        (b"name", b"approximately"),
+                                                        (b"type", b"pure-token"),
+                                                        (b"token", b"~"),
+                                                    ]
+                                                ),
+                                            ],
+                                        ),
+                                    ]
+                                ),
+                                Map([(b"name", b"threshold"), (b"type", b"string")]),
+                                Map(
+                                    [
+                                        (b"name", b"count"),
+                                        (b"type", b"integer"),
+                                        (b"token", b"LIMIT"),
+                                        (b"since", b"6.2.0"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"xsetid": [
+        (
+            b"history",
+            Set([[b"7.0.0", b"Added the `entries_added` and `max_deleted_entry_id` arguments."]]),
+        ),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"last-id"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"entries_added"),
+                        (b"type", b"integer"),
+                        (b"token", b"ENTRIESADDED"),
+                        (b"since", b"7.0.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"max_deleted_entry_id"),
+                        (b"type", b"string"),
+                        (b"token", b"MAXDELETEDID"),
+                        (b"since", b"7.0.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"xread": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"token", b"COUNT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"milliseconds"),
+                        (b"type", b"integer"),
+                        (b"token", b"BLOCK"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"streams"),
+                        (b"type", b"block"),
+                        (b"token", b"STREAMS"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"key"),
+                                        (b"type", b"key"),
+                                        (b"key_spec_index", 0),
+                                        (b"flags", Set([SimpleString(b"multiple")])),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"id"),
+                                        (b"type", b"string"),
+                                        (b"flags", Set([SimpleString(b"multiple")])),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"xreadgroup": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"group_consumer"),
+                        (b"type", b"block"),
+                        (b"token", b"GROUP"),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"group"), (b"type", b"string")]),
+                                Map([(b"name", b"consumer"), (b"type", b"string")]),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"token", b"COUNT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"milliseconds"),
+                        (b"type", b"integer"),
+                        (b"token", b"BLOCK"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"noack"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"NOACK"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"streams"),
+                        (b"type", b"block"),
+                        (b"token", b"STREAMS"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"key"),
+                                        (b"type", b"key"),
+                                        (b"key_spec_index", 0),
+                                        (b"flags", Set([SimpleString(b"multiple")])),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"id"),
+                                        (b"type", b"string"),
+                                        (b"flags", Set([SimpleString(b"multiple")])),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"xack": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"group"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"id"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"xpending": [
+        (b"history", Set([[b"6.2.0", b"Added the `IDLE` option and exclusive range intervals."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"group"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"filters"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"min-idle-time"),
+                                        (b"type", b"integer"),
+                                        (b"token", b"IDLE"),
+                                        (b"since", b"6.2.0"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                    ]
+                                ),
+                                Map([(b"name", b"start"), (b"type", b"string")]),
+                                Map([(b"name", b"end"), (b"type", b"string")]),
+                                Map([(b"name", b"count"), (b"type", b"integer")]),
+                                Map(
+                                    [
+                                        (b"name", b"consumer"),
+                                        (b"type", b"string"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"xclaim": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"group"), (b"type", b"string")]),
+                Map([(b"name", b"consumer"), (b"type", b"string")]),
+                Map([(b"name", b"min-idle-time"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"id"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"ms"),
+                        (b"type", b"integer"),
+                        (b"token", b"IDLE"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"unix-time-milliseconds"),
+                        (b"type", b"unix-time"),
+                        (b"token", b"TIME"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"token", b"RETRYCOUNT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"force"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"FORCE"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"justid"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"JUSTID"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"id"),
+                        (b"type", b"string"),
+                        (b"token", b"LASTID"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"xautoclaim": [
+        (
+            b"history",
+            Set(
+                [
+                    [
+                        b"7.0.0",
+                        b"Added an element to the reply array, containing deleted entries the command cleared from the PEL",
+                    ]
+                ]
+            ),
+        ),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"group"), (b"type", b"string")]),
+                Map([(b"name", b"consumer"), (b"type", b"string")]),
+                Map([(b"name", b"min-idle-time"), (b"type", b"string")]),
+                Map([(b"name", b"start"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"token", b"COUNT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"justid"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"JUSTID"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"xgroup": [],
+    b"xgroup|create": [
+        (b"history", Set([[b"7.0.0", b"Added the `entries_read` named argument."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"groupname"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"id"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"id"), (b"type", b"string")]),
+                                Map(
+                                    [
+                                        (b"name", b"new_id"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"$"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"mkstream"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"MKSTREAM"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"entries_read"),
+                        (b"type", b"integer"),
+                        (b"token", b"ENTRIESREAD"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"xgroup|setid": [
+        (b"history", Set([[b"7.0.0", b"Added the optional `entries_read` argument."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"groupname"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"id"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"id"), (b"type", b"string")]),
+                                Map(
+                                    [
+                                        (b"name", b"new_id"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"$"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"entries_read"),
+                        (b"type", b"integer"),
+                        (b"token", b"ENTRIESREAD"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"xgroup|destroy": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"groupname"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"xgroup|createconsumer": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"groupname"), (b"type", b"string")]),
+                Map([(b"name", b"consumername"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"xgroup|delconsumer": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"groupname"), (b"type", b"string")]),
+                Map([(b"name", b"consumername"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"xgroup|help": [],
+    b"xinfo": [],
+    b"xinfo|stream": [
+        (
+            b"history",
+            Set(
+                [
+                    [b"6.0.0", b"Added the `FULL` modifier."],
+                    [
+                        b"7.0.0",
+                        b"Added the `max-deleted-entry-id`, `entries-added`, `recorded-first-entry-id`, `entries-read` and `lag` fields",
+                    ],
+                ]
+            ),
+        ),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"full"),
+                        (b"type", b"block"),
+                        (b"token", b"FULL"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"count"),
+                                        (b"type", b"integer"),
+                                        (b"token", b"COUNT"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                    ]
+                                )
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"xinfo|groups": [
+        (b"history", Set([[b"7.0.0", b"Added the `entries-read` and `lag` fields"]])),
+        (b"arguments", [Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)])]),
+    ],
+    b"xinfo|consumers": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"groupname"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"xinfo|help": [],
 }

@@ -26,14 +26,15 @@ from typing import Final
 from seshat.kv import lcs
 from seshat.kv import reads as R
 from seshat.kv import writes as W
-from seshat.kv.command_docs import EXTRA_DOCS
 from seshat.kv.bitmap_table import BITMAP_ROWS
+from seshat.kv.command_docs import EXTRA_DOCS
 from seshat.kv.hash_set_table import HASH_SET_ROWS, OBJECT_SUBCOMMAND_ROWS
 from seshat.kv.hyperloglog_table import HYPERLOGLOG_ROWS
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.kv.list_zset_table import LIST_ZSET_ROWS
 from seshat.kv.pubsub_table import PUBSUB_ROWS, PUBSUB_SUBCOMMAND_ROWS
 from seshat.kv.script_table import SCRIPT_ROWS, SCRIPT_SUBCOMMAND_ROWS
+from seshat.kv.stream_table import STREAM_ROWS, STREAM_SUBCOMMAND_ROWS
 from seshat.protocol.replies import ErrorReply, Map, Reply, Set, SimpleString
 
 
@@ -86,6 +87,9 @@ class KeySpec:
     # "range" (last_key, key_step, limit as named) or "keynum" (then they hold keynumidx,
     # firstkey, keystep: ZUNIONSTORE and the other numkeys commands).
     find: str = "range"
+    # Non-empty: the keys start after this word, searched for from `begin_index` (XREAD's
+    # STREAMS); empty: they start at `begin_index`.
+    keyword: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +156,8 @@ def _row(
         key_specs=tuple(KeySpec(*ks) for ks in key_specs),
         summary=summary, since=since, group=group, complexity=complexity, subcommands=subcommands,
     )  # fmt: skip
-    assert (kind is WRITE) == (apply is not None), name
+    # A READ row may have an apply: XREAD, which BLOCK turns into a retried write.
+    assert (kind is WRITE) <= (apply is not None) and (apply is None or kind is not CONNECTION), name
     assert (kind is READ) == (read is not None), name
     assert prepare is None or kind is WRITE, name
     return spec
@@ -454,6 +459,8 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
     _row(**{**row, "kind": Kind(row["kind"])}) for row in PUBSUB_ROWS  # pub/sub, RESET
 ) + tuple(
     _row(**{**row, "kind": Kind(row["kind"])}) for row in SCRIPT_ROWS  # Lua scripts
+) + tuple(
+    _row(**{**row, "kind": Kind(row["kind"])}) for row in STREAM_ROWS  # streams
 )
 
 # Subcommands of the container commands that Seshat implements, as Redis 7.0.15 publishes them
@@ -506,6 +513,10 @@ SUBCOMMANDS: Final[dict[bytes, tuple[CommandSpec, ...]]] = {
     b"object": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in OBJECT_SUBCOMMAND_ROWS),
     b"pubsub": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in PUBSUB_SUBCOMMAND_ROWS),
     b"script": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in SCRIPT_SUBCOMMAND_ROWS),
+    **{
+        container: tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in rows)
+        for container, rows in STREAM_SUBCOMMAND_ROWS.items()
+    },
 }
 # fmt: on
 _SUB_BY_NAME: Final[dict[tuple[bytes, bytes], CommandSpec]] = {
@@ -553,16 +564,20 @@ def _find_keys_reply(ks: KeySpec) -> Map:
     return Map([(b"type", ks.find.encode()), (b"spec", Map(list(zip(names, values, strict=True))))])
 
 
+def _begin_search_reply(ks: KeySpec) -> Map:
+    if ks.keyword:
+        spec = Map([(b"keyword", ks.keyword.encode()), (b"startfrom", ks.begin_index)])
+        return Map([(b"type", b"keyword"), (b"spec", spec)])
+    return Map([(b"type", b"index"), (b"spec", Map([(b"index", ks.begin_index)]))])
+
+
 def _key_spec_reply(ks: KeySpec) -> Map:
     notes: list[tuple[Reply, Reply]] = [(b"notes", ks.notes.encode())] if ks.notes else []
     return Map(
         notes
         + [
             (b"flags", Set([SimpleString(f.encode()) for f in ks.flags])),
-            (
-                b"begin_search",
-                Map([(b"type", b"index"), (b"spec", Map([(b"index", ks.begin_index)]))]),
-            ),
+            (b"begin_search", _begin_search_reply(ks)),
             (b"find_keys", _find_keys_reply(ks)),
         ]
     )

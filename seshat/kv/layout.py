@@ -58,12 +58,14 @@ TYPE_LIST: Final = 1
 TYPE_SET: Final = 2
 TYPE_ZSET: Final = 3
 TYPE_HASH: Final = 4
+TYPE_STREAM: Final = 6
 TYPE_NAMES: Final[dict[int, bytes]] = {
     TYPE_STRING: b"string",
     TYPE_LIST: b"list",
     TYPE_SET: b"set",
     TYPE_ZSET: b"zset",
     TYPE_HASH: b"hash",
+    TYPE_STREAM: b"stream",
 }
 # A collection's payload starts with version(8) + size(8).
 COLLECTION_VERSION_OFFSET: Final = 9

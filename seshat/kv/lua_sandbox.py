@@ -43,6 +43,7 @@ from seshat.protocol.replies import (
     BigNumber,
     Double,
     ErrorReply,
+    KeyedArrays,
     Map,
     NullArray,
     Pairs,
@@ -471,6 +472,12 @@ class Run:
                     {b"map": table({self._to_lua(k): self._to_lua(v) for k, v in reply.items})}
                 )
             return table([self._to_lua_item(x) for pair in reply.items for x in pair])
+        if isinstance(reply, KeyedArrays):
+            if resp3:
+                return table(
+                    {b"map": table({self._to_lua(k): self._to_lua(v) for k, v in reply.items})}
+                )
+            return table([table([self._to_lua(k), self._to_lua(v)]) for k, v in reply.items])
         if isinstance(reply, Pairs):
             if resp3:
                 return table([table([self._to_lua(k), self._to_lua(v)]) for k, v in reply.items])

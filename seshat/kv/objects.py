@@ -113,5 +113,7 @@ def encoding(rec: bytes) -> bytes:
         return b"intset" if extra[:1] == X.COMPACT else b"hashtable"
     if kind == L.TYPE_LIST:
         return b"quicklist"
+    if kind == L.TYPE_STREAM:
+        return b"stream"
     assert kind == L.TYPE_ZSET, kind
     return b"listpack" if L.record_size(rec) <= ZSET_LISTPACK_ENTRIES_MAX else b"skiplist"

@@ -34,6 +34,7 @@ from seshat.kv import chance
 from seshat.kv import commands as T  # a cycle: the table's rows name this module's handlers
 from seshat.kv import errors as E
 from seshat.kv import layout as L
+from seshat.kv import waits
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter, WriterView
 from seshat.kv.lua_sandbox import Run, compile_error, sha1hex
 from seshat.kv.numbers import parse_int
@@ -53,6 +54,7 @@ WRITE_IN_READ_ONLY: Final = ErrorReply("ERR Write commands are not allowed from 
 NOT_BUSY: Final = ErrorReply("NOTBUSY No scripts in execution right now.")
 NO_DEBUGGER: Final = ErrorReply("ERR SCRIPT DEBUG is not supported by Seshat")
 _FLUSH_MODES: Final = (b"sync", b"async")
+_STREAM_READS: Final = (b"xread", b"xreadgroup")  # their BLOCK is refused in scripts
 INVALID_SHEBANG: Final = ErrorReply("ERR Invalid script shebang")
 FLUSH_SYNTAX: Final = ErrorReply("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
 _SHEBANG_FLAGS: Final = frozenset(
@@ -186,6 +188,9 @@ class _Host:
                 return UNKNOWN_COMMAND
             if sub.flags & T.F_NOSCRIPT:
                 return NOT_ALLOWED
+        if spec.name in _STREAM_READS and waits.blocks(argv):
+            name = argv[0].decode("utf-8", "surrogateescape")
+            return ErrorReply(f"ERR {name} command is not allowed with BLOCK option from scripts")
         kind = spec.kind
         if kind is T.CONNECTION:
             return self._connection(spec.name, argv)

@@ -35,6 +35,7 @@ from seshat.kv.commands import (
 from seshat.kv.gc import GC_ENTRIES_MAX
 from seshat.kv.operation import encode_command, encode_expire, encode_gc
 from seshat.kv.state_machine import StateMachine
+from seshat.kv.streams import pin_blocking_read
 from seshat.kv.writes import parse_db_index
 from seshat.protocol.replies import OK, ErrorReply, Reply
 
@@ -95,7 +96,16 @@ class KVService:
             return Immediate(E.wrong_arity(spec.name))
         kind = spec.kind
         if kind is READ:
-            return _READS[spec.name]
+            if spec.apply is None:
+                return _READS[spec.name]
+            # XREAD: with BLOCK, a write whose apply reads, which `seshat/blocking.py` retries
+            # until it finds entries. `$` is pinned now, to the last ID the client could see.
+            pinned = pin_blocking_read(self.state_machine.view, self.clock_ms(), session.db, argv)
+            if pinned is None:
+                return _READS[spec.name]
+            if isinstance(pinned, ErrorReply):
+                return Immediate(pinned)
+            return Write(encode_command(self.clock_ms(), session.db, pinned))
         if spec.subcommands and kind is WRITE:  # SCRIPT: some subcommands only read
             sub = lookup_subcommand(spec.name, argv[1])
             if sub is not None and sub.kind is READ and sub.arity_ok(len(argv)):

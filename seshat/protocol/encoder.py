@@ -13,6 +13,7 @@ The mapping follows `src/networking.c` of Redis 7.0:
     list             *<n> elements                  same
     Map              *<2n> k1 v1 k2 v2 ...          %<n> k1 v1 ...
     Pairs            *<2n> k1 v1 k2 v2 ...          *<n> *2 k1 v1 ...
+    KeyedArrays      *<n> *2 k1 v1 ...              %<n> k1 v1 ...
     Set              *<n>                           ~<n>
     Push             *<n>                           ><n>
     Double           bulk of %.17g (inf, -inf)      ,<%.17g>
@@ -41,6 +42,7 @@ from seshat.protocol.replies import (
     BigNumber,
     Double,
     ErrorReply,
+    KeyedArrays,
     Map,
     NullArray,
     Pairs,
@@ -180,6 +182,15 @@ def _pairs2(out: bytearray, reply: Reply) -> None:
         _write2(out, value)
 
 
+def _keyed2(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, KeyedArrays), reply
+    _aggregate_header(out, b"*", len(reply.items))
+    for key, value in reply.items:
+        _aggregate_header(out, b"*", 2)
+        _write2(out, key)
+        _write2(out, value)
+
+
 def _null2(out: bytearray, reply: Reply) -> None:
     out += _NULL_BULK
 
@@ -224,6 +235,7 @@ _WRITERS2: dict[type, Writer] = {
     NullArray: _null_array2,
     Map: _map2,
     Pairs: _pairs2,
+    KeyedArrays: _keyed2,
     Set: _items2,
     Push: _items2,
     Double: _double2,
@@ -286,6 +298,14 @@ def _pairs3(out: bytearray, reply: Reply) -> None:
         _write3(out, value)
 
 
+def _keyed3(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, KeyedArrays), reply
+    _aggregate_header(out, b"%", len(reply.items))
+    for key, value in reply.items:
+        _write3(out, key)
+        _write3(out, value)
+
+
 def _null3(out: bytearray, reply: Reply) -> None:
     out += _NULL3
 
@@ -327,6 +347,7 @@ _WRITERS3: dict[type, Writer] = {
     NullArray: _null3,
     Map: _map3,
     Pairs: _pairs3,
+    KeyedArrays: _keyed3,
     Set: _set3,
     Push: _push3,
     Double: _double3,

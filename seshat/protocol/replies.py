@@ -57,6 +57,14 @@ class Pairs:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyedArrays:
+    """RESP3 `%`; RESP2 an array of 2-element arrays `[key, value]` (XREAD, XREADGROUP: Redis
+    writes one array per stream in RESP2 and one map entry per stream in RESP3)."""
+
+    items: list[tuple[Reply, Reply]]
+
+
+@dataclass(frozen=True, slots=True)
 class Set:
     """RESP3 `~`; RESP2 an array (SMEMBERS, SINTER)."""
 
@@ -122,6 +130,7 @@ Reply = Union[
     NullArray,
     Map,
     Pairs,
+    KeyedArrays,
     Set,
     Double,
     Verbatim,

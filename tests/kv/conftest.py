@@ -26,6 +26,7 @@ from seshat.protocol.replies import (
     BigNumber,
     Double,
     ErrorReply,
+    KeyedArrays,
     Map,
     NullArray,
     Pairs,
@@ -50,6 +51,8 @@ def normalise(reply: Reply) -> Value:
         return [normalise(r) for r in items]
     if isinstance(reply, (Map, Pairs)):
         return [normalise(x) for pair in reply.items for x in pair]
+    if isinstance(reply, KeyedArrays):
+        return [[normalise(k), normalise(v)] for k, v in reply.items]
     if isinstance(reply, NullArray):
         return None
     if isinstance(reply, bool):

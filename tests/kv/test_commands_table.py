@@ -12,6 +12,7 @@ from seshat.kv.hyperloglog_table import HYPERLOGLOG_ROWS
 from seshat.kv.list_zset_table import LIST_ZSET_ROWS
 from seshat.kv.pubsub_table import PUBSUB_ROWS
 from seshat.kv.script_table import SCRIPT_ROWS
+from seshat.kv.stream_table import STREAM_ROWS
 from seshat.protocol.replies import Map, Set, SimpleString
 from tests.kv.conftest import RawRedis, normalise
 
@@ -82,6 +83,7 @@ NAMES += [row["name"].decode().upper() for row in BITMAP_ROWS]  # bitmaps
 NAMES += [row["name"].decode().upper() for row in HYPERLOGLOG_ROWS]  # HyperLogLog
 NAMES += [row["name"].decode().upper() for row in PUBSUB_ROWS]  # pub/sub, RESET
 NAMES += [row["name"].decode().upper() for row in SCRIPT_ROWS]  # Lua scripts
+NAMES += [row["name"].decode().upper() for row in STREAM_ROWS]  # streams
 NAMES += ["CLUSTER", "READONLY", "READWRITE"]
 NAMES += ["MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"]  # transactions
 SESHAT_ONLY = ["RAFT.NODE", "RAFT.TRANSFER", "RAFT.STATUS"]  # no Redis row to compare with
@@ -98,8 +100,9 @@ def test_every_command_has_a_row_and_lookup_ignores_case() -> None:
 
 
 # Write kinds without Redis's `write` flag: PFCOUNT may store its count (hyperloglog.py); a
-# script may write and SCRIPT LOAD/FLUSH change the replicated script cache (scripts.py).
-UNFLAGGED_WRITES = {b"pfcount", b"eval", b"evalsha", b"script"}
+# script may write and SCRIPT LOAD/FLUSH change the replicated script cache (scripts.py); XGROUP
+# is a container whose subcommands carry the flag.
+UNFLAGGED_WRITES = {b"pfcount", b"eval", b"evalsha", b"script", b"xgroup"}
 
 
 def test_kinds_match_flags() -> None:
@@ -119,6 +122,7 @@ def test_kinds_match_flags() -> None:
         ("del", [b"del", b"a", b"b", b"c"], [b"a", b"b", b"c"]),
         ("copy", [b"copy", b"s", b"d", b"REPLACE"], [b"s", b"d"]),
         ("ping", [b"ping"], []),
+        ("xadd", [b"xadd", b"s", b"*", b"f", b"v"], [b"s"]),
     ],
 )
 def test_get_keys(name: str, argv: list[bytes], keys: list[bytes]) -> None:

@@ -191,6 +191,23 @@ SEQUENCES: dict[str, list[list[bytes]]] = {
         ev("return cjson.decode('nope')", "0"),
         ev("\x1bLua", "0"),
     ],
+    "streams from a script": lines("""
+        eval "return redis.call('xadd', KEYS[1], '1-1', 'a', '1')" 1 s
+        eval "return redis.call('xrange', KEYS[1], '-', '+')" 1 s
+        eval "return redis.call('xread', 'streams', KEYS[1], '0')" 1 s
+        eval "redis.setresp(3) return redis.call('xread', 'streams', KEYS[1], '0')" 1 s
+        eval "return redis.call('xread', 'block', '0', 'streams', KEYS[1], '0')" 1 s
+        eval "return redis.call('XREAD', 'BLOCK', '10', 'streams', KEYS[1], '$')" 1 s
+        eval "return redis.call('xgroup', 'create', KEYS[1], 'g', '0')" 1 s
+        eval "return redis.call('xreadgroup', 'group', 'g', 'c', 'block', '10', 'streams', KEYS[1], '>')" 1 s
+        eval "return redis.call('xreadgroup', 'group', 'g', 'c', 'streams', KEYS[1], '>')" 1 s
+        eval "return redis.call('xpending', KEYS[1], 'g')" 1 s
+        eval "return redis.call('xack', KEYS[1], 'g', '1-1')" 1 s
+        eval "return redis.call('xinfo', 'groups', KEYS[1])[1][1]" 1 s
+        eval "return redis.pcall('xadd', KEYS[1], '1-1', 'a', '1')" 1 s
+        eval_ro "return redis.call('xadd', KEYS[1], '2-1', 'a', '1')" 1 s
+        eval_ro "return redis.call('xlen', KEYS[1])" 1 s
+    """),
     "libraries": lines("""
         eval "return cjson.encode({1,2,{a=1}})" 0
         eval "return cjson.decode('[1,2,3]')[2]" 0
