@@ -8,10 +8,13 @@ both replies, as are idle times and delivery timestamps.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.kv.conftest import LocalClient, RawRedis, Value
 from tests.kv.test_differential import run
@@ -503,17 +506,115 @@ SEQUENCES: dict[str, str] = {
 }
 
 
-@pytest.mark.parametrize("name", list(SEQUENCES))
-def test_streams_like_redis(name: str, real_redis: RawRedis, local_client: LocalClient) -> None:
-    commands = lines(SEQUENCES[name])
-    for client in (real_redis, local_client):
+def _check(real: RawRedis, local: LocalClient, name: str, commands: list[list[bytes]]) -> None:
+    for client in (real, local):
         client.execute([b"SELECT", b"0"])
         client.execute([b"FLUSHALL"])
-    local_client.session.db = 0
+    local.session.db = 0
     for i, argv in enumerate(commands):
         timed = argv[0].lower() in _TIMED
-        theirs = _mask(run(real_redis, argv), timed)
-        ours = _mask(run(local_client, argv), timed)
+        theirs = _mask(run(real, argv), timed)
+        ours = _mask(run(local, argv), timed)
         assert ours == theirs, (
-            f"{name}: command #{i} {b' '.join(argv)!r}: redis {theirs!r}, seshat {ours!r}"
+            f"{name}: command #{i} {b' '.join(argv)!r}: redis {theirs!r}, seshat {ours!r}\n"
+            f"sequence: {[b' '.join(c) for c in commands]!r}"
         )
+
+
+@pytest.mark.parametrize("name", list(SEQUENCES))
+def test_streams_like_redis(name: str, real_redis: RawRedis, local_client: LocalClient) -> None:
+    _check(real_redis, local_client, name, lines(SEQUENCES[name]))
+
+
+# -- generated sequences ----------------------------------------------------------------------
+
+_KEYS = st.sampled_from([b"s", b"s", b"s", b"t"])
+_GROUPS = st.sampled_from([b"g", b"g", b"g", b"h"])
+_CONSUMERS = st.sampled_from([b"alice", b"bob"])
+_IDS = st.builds(lambda ms, seq: b"%d-%d" % (ms, seq), st.integers(0, 6), st.integers(0, 3))
+_BOUNDS = st.one_of(
+    _IDS,
+    st.sampled_from([b"-", b"+", b"0", b"3", b"(2-1", b"(0-0", b"(6-3", b"5"]),
+)
+_COUNT = st.sampled_from([[], [b"COUNT", b"1"], [b"COUNT", b"2"], [b"COUNT", b"0"]])
+_TRIM = st.one_of(
+    st.tuples(st.sampled_from([b"MAXLEN", b"MINID"]), st.sampled_from([[], [b"="], [b"~"]])).map(
+        list
+    ),
+).flatmap(
+    lambda t: (st.integers(0, 4).map(lambda n: b"%d" % n) if t[0] == b"MAXLEN" else _IDS).map(
+        lambda v: [t[0], *t[1], v]
+    )
+)
+
+
+def _flat(*parts: st.SearchStrategy[object]) -> st.SearchStrategy[list[bytes]]:
+    def join(values: tuple[object, ...]) -> list[bytes]:
+        out: list[bytes] = []
+        for v in values:
+            out.extend(v if isinstance(v, list) else [v])  # type: ignore[arg-type]
+        return out
+
+    return st.tuples(*parts).map(join)
+
+
+_c = st.just
+STREAM_COMMAND = st.one_of(
+    _flat(_c(b"XADD"), _KEYS, st.sampled_from([[], [b"NOMKSTREAM"]]),
+          st.one_of(st.just([]), _TRIM), st.one_of(_IDS, st.builds(lambda ms: b"%d-*" % ms, st.integers(0, 6))),
+          _c(b"f"), st.sampled_from([b"1", b"2"])),
+    _flat(_c(b"XDEL"), _KEYS, _IDS, st.one_of(st.just([]), _IDS.map(lambda i: [i]))),
+    _flat(_c(b"XTRIM"), _KEYS, _TRIM),
+    _flat(st.sampled_from([b"XRANGE", b"XREVRANGE"]), _KEYS, _BOUNDS, _BOUNDS, _COUNT),
+    _flat(_c(b"XLEN"), _KEYS),
+    _flat(_c(b"XSETID"), _KEYS, _IDS),
+    _flat(_c(b"XREAD"), _COUNT, _c(b"STREAMS"), _KEYS, st.sampled_from([b"0", b"$", b"2-0"])),
+    _flat(_c(b"XGROUP"), _c(b"CREATE"), _KEYS, _GROUPS, st.sampled_from([b"0", b"$", b"3-0"]),
+          st.sampled_from([[], [b"MKSTREAM"], [b"ENTRIESREAD", b"1"]])),
+    _flat(_c(b"XGROUP"), _c(b"SETID"), _KEYS, _GROUPS, st.sampled_from([b"0", b"$", b"3-0"])),
+    _flat(_c(b"XGROUP"), st.sampled_from([b"CREATECONSUMER", b"DELCONSUMER"]), _KEYS, _GROUPS,
+          _CONSUMERS),
+    _flat(_c(b"XGROUP"), _c(b"DESTROY"), _KEYS, _GROUPS),
+    _flat(_c(b"XREADGROUP"), _c(b"GROUP"), _GROUPS, _CONSUMERS, _COUNT,
+          st.sampled_from([[], [b"NOACK"]]), _c(b"STREAMS"), _KEYS,
+          st.sampled_from([b">", b"0", b"0", b"2-0"])),
+    _flat(_c(b"XREADGROUP"), _c(b"GROUP"), _c(b"g"), _CONSUMERS, _c(b"STREAMS"), _c(b"s"),
+          st.sampled_from([b">", b"0"])),
+    _flat(_c(b"XPENDING"), _c(b"s"), _c(b"g"), _c(b"-"), _c(b"+"), _c(b"10")),
+    _flat(_c(b"XACK"), _KEYS, _GROUPS, _IDS, st.one_of(st.just([]), _IDS.map(lambda i: [i]))),
+    _flat(_c(b"XPENDING"), _KEYS, _GROUPS),
+    _flat(_c(b"XPENDING"), _KEYS, _GROUPS, _BOUNDS, _BOUNDS, st.sampled_from([b"1", b"10"]),
+          st.one_of(st.just([]), _CONSUMERS.map(lambda c: [c]))),
+    _flat(_c(b"XCLAIM"), _KEYS, _GROUPS, _CONSUMERS, _c(b"0"), _IDS,
+          st.sampled_from([[], [b"JUSTID"], [b"FORCE"], [b"RETRYCOUNT", b"5"], [b"LASTID", b"4-0"]])),
+    _flat(_c(b"XAUTOCLAIM"), _KEYS, _GROUPS, _CONSUMERS, _c(b"0"), _BOUNDS, _COUNT,
+          st.sampled_from([[], [b"JUSTID"]])),
+    _flat(_c(b"XINFO"), _c(b"GROUPS"), _KEYS),
+    _flat(_c(b"XINFO"), _c(b"CONSUMERS"), _KEYS, _GROUPS),
+    _flat(_c(b"XINFO"), _c(b"STREAM"), _KEYS, st.sampled_from([[], [b"FULL"]])),
+    _flat(st.sampled_from([b"DEL", b"TYPE", b"EXISTS"]), _KEYS),
+    _flat(_c(b"COPY"), _KEYS, _KEYS),
+)  # fmt: skip
+
+
+@settings(
+    max_examples=int(os.environ.get("SESHAT_DIFF_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(commands=st.lists(STREAM_COMMAND, min_size=1, max_size=30))
+def test_generated_stream_sequences(
+    commands: list[list[bytes]], real_redis: RawRedis, local_client: LocalClient
+) -> None:
+    """Random commands over two streams and two groups, from a start where a group already has
+    entries to deliver, so most sequences reach the PEL."""
+    _check(real_redis, local_client, "generated", GENERATED_PRELUDE + commands)
+
+
+GENERATED_PRELUDE = lines("""
+    xadd s 1-1 f 1
+    xadd s 2-0 f 2
+    xadd s 3-2 f 3
+    xgroup create s g 0
+    xreadgroup group g alice count 2 streams s >
+""")
