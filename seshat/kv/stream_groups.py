@@ -387,7 +387,8 @@ def _deliver_new(
         if not noack:
             put_pending(coll, group.name, Pending(sid, consumer, now_ms, 1))
         out.append(S.entry_reply(sid, value))
-    put_group(coll, group)
+    if out:
+        put_group(coll, group)
     return out
 
 
@@ -417,17 +418,19 @@ def _deliver_history(
 
 def apply_xreadgroup(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
     """XREADGROUP without blocking; a null array when nothing is served (BLOCK retries it:
-    `seshat/blocking.py`)."""
+    `seshat/blocking.py`). Serving nothing writes nothing, so retries never wake each other."""
     args = S.parse_read(argv)
     assert not isinstance(args, ErrorReply), args
     assert args.group is not None
+    opened: dict[bytes, tuple[C.WColl, S.StreamMeta]] = {}
     plan: list[tuple[bytes, StreamID | None]] = []
     for key, word in zip(args.keys, args.ids, strict=True):
-        opened = S.open_write(w, now_ms, db, key, create=False)
-        if isinstance(opened, ErrorReply):
-            return opened
-        if opened is None or get_group(opened[0], args.group) is None:
+        stream = opened.get(key) or S.open_write(w, now_ms, db, key, create=False)
+        if isinstance(stream, ErrorReply):
+            return stream
+        if stream is None or get_group(stream[0], args.group) is None:
             return nogroup(key, args.group, " in XREADGROUP with GROUP option")
+        opened[key] = stream
         if word == b"$":
             return DOLLAR_IN_XREADGROUP
         if word == b">":
@@ -439,18 +442,16 @@ def apply_xreadgroup(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes])
         plan.append((key, sid))
     served: list[tuple[Reply, Reply]] = []
     for key, after in plan:
-        opened = S.open_write(w, now_ms, db, key, create=False)
-        assert opened is not None and not isinstance(opened, ErrorReply)
-        coll, meta = opened
-        group = get_group(coll, args.group)
+        coll, meta = opened[key]
+        group = get_group(coll, args.group)  # again: an earlier stream may have been this one
         assert group is not None
-        if after is None and not (coll.size and S.last_entry_id(coll) > group.last):
-            continue
-        touch_consumer(coll, group.name, args.consumer, now_ms)
         if after is None:
             batch = _deliver_new(coll, meta, group, args.consumer, args.count, args.noack, now_ms)
+            if not batch:
+                continue  # nothing after the group's last ID: not served, no consumer made
         else:
             batch = _deliver_history(coll, group.name, args.consumer, after, args.count, now_ms)
+        touch_consumer(coll, group.name, args.consumer, now_ms)
         served.append((key, batch))
     return KeyedArrays(served) if served else NULL_ARRAY
 

@@ -263,6 +263,14 @@ def trim(coll: C.WColl, meta: StreamMeta, args: AddOrTrim) -> int:
     """Remove entries from the head as `args` asks (`streamTrim`); the number removed."""
     if not args.strategy or coll.size == 0:
         return 0
+    # Nothing to remove, known from the meta record alone (XADD ... MAXLEN runs this for every
+    # entry): the smallest removal is one entry, or one whole run when approximate.
+    if args.strategy == b"maxlen":
+        smallest = min(NODE_ENTRIES, coll.size) if args.approx else 1
+        if coll.size - smallest < args.maxlen:
+            return 0
+    elif meta.first >= args.minid:
+        return 0
     doomed: list[StreamID] = []
     if args.approx:
         run: list[StreamID] = []  # the next whole "node": NODE_ENTRIES entries, or the rest
