@@ -165,10 +165,13 @@ def consumer_exists(coll: C.WColl | C.RColl, group: bytes, name: bytes) -> bool:
     return coll.get(_scoped(b"c", group) + name) is not None
 
 
-def touch_consumer(coll: C.WColl, group: bytes, name: bytes, now_ms: int) -> bool:
-    """Create the consumer or refresh its seen time; True if it was created."""
+def touch_consumer(
+    coll: C.WColl, group: bytes, name: bytes, now_ms: int, refresh: bool = True
+) -> bool:
+    """Create the consumer, or refresh its seen time (unless not `refresh`); True if created."""
     created = not consumer_exists(coll, group, name)
-    coll.put(_scoped(b"c", group) + name, _pack([now_ms]))
+    if created or refresh:
+        coll.put(_scoped(b"c", group) + name, _pack([now_ms]))
     return created
 
 
@@ -295,6 +298,8 @@ def prepare_xgroup(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
 
 
 def apply_xgroup(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
+    """`xgroupCommand`: the key (and for most subcommands the group) checked in Redis's
+    order, then the subcommand's own work."""
     options = _xgroup_options(argv)
     assert not isinstance(options, ErrorReply), options
     mkstream, reads = options
@@ -312,46 +317,51 @@ def apply_xgroup(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> 
     if len(argv) not in _XGROUP_ARGC[sub]:
         return E.subcommand_syntax(argv[1], "XGROUP")
     if sub == b"create":
-        if argv[4] == b"$":
-            sid: StreamID | ErrorReply = meta.last
-        else:
-            sid = I.parse_strict(argv[4])
-        if isinstance(sid, ErrorReply):
-            return sid
-        if group is not None:
-            return BUSYGROUP
-        put_group(coll, Group(name, sid, reads))
-        if not coll.exists:
-            S.save(coll, meta)
-        return OK
-    assert group is not None or sub == b"destroy"
+        return _xgroup_create(coll, meta, group, name, argv[4], reads)
     if sub == b"setid":
-        parsed = meta.last if argv[4] == b"$" else I.parse(argv[4], 0)
-        if parsed is None:
+        sid = meta.last if argv[4] == b"$" else I.parse(argv[4], 0)
+        if sid is None:
             return I.INVALID_ID
-        assert group is not None
-        put_group(coll, Group(name, parsed, reads))
+        put_group(coll, Group(name, sid, reads))
         return OK
     if sub == b"destroy":
-        if group is None:
-            return 0
-        for p in list(pel(coll, name)):
-            drop_pending(coll, name, p.sid)
-        for consumer, _ in list(consumers(coll, name)):
-            coll.delete(_scoped(b"c", name) + consumer)
-        coll.delete(_GROUP + name)
-        return 1
+        return 0 if group is None else _xgroup_destroy(coll, name)
     if sub == b"createconsumer":
-        if consumer_exists(coll, name, argv[4]):
-            return 0
-        return int(touch_consumer(coll, name, argv[4], now_ms))
-    # delconsumer
-    if not consumer_exists(coll, name, argv[4]):
+        return int(touch_consumer(coll, name, argv[4], now_ms, refresh=False))
+    return _xgroup_delconsumer(coll, name, argv[4])
+
+
+def _xgroup_create(
+    coll: C.WColl, meta: S.StreamMeta, group: Group | None, name: bytes, arg: bytes, reads: int
+) -> Reply:
+    sid = meta.last if arg == b"$" else I.parse_strict(arg)
+    if isinstance(sid, ErrorReply):
+        return sid
+    if group is not None:
+        return BUSYGROUP
+    put_group(coll, Group(name, sid, reads))
+    if not coll.exists:  # MKSTREAM
+        S.save(coll, meta)
+    return OK
+
+
+def _xgroup_destroy(coll: C.WColl, name: bytes) -> int:
+    for p in list(pel(coll, name)):
+        drop_pending(coll, name, p.sid)
+    for consumer, _ in list(consumers(coll, name)):
+        coll.delete(_scoped(b"c", name) + consumer)
+    coll.delete(_GROUP + name)
+    return 1
+
+
+def _xgroup_delconsumer(coll: C.WColl, name: bytes, consumer: bytes) -> int:
+    """The consumer's pending entries leave the PEL with it; their count is the reply."""
+    if not consumer_exists(coll, name, consumer):
         return 0
-    owned = [p.sid for p in pel(coll, name) if p.consumer == argv[4]]
+    owned = [p.sid for p in pel(coll, name) if p.consumer == consumer]
     for sid in owned:
         drop_pending(coll, name, sid)
-    coll.delete(_scoped(b"c", name) + argv[4])
+    coll.delete(_scoped(b"c", name) + consumer)
     return len(owned)
 
 
@@ -550,6 +560,19 @@ def read_xpending(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -
 # -- XCLAIM and XAUTOCLAIM ---------------------------------------------------------------------
 
 
+def _open_group(
+    w: KeyspaceWriter, now_ms: int, db: int, key: bytes, name: bytes
+) -> tuple[C.WColl, Group] | ErrorReply:
+    """The stream and its group for XCLAIM and XAUTOCLAIM, which require both (NOGROUP)."""
+    opened = S.open_write(w, now_ms, db, key, create=False)
+    if isinstance(opened, ErrorReply):
+        return opened
+    group = get_group(opened[0], name) if opened is not None else None
+    if opened is None or group is None:
+        return nogroup(key, name)
+    return opened[0], group
+
+
 @dataclass(slots=True)
 class _Claim:
     min_idle: int
@@ -608,10 +631,6 @@ def _parse_xclaim(argv: list[bytes], now_ms: int) -> _Claim | ErrorReply:
     return claim
 
 
-def prepare_xclaim(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
-    return argv  # every check waits for the group's existence, which only apply can see
-
-
 def _claimed(coll: C.WColl, sid: StreamID, justid: bool) -> Reply:
     if justid:
         return I.text(sid)
@@ -621,13 +640,10 @@ def _claimed(coll: C.WColl, sid: StreamID, justid: bool) -> Reply:
 
 
 def apply_xclaim(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
-    opened = S.open_write(w, now_ms, db, argv[1], create=False)
-    if isinstance(opened, ErrorReply):
-        return opened
-    group = get_group(opened[0], argv[2]) if opened is not None else None
-    if opened is None or group is None:
-        return nogroup(argv[1], argv[2])
-    coll = opened[0]
+    found = _open_group(w, now_ms, db, argv[1], argv[2])
+    if isinstance(found, ErrorReply):
+        return found
+    coll, group = found
     claim = _parse_xclaim(argv, now_ms)
     if isinstance(claim, ErrorReply):
         return claim
@@ -706,13 +722,10 @@ def apply_xautoclaim(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes])
     parsed = _parse_xautoclaim(argv)
     assert not isinstance(parsed, ErrorReply), parsed
     min_idle, start, count, justid = parsed
-    opened = S.open_write(w, now_ms, db, argv[1], create=False)
-    if isinstance(opened, ErrorReply):
-        return opened
-    group = get_group(opened[0], argv[2]) if opened is not None else None
-    if opened is None or group is None:
-        return nogroup(argv[1], argv[2])
-    coll = opened[0]
+    found = _open_group(w, now_ms, db, argv[1], argv[2])
+    if isinstance(found, ErrorReply):
+        return found
+    coll, group = found
     attempts = count * _AUTOCLAIM_ATTEMPTS_FACTOR
     claimed: list[Reply] = []
     deleted: list[Reply] = []

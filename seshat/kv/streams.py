@@ -193,6 +193,13 @@ def _is(arg: bytes, word: bytes) -> bool:
     return arg.lower() == word
 
 
+def _non_negative(arg: bytes, negative: ErrorReply) -> int | ErrorReply:
+    n = parse_int(arg)
+    if n is None:
+        return E.NOT_INTEGER
+    return negative if n < 0 else n
+
+
 def parse_add_or_trim(argv: list[bytes], xadd: bool) -> AddOrTrim | ErrorReply:
     """`streamParseAddOrTrimArgsOrReply`, option by option in Redis's order of checks."""
     args = AddOrTrim()
@@ -213,11 +220,9 @@ def parse_add_or_trim(argv: list[bytes], xadd: bool) -> AddOrTrim | ErrorReply:
                 args.approx = argv[i + 1] == b"~"
                 i += 1
             if low == b"maxlen":
-                maxlen = parse_int(argv[i + 1])
-                if maxlen is None:
-                    return E.NOT_INTEGER
-                if maxlen < 0:
-                    return MAXLEN_NEGATIVE
+                maxlen = _non_negative(argv[i + 1], MAXLEN_NEGATIVE)
+                if isinstance(maxlen, ErrorReply):
+                    return maxlen
                 args.maxlen = maxlen
             else:
                 minid = I.parse_strict(argv[i + 1])
@@ -227,11 +232,9 @@ def parse_add_or_trim(argv: list[bytes], xadd: bool) -> AddOrTrim | ErrorReply:
             args.strategy = low
             i += 2
         elif low == b"limit" and more:
-            limit = parse_int(argv[i + 1])
-            if limit is None:
-                return E.NOT_INTEGER
-            if limit < 0:
-                return LIMIT_NEGATIVE
+            limit = _non_negative(argv[i + 1], LIMIT_NEGATIVE)
+            if isinstance(limit, ErrorReply):
+                return limit
             args.limit = limit
             limit_given = True
             i += 2
@@ -434,11 +437,9 @@ def _parse_xsetid(argv: list[bytes]) -> tuple[StreamID, int, StreamID] | ErrorRe
     while i < len(argv):
         more = len(argv) - 1 - i
         if _is(argv[i], b"entriesadded") and more:
-            n = parse_int(argv[i + 1])
-            if n is None:
-                return E.NOT_INTEGER
-            if n < 0:
-                return _XSETID_ADDED_NEGATIVE
+            n = _non_negative(argv[i + 1], _XSETID_ADDED_NEGATIVE)
+            if isinstance(n, ErrorReply):
+                return n
             added = n
         elif _is(argv[i], b"maxdeletedid") and more:
             parsed = I.parse_strict(argv[i + 1])
