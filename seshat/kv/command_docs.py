@@ -4937,4 +4937,1093 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
         )
     ],
     b"xinfo|help": [],
+    b"geoadd": [
+        (b"history", Set([[b"6.2.0", b"Added the `CH`, `NX` and `XX` options."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"condition"),
+                        (b"type", b"oneof"),
+                        (b"since", b"6.2.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [(b"name", b"nx"), (b"type", b"pure-token"), (b"token", b"NX")]
+                                ),
+                                Map(
+                                    [(b"name", b"xx"), (b"type", b"pure-token"), (b"token", b"XX")]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"change"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"CH"),
+                        (b"since", b"6.2.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"longitude_latitude_member"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"longitude"), (b"type", b"double")]),
+                                Map([(b"name", b"latitude"), (b"type", b"double")]),
+                                Map([(b"name", b"member"), (b"type", b"string")]),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"geopos": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"member"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"geodist": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"member1"), (b"type", b"string")]),
+                Map([(b"name", b"member2"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"unit"),
+                        (b"type", b"oneof"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"m"), (b"type", b"pure-token"), (b"token", b"M")]),
+                                Map(
+                                    [(b"name", b"km"), (b"type", b"pure-token"), (b"token", b"KM")]
+                                ),
+                                Map(
+                                    [(b"name", b"ft"), (b"type", b"pure-token"), (b"token", b"FT")]
+                                ),
+                                Map(
+                                    [(b"name", b"mi"), (b"type", b"pure-token"), (b"token", b"MI")]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"geohash": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"member"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"geosearch": [
+        (b"history", Set([[b"7.0.0", b"Added support for uppercase unit names."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"from"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"member"),
+                                        (b"type", b"string"),
+                                        (b"token", b"FROMMEMBER"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"longitude_latitude"),
+                                        (b"type", b"block"),
+                                        (b"token", b"FROMLONLAT"),
+                                        (
+                                            b"arguments",
+                                            [
+                                                Map(
+                                                    [(b"name", b"longitude"), (b"type", b"double")]
+                                                ),
+                                                Map([(b"name", b"latitude"), (b"type", b"double")]),
+                                            ],
+                                        ),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"by"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"circle"),
+                                        (b"type", b"block"),
+                                        (
+                                            b"arguments",
+                                            [
+                                                Map(
+                                                    [
+                                                        (b"name", b"radius"),
+                                                        (b"type", b"double"),
+                                                        (b"token", b"BYRADIUS"),
+                                                    ]
+                                                ),
+                                                Map(
+                                                    [
+                                                        (b"name", b"unit"),
+                                                        (b"type", b"oneof"),
+                                                        (
+                                                            b"arguments",
+                                                            [
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"m"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"M"),
+                                                                    ]
+                                                                ),
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"km"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"KM"),
+                                                                    ]
+                                                                ),
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"ft"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"FT"),
+                                                                    ]
+                                                                ),
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"mi"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"MI"),
+                                                                    ]
+                                                                ),
+                                                            ],
+                                                        ),
+                                                    ]
+                                                ),
+                                            ],
+                                        ),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"box"),
+                                        (b"type", b"block"),
+                                        (
+                                            b"arguments",
+                                            [
+                                                Map(
+                                                    [
+                                                        (b"name", b"width"),
+                                                        (b"type", b"double"),
+                                                        (b"token", b"BYBOX"),
+                                                    ]
+                                                ),
+                                                Map([(b"name", b"height"), (b"type", b"double")]),
+                                                Map(
+                                                    [
+                                                        (b"name", b"unit"),
+                                                        (b"type", b"oneof"),
+                                                        (
+                                                            b"arguments",
+                                                            [
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"m"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"M"),
+                                                                    ]
+                                                                ),
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"km"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"KM"),
+                                                                    ]
+                                                                ),
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"ft"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"FT"),
+                                                                    ]
+                                                                ),
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"mi"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"MI"),
+                                                                    ]
+                                                                ),
+                                                            ],
+                                                        ),
+                                                    ]
+                                                ),
+                                            ],
+                                        ),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"order"),
+                        (b"type", b"oneof"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"asc"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"ASC"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"desc"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"DESC"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"count"),
+                                        (b"type", b"integer"),
+                                        (b"token", b"COUNT"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"any"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"ANY"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withcoord"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHCOORD"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withdist"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHDIST"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withhash"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHHASH"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"geosearchstore": [
+        (b"history", Set([[b"7.0.0", b"Added support for uppercase unit names."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"destination"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"source"), (b"type", b"key"), (b"key_spec_index", 1)]),
+                Map(
+                    [
+                        (b"name", b"from"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"member"),
+                                        (b"type", b"string"),
+                                        (b"token", b"FROMMEMBER"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"longitude_latitude"),
+                                        (b"type", b"block"),
+                                        (b"token", b"FROMLONLAT"),
+                                        (
+                                            b"arguments",
+                                            [
+                                                Map(
+                                                    [(b"name", b"longitude"), (b"type", b"double")]
+                                                ),
+                                                Map([(b"name", b"latitude"), (b"type", b"double")]),
+                                            ],
+                                        ),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"by"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"circle"),
+                                        (b"type", b"block"),
+                                        (
+                                            b"arguments",
+                                            [
+                                                Map(
+                                                    [
+                                                        (b"name", b"radius"),
+                                                        (b"type", b"double"),
+                                                        (b"token", b"BYRADIUS"),
+                                                    ]
+                                                ),
+                                                Map(
+                                                    [
+                                                        (b"name", b"unit"),
+                                                        (b"type", b"oneof"),
+                                                        (
+                                                            b"arguments",
+                                                            [
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"m"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"M"),
+                                                                    ]
+                                                                ),
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"km"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"KM"),
+                                                                    ]
+                                                                ),
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"ft"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"FT"),
+                                                                    ]
+                                                                ),
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"mi"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"MI"),
+                                                                    ]
+                                                                ),
+                                                            ],
+                                                        ),
+                                                    ]
+                                                ),
+                                            ],
+                                        ),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"box"),
+                                        (b"type", b"block"),
+                                        (
+                                            b"arguments",
+                                            [
+                                                Map(
+                                                    [
+                                                        (b"name", b"width"),
+                                                        (b"type", b"double"),
+                                                        (b"token", b"BYBOX"),
+                                                    ]
+                                                ),
+                                                Map([(b"name", b"height"), (b"type", b"double")]),
+                                                Map(
+                                                    [
+                                                        (b"name", b"unit"),
+                                                        (b"type", b"oneof"),
+                                                        (
+                                                            b"arguments",
+                                                            [
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"m"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"M"),
+                                                                    ]
+                                                                ),
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"km"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"KM"),
+                                                                    ]
+                                                                ),
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"ft"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"FT"),
+                                                                    ]
+                                                                ),
+                                                                Map(
+                                                                    [
+                                                                        (b"name", b"mi"),
+                                                                        (b"type", b"pure-token"),
+                                                                        (b"token", b"MI"),
+                                                                    ]
+                                                                ),
+                                                            ],
+                                                        ),
+                                                    ]
+                                                ),
+                                            ],
+                                        ),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"order"),
+                        (b"type", b"oneof"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"asc"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"ASC"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"desc"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"DESC"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"count"),
+                                        (b"type", b"integer"),
+                                        (b"token", b"COUNT"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"any"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"ANY"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"storedist"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"STOREDIST"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"georadius": [
+        (b"doc_flags", Set([SimpleString(b"deprecated")])),
+        (b"deprecated_since", b"6.2.0"),
+        (b"replaced_by", b"`GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` argument"),
+        (
+            b"history",
+            Set(
+                [
+                    [b"6.2.0", b"Added the `ANY` option for `COUNT`."],
+                    [b"7.0.0", b"Added support for uppercase unit names."],
+                ]
+            ),
+        ),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"longitude"), (b"type", b"double")]),
+                Map([(b"name", b"latitude"), (b"type", b"double")]),
+                Map([(b"name", b"radius"), (b"type", b"double")]),
+                Map(
+                    [
+                        (b"name", b"unit"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"m"), (b"type", b"pure-token"), (b"token", b"M")]),
+                                Map(
+                                    [(b"name", b"km"), (b"type", b"pure-token"), (b"token", b"KM")]
+                                ),
+                                Map(
+                                    [(b"name", b"ft"), (b"type", b"pure-token"), (b"token", b"FT")]
+                                ),
+                                Map(
+                                    [(b"name", b"mi"), (b"type", b"pure-token"), (b"token", b"MI")]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withcoord"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHCOORD"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withdist"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHDIST"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withhash"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHHASH"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"count"),
+                                        (b"type", b"integer"),
+                                        (b"token", b"COUNT"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"any"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"ANY"),
+                                        (b"since", b"6.2.0"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"order"),
+                        (b"type", b"oneof"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"asc"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"ASC"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"desc"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"DESC"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 1),
+                        (b"token", b"STORE"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 2),
+                        (b"token", b"STOREDIST"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"georadiusbymember": [
+        (b"doc_flags", Set([SimpleString(b"deprecated")])),
+        (b"deprecated_since", b"6.2.0"),
+        (
+            b"replaced_by",
+            b"`GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` and `FROMMEMBER` arguments",
+        ),
+        (b"history", Set([[b"7.0.0", b"Added support for uppercase unit names."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"member"), (b"type", b"string")]),
+                Map([(b"name", b"radius"), (b"type", b"double")]),
+                Map(
+                    [
+                        (b"name", b"unit"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"m"), (b"type", b"pure-token"), (b"token", b"M")]),
+                                Map(
+                                    [(b"name", b"km"), (b"type", b"pure-token"), (b"token", b"KM")]
+                                ),
+                                Map(
+                                    [(b"name", b"ft"), (b"type", b"pure-token"), (b"token", b"FT")]
+                                ),
+                                Map(
+                                    [(b"name", b"mi"), (b"type", b"pure-token"), (b"token", b"MI")]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withcoord"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHCOORD"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withdist"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHDIST"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withhash"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHHASH"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"count"),
+                                        (b"type", b"integer"),
+                                        (b"token", b"COUNT"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"any"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"ANY"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"order"),
+                        (b"type", b"oneof"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"asc"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"ASC"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"desc"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"DESC"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 1),
+                        (b"token", b"STORE"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 2),
+                        (b"token", b"STOREDIST"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"georadius_ro": [
+        (b"doc_flags", Set([SimpleString(b"deprecated")])),
+        (b"deprecated_since", b"6.2.0"),
+        (b"replaced_by", b"`GEOSEARCH` with the `BYRADIUS` argument"),
+        (b"history", Set([[b"6.2.0", b"Added the `ANY` option for `COUNT`."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"longitude"), (b"type", b"double")]),
+                Map([(b"name", b"latitude"), (b"type", b"double")]),
+                Map([(b"name", b"radius"), (b"type", b"double")]),
+                Map(
+                    [
+                        (b"name", b"unit"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"m"), (b"type", b"pure-token"), (b"token", b"M")]),
+                                Map(
+                                    [(b"name", b"km"), (b"type", b"pure-token"), (b"token", b"KM")]
+                                ),
+                                Map(
+                                    [(b"name", b"ft"), (b"type", b"pure-token"), (b"token", b"FT")]
+                                ),
+                                Map(
+                                    [(b"name", b"mi"), (b"type", b"pure-token"), (b"token", b"MI")]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withcoord"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHCOORD"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withdist"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHDIST"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withhash"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHHASH"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"count"),
+                                        (b"type", b"integer"),
+                                        (b"token", b"COUNT"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"any"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"ANY"),
+                                        (b"since", b"6.2.0"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"order"),
+                        (b"type", b"oneof"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"asc"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"ASC"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"desc"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"DESC"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"georadiusbymember_ro": [
+        (b"doc_flags", Set([SimpleString(b"deprecated")])),
+        (b"deprecated_since", b"6.2.0"),
+        (b"replaced_by", b"`GEOSEARCH` with the `BYRADIUS` and `FROMMEMBER` arguments"),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"member"), (b"type", b"string")]),
+                Map([(b"name", b"radius"), (b"type", b"double")]),
+                Map(
+                    [
+                        (b"name", b"unit"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"m"), (b"type", b"pure-token"), (b"token", b"M")]),
+                                Map(
+                                    [(b"name", b"km"), (b"type", b"pure-token"), (b"token", b"KM")]
+                                ),
+                                Map(
+                                    [(b"name", b"ft"), (b"type", b"pure-token"), (b"token", b"FT")]
+                                ),
+                                Map(
+                                    [(b"name", b"mi"), (b"type", b"pure-token"), (b"token", b"MI")]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withcoord"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHCOORD"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withdist"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHDIST"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withhash"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHHASH"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"count"),
+                                        (b"type", b"integer"),
+                                        (b"token", b"COUNT"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"any"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"ANY"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"order"),
+                        (b"type", b"oneof"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"asc"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"ASC"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"desc"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"DESC"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        ),
+    ],
 }

@@ -28,6 +28,7 @@ from seshat.kv import reads as R
 from seshat.kv import writes as W
 from seshat.kv.bitmap_table import BITMAP_ROWS
 from seshat.kv.command_docs import EXTRA_DOCS
+from seshat.kv.geo_table import GEO_ROWS
 from seshat.kv.hash_set_table import HASH_SET_ROWS, OBJECT_SUBCOMMAND_ROWS
 from seshat.kv.hyperloglog_table import HYPERLOGLOG_ROWS
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
@@ -461,6 +462,8 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
     _row(**{**row, "kind": Kind(row["kind"])}) for row in SCRIPT_ROWS  # Lua scripts
 ) + tuple(
     _row(**{**row, "kind": Kind(row["kind"])}) for row in STREAM_ROWS  # streams
+) + tuple(
+    _row(**{**row, "kind": Kind(row["kind"])}) for row in GEO_ROWS  # geo
 )
 
 # Subcommands of the container commands that Seshat implements, as Redis 7.0.15 publishes them

@@ -43,6 +43,7 @@ from seshat.protocol.replies import (
     BigNumber,
     Double,
     ErrorReply,
+    HumanDouble,
     KeyedArrays,
     Map,
     NullArray,
@@ -490,6 +491,10 @@ class Run:
             if resp3:
                 return table({b"double": reply.value})
             return format_double(reply.value)
+        if isinstance(reply, HumanDouble):
+            if resp3:
+                return table({b"double": float(reply.text)})
+            return reply.text
         if isinstance(reply, BigNumber):
             return (
                 table({b"big_number": str(reply.value).encode()})

@@ -93,7 +93,7 @@ def _ssub(score: float, member: bytes) -> bytes:
     return _S + encode_score(score) + member
 
 
-def _score_of(coll: _Coll, member: bytes) -> float | None:
+def score_of(coll: _Coll, member: bytes) -> float | None:
     raw = coll.get(_M + member)
     return None if raw is None else unpack_double(raw)
 
@@ -112,6 +112,11 @@ def _remove(coll: WColl, score: float, member: bytes) -> None:
     coll.delete(_ssub(score, member))
     coll.delete(_M + member)
     coll.size -= 1
+
+
+def score_range(coll: _Coll, lo: float, hi: float) -> Iterator[Entry]:
+    """`(score, member)` with `lo <= score < hi`, by score (GEO's cells are such ranges)."""
+    return _index(coll, False, _S + encode_score(lo), _S + encode_score(hi))
 
 
 def _index(
@@ -257,7 +262,7 @@ def prepare_zincrby(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
     return E.NOT_FLOAT if parse_score(argv[2]) is None else argv
 
 
-def _zadd(w: KeyspaceWriter, now_ms: int, db: int, key: bytes, z: A.ZAddArgs) -> Reply:
+def zadd(w: KeyspaceWriter, now_ms: int, db: int, key: bytes, z: A.ZAddArgs) -> Reply:
     coll = open_write(w, now_ms, db, key, L.TYPE_ZSET, create=not z.xx)
     if isinstance(coll, ErrorReply):
         return coll
@@ -266,7 +271,7 @@ def _zadd(w: KeyspaceWriter, now_ms: int, db: int, key: bytes, z: A.ZAddArgs) ->
     added = updated = processed = 0
     score = 0.0
     for score, member in z.pairs:
-        cur = _score_of(coll, member)
+        cur = score_of(coll, member)
         if cur is not None:
             if z.nx:
                 continue
@@ -294,14 +299,14 @@ def _zadd(w: KeyspaceWriter, now_ms: int, db: int, key: bytes, z: A.ZAddArgs) ->
 def apply_zadd(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
     z = A.parse_zadd(argv)
     assert not isinstance(z, ErrorReply), argv
-    return _zadd(w, now_ms, db, argv[1], z)
+    return zadd(w, now_ms, db, argv[1], z)
 
 
 def apply_zincrby(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
     incr = parse_score(argv[2])
     assert incr is not None, argv
     z = A.ZAddArgs(False, False, False, False, False, True, [(incr, argv[3])])
-    return _zadd(w, now_ms, db, argv[1], z)
+    return zadd(w, now_ms, db, argv[1], z)
 
 
 def apply_zrem(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
@@ -310,7 +315,7 @@ def apply_zrem(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
         return coll if coll is not None else 0
     removed = 0
     for member in argv[2:]:
-        cur = _score_of(coll, member)
+        cur = score_of(coll, member)
         if cur is not None:
             _remove(coll, cur, member)
             removed += 1
@@ -333,7 +338,7 @@ def read_zscore(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> 
     coll = open_read(view, now_ms, db, argv[1], L.TYPE_ZSET)
     if coll is None or isinstance(coll, ErrorReply):
         return coll
-    score = _score_of(coll, argv[2])
+    score = score_of(coll, argv[2])
     return None if score is None else Double(score)
 
 
@@ -352,7 +357,7 @@ def _rank(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes], reverse: 
     coll = open_read(view, now_ms, db, argv[1], L.TYPE_ZSET)
     if coll is None or isinstance(coll, ErrorReply):
         return coll
-    score = _score_of(coll, argv[2])
+    score = score_of(coll, argv[2])
     if score is None:
         return None
     target = _ssub(score, argv[2])
@@ -419,7 +424,7 @@ def prepare_zrangestore(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorRe
     return q if isinstance(q, ErrorReply) else argv
 
 
-def _store(w: KeyspaceWriter, now_ms: int, db: int, key: bytes, entries: list[Entry]) -> int:
+def store_entries(w: KeyspaceWriter, now_ms: int, db: int, key: bytes, entries: list[Entry]) -> int:
     """Replace `key` with a sorted set of `entries` (an empty result deletes it)."""
     coll = new_write(w, now_ms, db, key, L.TYPE_ZSET)
     for score, member in entries:
@@ -435,7 +440,7 @@ def apply_zrangestore(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]
     if isinstance(src, ErrorReply):
         return src
     entries = [] if src is None else _query(src, q)
-    return _store(w, now_ms, db, argv[1], entries)
+    return store_entries(w, now_ms, db, argv[1], entries)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -595,7 +600,7 @@ class _Input:
             return None
         if self.is_set:
             return 1.0 if self.coll.get(hashed_sub(member)) is not None else None
-        return _score_of(self.coll, member)
+        return score_of(self.coll, member)
 
 
 def _open_input(
@@ -735,7 +740,7 @@ def apply_setop_store(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]
     result = _setop(w, now_ms, db, argv)
     if isinstance(result, ErrorReply):
         return result
-    return _store(w, now_ms, db, argv[1], result[0])
+    return store_entries(w, now_ms, db, argv[1], result[0])
 
 
 # ---------------------------------------------------------------------------------------------

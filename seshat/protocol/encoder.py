@@ -17,6 +17,7 @@ The mapping follows `src/networking.c` of Redis 7.0:
     Set              *<n>                           ~<n>
     Push             *<n>                           ><n>
     Double           bulk of %.17g (inf, -inf)      ,<%.17g>
+    HumanDouble      bulk of the text               ,<text>
     Verbatim         bulk of the text               =<len> txt:<text>
     BigNumber        bulk of the digits             (<digits>
     SimpleString     +<value>                       same
@@ -42,6 +43,7 @@ from seshat.protocol.replies import (
     BigNumber,
     Double,
     ErrorReply,
+    HumanDouble,
     KeyedArrays,
     Map,
     NullArray,
@@ -208,8 +210,9 @@ def _double2(out: bytearray, reply: Reply) -> None:
     _bulk(out, format_double(reply.value))
 
 
-def _verbatim2(out: bytearray, reply: Reply) -> None:
-    assert isinstance(reply, Verbatim), reply
+def _text2(out: bytearray, reply: Reply) -> None:
+    """Verbatim and HumanDouble in RESP2: a bulk string of their text."""
+    assert isinstance(reply, (HumanDouble, Verbatim)), reply
     _bulk(out, reply.text)
 
 
@@ -239,7 +242,8 @@ _WRITERS2: dict[type, Writer] = {
     Set: _items2,
     Push: _items2,
     Double: _double2,
-    Verbatim: _verbatim2,
+    HumanDouble: _text2,
+    Verbatim: _text2,
     BigNumber: _big_number2,
     Raw: _raw,
     Replies: _replies2,
@@ -319,6 +323,11 @@ def _double3(out: bytearray, reply: Reply) -> None:
     out += b",%b\r\n" % format_double(reply.value)
 
 
+def _human_double3(out: bytearray, reply: Reply) -> None:
+    assert isinstance(reply, HumanDouble), reply
+    out += b",%b\r\n" % reply.text
+
+
 def _verbatim3(out: bytearray, reply: Reply) -> None:
     assert isinstance(reply, Verbatim), reply
     assert len(reply.format) == 3, reply.format
@@ -351,6 +360,7 @@ _WRITERS3: dict[type, Writer] = {
     Set: _set3,
     Push: _push3,
     Double: _double3,
+    HumanDouble: _human_double3,
     Verbatim: _verbatim3,
     BigNumber: _big_number3,
     Raw: _raw,

@@ -79,6 +79,14 @@ class Double:
 
 
 @dataclass(frozen=True, slots=True)
+class HumanDouble:
+    """RESP3 `,<text>`; RESP2 a bulk string of `text`: a double already formatted by the
+    command (GEOPOS's coordinates, Redis's addReplyHumanLongDouble)."""
+
+    text: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Verbatim:
     """RESP3 `=` with a 3-letter format (`txt`); RESP2 a bulk string (INFO, CLIENT INFO)."""
 
@@ -133,6 +141,7 @@ Reply = Union[
     KeyedArrays,
     Set,
     Double,
+    HumanDouble,
     Verbatim,
     BigNumber,
     Push,

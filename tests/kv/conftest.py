@@ -26,6 +26,7 @@ from seshat.protocol.replies import (
     BigNumber,
     Double,
     ErrorReply,
+    HumanDouble,
     KeyedArrays,
     Map,
     NullArray,
@@ -59,6 +60,8 @@ def normalise(reply: Reply) -> Value:
         return int(reply)
     if isinstance(reply, Double):
         return format_double(reply.value)  # RESP2 bulk text, as redis-server sends it
+    if isinstance(reply, HumanDouble):
+        return reply.text  # RESP2 bulk text
     if isinstance(reply, BigNumber):
         return str(reply.value).encode()
     if isinstance(reply, Verbatim):

@@ -7,6 +7,7 @@ import pytest
 
 from seshat.kv import commands as C
 from seshat.kv.bitmap_table import BITMAP_ROWS
+from seshat.kv.geo_table import GEO_ROWS
 from seshat.kv.hash_set_table import HASH_SET_ROWS
 from seshat.kv.hyperloglog_table import HYPERLOGLOG_ROWS
 from seshat.kv.list_zset_table import LIST_ZSET_ROWS
@@ -84,6 +85,7 @@ NAMES += [row["name"].decode().upper() for row in HYPERLOGLOG_ROWS]  # HyperLogL
 NAMES += [row["name"].decode().upper() for row in PUBSUB_ROWS]  # pub/sub, RESET
 NAMES += [row["name"].decode().upper() for row in SCRIPT_ROWS]  # Lua scripts
 NAMES += [row["name"].decode().upper() for row in STREAM_ROWS]  # streams
+NAMES += [row["name"].decode().upper() for row in GEO_ROWS]  # geo
 NAMES += ["CLUSTER", "READONLY", "READWRITE"]
 NAMES += ["MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"]  # transactions
 SESHAT_ONLY = ["RAFT.NODE", "RAFT.TRANSFER", "RAFT.STATUS"]  # no Redis row to compare with
