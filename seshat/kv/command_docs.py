@@ -4176,6 +4176,173 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
     b"script|help": [],
     b"script|kill": [],
     b"script|load": [(b"arguments", [Map([(b"name", b"script"), (b"type", b"string")])])],
+    b"fcall": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"function"), (b"type", b"string")]),
+                Map([(b"name", b"numkeys"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"arg"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"fcall_ro": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"function"), (b"type", b"string")]),
+                Map([(b"name", b"numkeys"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 0),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"arg"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"function": [],
+    b"function|delete": [(b"arguments", [Map([(b"name", b"library-name"), (b"type", b"string")])])],
+    b"function|dump": [],
+    b"function|flush": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"async"),
+                        (b"type", b"oneof"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"async"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"ASYNC"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"sync"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"SYNC"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"function|help": [],
+    b"function|kill": [],
+    b"function|list": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"library-name-pattern"),
+                        (b"type", b"string"),
+                        (b"token", b"LIBRARYNAME"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"withcode"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"WITHCODE"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"function|load": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"replace"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"REPLACE"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map([(b"name", b"function-code"), (b"type", b"string")]),
+            ],
+        )
+    ],
+    b"function|restore": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"serialized-value"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"policy"),
+                        (b"type", b"oneof"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"flush"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"FLUSH"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"append"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"APPEND"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"replace"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"REPLACE"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"function|stats": [],
     b"xadd": [
         (
             b"history",

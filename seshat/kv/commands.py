@@ -28,6 +28,7 @@ from seshat.kv import reads as R
 from seshat.kv import writes as W
 from seshat.kv.bitmap_table import BITMAP_ROWS
 from seshat.kv.command_docs import EXTRA_DOCS
+from seshat.kv.function_table import FUNCTION_ROWS, FUNCTION_SUBCOMMAND_ROWS
 from seshat.kv.geo_table import GEO_ROWS
 from seshat.kv.hash_set_table import HASH_SET_ROWS, OBJECT_SUBCOMMAND_ROWS
 from seshat.kv.hyperloglog_table import HYPERLOGLOG_ROWS
@@ -461,6 +462,8 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
 ) + tuple(
     _row(**{**row, "kind": Kind(row["kind"])}) for row in SCRIPT_ROWS  # Lua scripts
 ) + tuple(
+    _row(**{**row, "kind": Kind(row["kind"])}) for row in FUNCTION_ROWS  # Redis 7 functions
+) + tuple(
     _row(**{**row, "kind": Kind(row["kind"])}) for row in STREAM_ROWS  # streams
 ) + tuple(
     _row(**{**row, "kind": Kind(row["kind"])}) for row in GEO_ROWS  # geo
@@ -516,6 +519,7 @@ SUBCOMMANDS: Final[dict[bytes, tuple[CommandSpec, ...]]] = {
     b"object": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in OBJECT_SUBCOMMAND_ROWS),
     b"pubsub": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in PUBSUB_SUBCOMMAND_ROWS),
     b"script": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in SCRIPT_SUBCOMMAND_ROWS),
+    b"function": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in FUNCTION_SUBCOMMAND_ROWS),
     **{
         container: tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in rows)
         for container, rows in STREAM_SUBCOMMAND_ROWS.items()

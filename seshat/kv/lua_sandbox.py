@@ -34,6 +34,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 import lupa.lua51 as lua  # type: ignore[import-untyped]
@@ -65,6 +66,7 @@ BUDGET_EXCEEDED: Final = (
 REDIS_VERSION: Final = b"7.0.15"
 REDIS_VERSION_NUM: Final = 0x07000F
 CHUNK_NAME: Final = b"@user_script"
+FUNCTION_CHUNK_NAME: Final = b"@user_function"  # a Redis 7 function library's code
 
 # Runs once per state, before the script: builds Redis's globals from the Python hooks it is
 # handed, then hides everything else. Only closures reach the hooks (upvalues), and scripts get
@@ -72,7 +74,7 @@ CHUNK_NAME: Final = b"@user_script"
 _SETUP: Final = r"""
 local redis_call, redis_pcall, redis_setresp, redis_log, redis_acl, py_error_of, py_random,
       py_reseed, py_sha1, py_charge, cjson_encode, cjson_decode, keys, argv, version,
-      version_num, budget_error = ...
+      version_num, budget_error, chunk_source = ...
 local dbg, error, type, tostring, select, pairs, setfenv, rawget =
       debug, error, type, tostring, select, pairs, setfenv, rawget
 local KILLED = {err = budget_error}
@@ -285,19 +287,131 @@ local function handler(e)
   repeat
     info = dbg.getinfo(level, "Sl")
     level = level + 1
-  until info == nil or info.source == "@user_script"
+  until info == nil or info.source == chunk_source
   if type(e) ~= 'table' then e = {err = "ERR " .. tostring(e)} end
   if info then
     e.source, e.line = info.source, info.currentline
-    if e.positional then e.err = "ERR user_script:" .. info.currentline .. ": " .. e.err end
+    if e.positional then
+      e.err = "ERR " .. chunk_source:sub(2) .. ":" .. info.currentline .. ": " .. e.err
+    end
   end
   return e
 end
 
-return function(fn)
+local function runner(fn)
   setfenv(fn, env)
   return raw_xpcall(fn, handler)
 end
+
+-- Redis 7 functions. A library's code runs once with only redis.register_function, redis.log,
+-- the LOG_* levels and the version constants to see (each lookup of anything else fails as a
+-- missing global); the callbacks it registers then see the globals above (no KEYS, no ARGV).
+-- As in Redis, the chunk's globals are one table whose lookups go to the load-time table while
+-- the code loads and to the full one afterwards.
+local FLAGS = {['no-writes'] = true, ['allow-oom'] = true, ['allow-stale'] = true,
+               ['no-cluster'] = true, ['allow-cross-slot-keys'] = true}
+local function missing(_, name)
+  error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+end
+local function readonly_error() error("Attempt to modify a readonly table", 2) end
+local function readonly(t)
+  return setmetatable(t, {__index = missing, __newindex = readonly_error, __metatable = false})
+end
+local function load_library(chunk)
+  local loading, seen, registered = true, {}, {}
+  local function fail(message) error({err = 'ERR ' .. message}, 0) end
+  local function is_text(v) return type(v) == 'string' or type(v) == 'number' end
+  local function register(...)
+    if not loading then fail("redis.register_function can only be called on FUNCTION LOAD command") end
+    local n, name, callback, flags, description = select('#', ...), nil, nil, {}, nil
+    if n == 1 then
+      local t = ...
+      if type(t) ~= 'table' then
+        fail("calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).")
+      end
+      for k, v in pairs(t) do
+        if not is_text(k) then
+          fail("named argument key given to redis.register_function is not a string")
+        end
+        if k == 'function_name' then
+          if not is_text(v) then
+            fail("function_name argument given to redis.register_function must be a string")
+          end
+          name = tostring(v)
+        elseif k == 'description' then
+          if not is_text(v) then
+            fail("description argument given to redis.register_function must be a string")
+          end
+          description = tostring(v)
+        elseif k == 'callback' then
+          if type(v) ~= 'function' then
+            fail("callback argument given to redis.register_function must be a function")
+          end
+          callback = v
+        elseif k == 'flags' then
+          if type(v) ~= 'table' then
+            fail("flags argument to redis.register_function must be a table representing function flags")
+          end
+          for _, flag in pairs(v) do
+            if type(flag) ~= 'string' or not FLAGS[flag] then fail("unknown flag given") end
+            flags[#flags + 1] = flag
+          end
+        else
+          fail("unknown argument given to redis.register_function")
+        end
+      end
+      if name == nil then fail("redis.register_function must get a function name argument") end
+      if callback == nil then fail("redis.register_function must get a callback argument") end
+    elseif n == 2 then
+      local a, b = ...
+      if not is_text(a) then fail("first argument to redis.register_function must be a string") end
+      if type(b) ~= 'function' then
+        fail("second argument to redis.register_function must be a function")
+      end
+      name, callback = tostring(a), b
+    else
+      fail("wrong number of arguments to redis.register_function")
+    end
+    if name == '' or name:find('[^%w_]') then
+      fail("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long")
+    end
+    if seen[name] then fail("Function already exists in the library") end
+    seen[name] = true
+    registered[#registered + 1] =
+      {name = name, callback = callback, flags = flags, description = description}
+  end
+  local lib_env = readonly({redis = readonly({
+    register_function = register, log = redis_log,
+    LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+    REDIS_VERSION = version, REDIS_VERSION_NUM = version_num,
+  })})
+  local current = lib_env
+  setfenv(chunk, setmetatable({}, {
+    __index = function(_, name)
+      local value = rawget(current, name)
+      if value == nil then
+        error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+      end
+      return value
+    end,
+    __newindex = readonly_error,
+    __metatable = false,
+  }))
+  local ok, e = raw_xpcall(chunk, handler)
+  loading, current = false, env
+  if not ok then
+    if e == KILLED then e = {err = "ERR FUNCTION LOAD timeout"} end
+    return false, e
+  end
+  return true, registered
+end
+
+-- A registered callback, called as Redis calls it: with the keys and the arguments.
+local function call_function(callback, keys, args)
+  return raw_xpcall(function() return callback(keys, args) end, handler)
+end
+
+return runner, load_library, call_function
 """
 
 
@@ -328,11 +442,11 @@ def _load_setup(runtime: Any) -> Any:
     return runtime.globals().loadstring(_setup_bytecode, b"=seshat_setup")
 
 
-def _load(runtime: Any, body: bytes) -> tuple[Any, Any]:
+def _load(runtime: Any, body: bytes, chunk: bytes = CHUNK_NAME) -> tuple[Any, Any]:
     """`loadstring(body, "@user_script")`: the function, or None and the message."""
     if body[:1] == b"\x1b":  # Lua bytecode: it could break out of the VM (as Redis, refuse it)
-        return None, b"user_script:1: unexpected symbol near 'char(27)'"
-    result = runtime.globals().loadstring(_as_lua_source(body), CHUNK_NAME)
+        return None, chunk[1:] + b":1: unexpected symbol near 'char(27)'"
+    result = runtime.globals().loadstring(_as_lua_source(body), chunk)
     return result if isinstance(result, tuple) else (result, None)
 
 
@@ -353,8 +467,8 @@ class Run:
         self._spent = 0
         self.resp = 2
 
-    def execute(self, body: bytes, sha: str, keys: list[bytes], argv: list[bytes]) -> Reply:
-        """Run `body` and return its reply, as Redis's EVAL (a compile error included)."""
+    def _open(self, keys: list[bytes] | None, argv: list[bytes] | None, chunk: bytes) -> Any:
+        """A fresh state with Redis's environment: (runner, load_library, call_function)."""
         runtime = lua.LuaRuntime(
             encoding=None,
             register_eval=False,
@@ -365,12 +479,18 @@ class Run:
         )
         self._runtime = runtime
         setup = _load_setup(runtime)
-        runner = setup(
+        return setup(
             self._redis_call, self._redis_pcall, self._set_resp, _log, _acl_check_cmd,
             _error_of, self._draw, self._reseed, sha1hex, self._charge, self._cjson_encode,
-            self._cjson_decode, runtime.table_from(keys), runtime.table_from(argv),
-            REDIS_VERSION, REDIS_VERSION_NUM, BUDGET_EXCEEDED.encode(),
+            self._cjson_decode, None if keys is None else runtime.table_from(keys),
+            None if argv is None else runtime.table_from(argv),
+            REDIS_VERSION, REDIS_VERSION_NUM, BUDGET_EXCEEDED.encode(), chunk,
         )  # fmt: skip
+
+    def execute(self, body: bytes, sha: str, keys: list[bytes], argv: list[bytes]) -> Reply:
+        """Run `body` and return its reply, as Redis's EVAL (a compile error included)."""
+        runner, _load_library, _call = self._open(keys, argv, CHUNK_NAME)
+        runtime = self._runtime
         fn, message = _load(runtime, body)
         if fn is None:
             self._runtime = None
@@ -387,6 +507,63 @@ class Run:
         if not ok:
             return _failure(value, sha)
         return self._to_reply(value)
+
+    def load_library(self, code: bytes) -> list[FunctionInfo] | ErrorReply:
+        """Run a function library's code as FUNCTION LOAD does: the functions it registers (in
+        registration order), or Redis's error."""
+        try:
+            _runner, load_library, _call = self._open(None, None, FUNCTION_CHUNK_NAME)
+            loaded = self._load_library(load_library, code)
+            if isinstance(loaded, ErrorReply):
+                return loaded
+            return [
+                FunctionInfo(
+                    bytes(f[b"name"]),
+                    tuple(bytes(flag) for flag in f[b"flags"].values()),
+                    None if f[b"description"] is None else bytes(f[b"description"]),
+                )
+                for f in loaded
+            ]
+        except lua.LuaMemoryError:
+            return ErrorReply(f"ERR Script used more than {MEMORY_MAX >> 20} MiB of Lua memory")
+        finally:
+            self._runtime = None
+
+    def call_function(
+        self, code: bytes, name: bytes, keys: list[bytes], args: list[bytes]
+    ) -> Reply:
+        """FCALL: load the library `code` into a fresh state, then call its function `name`
+        with (keys, args), as Redis does; errors carry `script: <name>, on @user_function:N.`"""
+        try:
+            _runner, load_library, call = self._open(None, None, FUNCTION_CHUNK_NAME)
+            loaded = self._load_library(load_library, code)
+            if isinstance(loaded, ErrorReply):
+                return loaded
+            callback = next((f[b"callback"] for f in loaded if f[b"name"] == name), None)
+            if callback is None:
+                return ErrorReply("ERR Function not found")
+            runtime = self._runtime
+            result = call(callback, runtime.table_from(keys), runtime.table_from(args))
+            if not isinstance(result, tuple):
+                result = (result,)
+            ok, value = result[0], result[1] if len(result) > 1 else None
+            if not ok:
+                return _failure(value, _text(name))
+            return self._to_reply(value)
+        except lua.LuaMemoryError:
+            return ErrorReply(f"ERR Script used more than {MEMORY_MAX >> 20} MiB of Lua memory")
+        finally:
+            self._runtime = None
+
+    def _load_library(self, load_library: Any, code: bytes) -> list[Any] | ErrorReply:
+        fn, message = _load(self._runtime, code, FUNCTION_CHUNK_NAME)
+        if fn is None:
+            return ErrorReply("ERR Error compiling function: " + _text(message))
+        ok, value = load_library(fn)
+        if not ok:
+            text = value[b"err"] if lua.lua_type(value) == "table" else value
+            return ErrorReply("ERR Error registering functions: " + _text(text))
+        return list(value.values())
 
     # -- hooks the Lua side calls -------------------------------------------------------------
 
@@ -589,6 +766,15 @@ def _json_key(key: Any) -> str:
     if isinstance(key, float) and key.is_integer():
         return str(int(key))
     return str(key)
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionInfo:
+    """One function a library registers: its name, its flags (as given) and description."""
+
+    name: bytes
+    flags: tuple[bytes, ...]
+    description: bytes | None
 
 
 class ScriptError(Exception):

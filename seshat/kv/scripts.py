@@ -30,11 +30,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final, cast
 
-from seshat.kv import chance
+from seshat.kv import chance, waits
 from seshat.kv import commands as T  # a cycle: the table's rows name this module's handlers
 from seshat.kv import errors as E
 from seshat.kv import layout as L
-from seshat.kv import waits
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter, WriterView
 from seshat.kv.lua_sandbox import Run, compile_error, sha1hex
 from seshat.kv.numbers import parse_int
@@ -160,7 +159,7 @@ def prepare_script(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
 # -- running ------------------------------------------------------------------------------------
 
 
-class _Host:
+class Host:
     """What `redis.call` reaches inside one script run: the command table, over `view` (and
     `writer`, when the script may write)."""
 
@@ -223,7 +222,7 @@ class _Host:
         return NOT_ALLOWED
 
 
-def _run(host: _Host, body: bytes, argv: list[bytes], seed: int, sha: bytes | None = None) -> Reply:
+def _run(host: Host, body: bytes, argv: list[bytes], seed: int, sha: bytes | None = None) -> Reply:
     flags = shebang_flags(body)
     if isinstance(flags, ErrorReply):
         return flags
@@ -235,7 +234,7 @@ def _run(host: _Host, body: bytes, argv: list[bytes], seed: int, sha: bytes | No
         return Run(host.call, rng).execute(body, (sha or sha1hex(body)).decode(), keys, args)
 
 
-def _pending(w: KeyspaceWriter) -> KeyspaceView:
+def pending(w: KeyspaceWriter) -> KeyspaceView:
     """The batch's state as a script's reads see it (its own earlier writes included)."""
     return cast(KeyspaceView, WriterView(w))
 
@@ -250,7 +249,7 @@ def apply_eval(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
     sha = sha1hex(body)
     if w.sub_get(script_key(sha)) is None:
         w.sub_put(script_key(sha), body)  # EVAL caches the script too, as in Redis
-    return _run(_Host(_pending(w), w, now_ms, db), body, argv, _seed(w, sha), sha)
+    return _run(Host(pending(w), w, now_ms, db), body, argv, _seed(w, sha), sha)
 
 
 def apply_evalsha(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
@@ -258,12 +257,12 @@ def apply_evalsha(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) ->
     if body is None:
         return NOSCRIPT
     sha = argv[1].lower()
-    return _run(_Host(_pending(w), w, now_ms, db), body, argv, _seed(w, sha), sha)
+    return _run(Host(pending(w), w, now_ms, db), body, argv, _seed(w, sha), sha)
 
 
 def read_eval_ro(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
     """No check before running: the run itself answers Redis's shebang and compile errors."""
-    return _run(_Host(view, None, now_ms, db), argv[1], argv, chance.rng().getrandbits(64))
+    return _run(Host(view, None, now_ms, db), argv[1], argv, chance.rng().getrandbits(64))
 
 
 def read_evalsha_ro(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
@@ -271,7 +270,7 @@ def read_evalsha_ro(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes])
     if body is None:
         return NOSCRIPT
     return _run(
-        _Host(view, None, now_ms, db), body, argv, chance.rng().getrandbits(64),
+        Host(view, None, now_ms, db), body, argv, chance.rng().getrandbits(64),
         argv[1].lower(),
     )  # fmt: skip
 
@@ -292,7 +291,7 @@ def apply_script(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> 
         for key, _body in list(w.iterate_kv(SCRIPT_PREFIX, SCRIPT_END)):
             w.sub_delete(key)
         return OK
-    return read_script(_pending(w), now_ms, db, argv)
+    return read_script(pending(w), now_ms, db, argv)
 
 
 def read_script(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
@@ -305,3 +304,20 @@ def read_script(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> 
     if sub == b"debug":
         return NO_DEBUGGER
     return [SimpleString(line) for line in _HELP]
+
+
+# -- what Redis 7 functions (`functions.py`) share with EVAL -----------------------------------
+
+
+def entry_seed(w: KeyspaceWriter, tag: bytes) -> int:
+    """`_seed` for a run named by `tag` (a function's name) rather than a sha."""
+    return _seed(w, sha1hex(tag))
+
+
+def run_function(h: Host, code: bytes, name: bytes, argv: list[bytes], seed: int) -> Reply:
+    """FCALL's run: the library `code` in a fresh sandbox, its function `name` called with the
+    keys and arguments of `argv` (FCALL name numkeys key... arg...), randomness as in EVAL."""
+    numkeys = int(argv[2])
+    keys, args = argv[3 : 3 + numkeys], argv[3 + numkeys :]
+    with chance.seeded(seed) as rng:
+        return Run(h.call, rng).call_function(code, name, keys, args)

@@ -7,6 +7,7 @@ import pytest
 
 from seshat.kv import commands as C
 from seshat.kv.bitmap_table import BITMAP_ROWS
+from seshat.kv.function_table import FUNCTION_ROWS
 from seshat.kv.geo_table import GEO_ROWS
 from seshat.kv.hash_set_table import HASH_SET_ROWS
 from seshat.kv.hyperloglog_table import HYPERLOGLOG_ROWS
@@ -84,6 +85,7 @@ NAMES += [row["name"].decode().upper() for row in BITMAP_ROWS]  # bitmaps
 NAMES += [row["name"].decode().upper() for row in HYPERLOGLOG_ROWS]  # HyperLogLog
 NAMES += [row["name"].decode().upper() for row in PUBSUB_ROWS]  # pub/sub, RESET
 NAMES += [row["name"].decode().upper() for row in SCRIPT_ROWS]  # Lua scripts
+NAMES += [row["name"].decode().upper() for row in FUNCTION_ROWS]  # Redis 7 functions
 NAMES += [row["name"].decode().upper() for row in STREAM_ROWS]  # streams
 NAMES += [row["name"].decode().upper() for row in GEO_ROWS]  # geo
 NAMES += ["CLUSTER", "READONLY", "READWRITE"]
@@ -103,8 +105,10 @@ def test_every_command_has_a_row_and_lookup_ignores_case() -> None:
 
 # Write kinds without Redis's `write` flag: PFCOUNT may store its count (hyperloglog.py); a
 # script may write and SCRIPT LOAD/FLUSH change the replicated script cache (scripts.py); XGROUP
-# is a container whose subcommands carry the flag.
-UNFLAGGED_WRITES = {b"pfcount", b"eval", b"evalsha", b"script", b"xgroup"}
+# is a container whose subcommands carry the flag. FCALL runs a function that may write, and
+# FUNCTION is a container whose LOAD/DELETE/FLUSH/RESTORE change the replicated libraries
+# (functions.py).
+UNFLAGGED_WRITES = {b"pfcount", b"eval", b"evalsha", b"script", b"xgroup", b"fcall", b"function"}
 
 
 def test_kinds_match_flags() -> None:
