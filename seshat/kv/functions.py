@@ -37,6 +37,7 @@ from seshat.kv import scripts as S
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.kv.lua_sandbox import FunctionInfo, Run
 from seshat.kv.numbers import parse_int
+from seshat.protocol.inline import split_inline_args
 from seshat.protocol.replies import OK, ErrorReply, Map, Reply, SimpleString
 
 LIB_PREFIX: Final = L.KV_DATA_END + b"fnlib:"  # + library name -> _Library.encode()
@@ -206,59 +207,6 @@ def _flush(w: KeyspaceWriter) -> None:
 # -- a library's code ---------------------------------------------------------------------------
 
 
-def _split_args(line: bytes) -> list[bytes] | None:
-    """Redis's `sdssplitargs` (quotes and escapes), or None for unbalanced quotes."""
-    words: list[bytes] = []
-    i, n = 0, len(line)
-    while True:
-        while i < n and line[i : i + 1].isspace():
-            i += 1
-        if i >= n:
-            return words
-        word = bytearray()
-        quote = 0
-        while True:
-            if i >= n:
-                if quote:
-                    return None
-                break
-            c = line[i]
-            if quote == 0x22:  # "
-                if c == 0x5C and i + 1 < n:  # backslash escape
-                    i += 1
-                    word += {0x6E: b"\n", 0x72: b"\r", 0x74: b"\t", 0x62: b"\b", 0x61: b"\a"}.get(
-                        line[i], bytes([line[i]])
-                    )
-                elif c == 0x22:
-                    if i + 1 < n and not line[i + 1 : i + 2].isspace():
-                        return None
-                    quote = 0
-                    i += 1
-                    break
-                else:
-                    word.append(c)
-            elif quote == 0x27:  # '
-                if c == 0x5C and i + 1 < n and line[i + 1] == 0x27:
-                    i += 1
-                    word.append(0x27)
-                elif c == 0x27:
-                    if i + 1 < n and not line[i + 1 : i + 2].isspace():
-                        return None
-                    quote = 0
-                    i += 1
-                    break
-                else:
-                    word.append(c)
-            elif line[i : i + 1].isspace():
-                break
-            elif c in (0x22, 0x27):
-                quote = c
-            else:
-                word.append(c)
-            i += 1
-        words.append(bytes(word))
-
-
 def _text(b: bytes) -> str:
     return b.decode("utf-8", "replace")
 
@@ -274,7 +222,7 @@ def library_name(code: bytes) -> bytes | ErrorReply:
     line, newline, _rest = code.partition(b"\n")
     if not newline:
         return ErrorReply("ERR Invalid library metadata")
-    parts = _split_args(line)
+    parts = split_inline_args(line)  # sdssplitargs, as Redis splits the shebang
     if not parts:
         return ErrorReply("ERR Invalid library metadata")
     engine = parts[0][2:]
