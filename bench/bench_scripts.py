@@ -1,5 +1,6 @@
-"""What a Lua script costs: EVALSHA of a one-SET script against a plain SET, on a Seshat
-single node and on redis-server (in memory and `appendfsync always`), in one run.
+"""What a Lua script costs: EVALSHA of a one-SET script, and FCALL of a one-SET function,
+against a plain SET, on a Seshat single node and on redis-server (in memory and `appendfsync
+always`), in one run.
 
 Seshat runs a script inside apply in a fresh Lua state (docs/scripting.md), so its EVALSHA
 costs that state's set-up on top of the SET it makes; Redis keeps one Lua state. The figures
@@ -35,6 +36,11 @@ from run_bench import (
 )
 
 SCRIPT = b"return redis.call('set', KEYS[1], ARGV[1])"
+LIBRARY = (
+    b"#!lua name=bench\n"
+    b"redis.register_function('setter', function(keys, args) "
+    b"return redis.call('set', keys[1], args[1]) end)"
+)
 
 
 def measure(server: Running, clients: int, requests: int, words: list[str]) -> dict[str, float]:
@@ -66,24 +72,30 @@ def main() -> int:
         ),
         Target("seshat", "Seshat, single node", _seshat_argv(seshat, [])),
     ]  # fmt: skip
-    print("| target | clients | SET req/s | EVALSHA req/s | EVALSHA/SET | SET p50 ms | "
-          "EVALSHA p50 ms | CPU µs/req SET / EVALSHA |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| target | clients | SET req/s | EVALSHA req/s | EVALSHA/SET | FCALL req/s | FCALL/SET "
+          "| SET p50 ms | EVALSHA p50 ms | CPU µs/req SET / EVALSHA / FCALL |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory(prefix="bench-scripts-") as work:
         for target in targets:
             with running(target, Path(work), 30.0) as server:
                 sha = resp_call(server.port, b"SCRIPT", b"LOAD", SCRIPT).decode()
+                resp_call(server.port, b"FUNCTION", b"LOAD", b"REPLACE", LIBRARY)
                 time.sleep(0.2)
                 for clients in (1, 50):
                     plain = measure(server, clients, args.requests, ["set", "k", "v"])
                     script = measure(
                         server, clients, args.requests, ["evalsha", sha, "1", "k", "v"]
                     )
+                    function = measure(
+                        server, clients, args.requests, ["fcall", "setter", "1", "k", "v"]
+                    )
                     print(
                         f"| {target.name} | {clients} | {plain['rps']:,.0f} | "
                         f"{script['rps']:,.0f} | {script['rps'] / plain['rps']:.2f} | "
+                        f"{function['rps']:,.0f} | {function['rps'] / plain['rps']:.2f} | "
                         f"{plain['p50_ms']:.3f} | {script['p50_ms']:.3f} | "
-                        f"{plain['cpu_us']:.0f} / {script['cpu_us']:.0f} |",
+                        f"{plain['cpu_us']:.0f} / {script['cpu_us']:.0f} / "
+                        f"{function['cpu_us']:.0f} |",
                         flush=True,
                     )
     return 0
