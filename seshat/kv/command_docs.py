@@ -6193,4 +6193,181 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
             ],
         ),
     ],
+    b"sort": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"pattern"),
+                        (b"type", b"pattern"),
+                        (b"key_spec_index", 1),
+                        (b"token", b"BY"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"offset_count"),
+                        (b"type", b"block"),
+                        (b"token", b"LIMIT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"offset"), (b"type", b"integer")]),
+                                Map([(b"name", b"count"), (b"type", b"integer")]),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"pattern"),
+                        (b"type", b"pattern"),
+                        (b"key_spec_index", 1),
+                        (b"token", b"GET"),
+                        (
+                            b"flags",
+                            Set(
+                                [
+                                    SimpleString(b"optional"),
+                                    SimpleString(b"multiple"),
+                                    SimpleString(b"multiple_token"),
+                                ]
+                            ),
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"order"),
+                        (b"type", b"oneof"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"asc"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"ASC"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"desc"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"DESC"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"sorting"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"ALPHA"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"destination"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 2),
+                        (b"token", b"STORE"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"sort_ro": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"pattern"),
+                        (b"type", b"pattern"),
+                        (b"key_spec_index", 1),
+                        (b"token", b"BY"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"offset_count"),
+                        (b"type", b"block"),
+                        (b"token", b"LIMIT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"offset"), (b"type", b"integer")]),
+                                Map([(b"name", b"count"), (b"type", b"integer")]),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"pattern"),
+                        (b"type", b"pattern"),
+                        (b"key_spec_index", 1),
+                        (b"token", b"GET"),
+                        (
+                            b"flags",
+                            Set(
+                                [
+                                    SimpleString(b"optional"),
+                                    SimpleString(b"multiple"),
+                                    SimpleString(b"multiple_token"),
+                                ]
+                            ),
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"order"),
+                        (b"type", b"oneof"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"asc"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"ASC"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"desc"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"DESC"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"sorting"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"ALPHA"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
 }

@@ -36,6 +36,7 @@ from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.kv.list_zset_table import LIST_ZSET_ROWS
 from seshat.kv.pubsub_table import PUBSUB_ROWS, PUBSUB_SUBCOMMAND_ROWS
 from seshat.kv.script_table import SCRIPT_ROWS, SCRIPT_SUBCOMMAND_ROWS
+from seshat.kv.sort_table import SORT_ROWS
 from seshat.kv.stream_table import STREAM_ROWS, STREAM_SUBCOMMAND_ROWS
 from seshat.protocol.replies import ErrorReply, Map, Reply, Set, SimpleString
 
@@ -87,7 +88,8 @@ class KeySpec:
     limit: int
     notes: str = ""
     # "range" (last_key, key_step, limit as named) or "keynum" (then they hold keynumidx,
-    # firstkey, keystep: ZUNIONSTORE and the other numkeys commands).
+    # firstkey, keystep: ZUNIONSTORE and the other numkeys commands), or "unknown" (SORT's
+    # BY/GET and STORE keys: begin search and find keys are both of type unknown, empty specs).
     find: str = "range"
     # Non-empty: the keys start after this word, searched for from `begin_index` (XREAD's
     # STREAMS); empty: they start at `begin_index`.
@@ -160,7 +162,8 @@ def _row(
     )  # fmt: skip
     # A READ row may have an apply: XREAD, which BLOCK turns into a retried write.
     assert (kind is WRITE) <= (apply is not None) and (apply is None or kind is not CONNECTION), name
-    assert (kind is READ) == (read is not None), name
+    # A WRITE row may have a read: SORT, which `KVService.prepare` routes as a read without STORE.
+    assert (kind is READ) <= (read is not None) and (read is None or kind in (READ, WRITE)), name
     assert prepare is None or kind is WRITE, name
     return spec
 
@@ -467,6 +470,8 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
     _row(**{**row, "kind": Kind(row["kind"])}) for row in STREAM_ROWS  # streams
 ) + tuple(
     _row(**{**row, "kind": Kind(row["kind"])}) for row in GEO_ROWS  # geo
+) + tuple(
+    _row(**{**row, "kind": Kind(row["kind"])}) for row in SORT_ROWS  # SORT, SORT_RO
 )
 
 # Subcommands of the container commands that Seshat implements, as Redis 7.0.15 publishes them
@@ -564,6 +569,8 @@ def get_keys(spec: CommandSpec, argv: list[bytes]) -> list[bytes]:
 
 
 def _find_keys_reply(ks: KeySpec) -> Map:
+    if ks.find == "unknown":
+        return Map([(b"type", b"unknown"), (b"spec", Map([]))])
     names = (b"lastkey", b"keystep", b"limit")
     if ks.find == "keynum":
         names = (b"keynumidx", b"firstkey", b"keystep")
@@ -572,6 +579,8 @@ def _find_keys_reply(ks: KeySpec) -> Map:
 
 
 def _begin_search_reply(ks: KeySpec) -> Map:
+    if ks.find == "unknown":
+        return Map([(b"type", b"unknown"), (b"spec", Map([]))])
     if ks.keyword:
         spec = Map([(b"keyword", ks.keyword.encode()), (b"startfrom", ks.begin_index)])
         return Map([(b"type", b"keyword"), (b"spec", spec)])

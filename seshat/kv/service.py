@@ -34,6 +34,7 @@ from seshat.kv.commands import (
 )
 from seshat.kv.gc import GC_ENTRIES_MAX
 from seshat.kv.operation import encode_command, encode_expire, encode_gc
+from seshat.kv.sort import has_store
 from seshat.kv.state_machine import StateMachine
 from seshat.kv.streams import pin_blocking_read
 from seshat.kv.writes import parse_db_index
@@ -106,6 +107,10 @@ class KVService:
             if isinstance(pinned, ErrorReply):
                 return Immediate(pinned)
             return Write(encode_command(self.clock_ms(), session.db, pinned))
+        if kind is WRITE and spec.read is not None and not has_store(argv):
+            # SORT: a write (it may STORE), but without STORE it only reads, so it proposes
+            # nothing and runs its `read` at a read point, as SORT_RO does.
+            return Read(spec)
         if spec.subcommands and kind is WRITE:  # SCRIPT: some subcommands only read
             sub = lookup_subcommand(spec.name, argv[1])
             if sub is not None and sub.kind is READ and sub.arity_ok(len(argv)):

@@ -14,6 +14,7 @@ from seshat.kv.hyperloglog_table import HYPERLOGLOG_ROWS
 from seshat.kv.list_zset_table import LIST_ZSET_ROWS
 from seshat.kv.pubsub_table import PUBSUB_ROWS
 from seshat.kv.script_table import SCRIPT_ROWS
+from seshat.kv.sort_table import SORT_ROWS
 from seshat.kv.stream_table import STREAM_ROWS
 from seshat.protocol.replies import Map, Set, SimpleString
 from tests.kv.conftest import RawRedis, normalise
@@ -88,6 +89,7 @@ NAMES += [row["name"].decode().upper() for row in SCRIPT_ROWS]  # Lua scripts
 NAMES += [row["name"].decode().upper() for row in FUNCTION_ROWS]  # Redis 7 functions
 NAMES += [row["name"].decode().upper() for row in STREAM_ROWS]  # streams
 NAMES += [row["name"].decode().upper() for row in GEO_ROWS]  # geo
+NAMES += [row["name"].decode().upper() for row in SORT_ROWS]  # SORT, SORT_RO
 NAMES += ["CLUSTER", "READONLY", "READWRITE"]
 NAMES += ["MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"]  # transactions
 SESHAT_ONLY = ["RAFT.NODE", "RAFT.TRANSFER", "RAFT.STATUS"]  # no Redis row to compare with
