@@ -14,6 +14,7 @@ import os
 import random
 import shlex
 import time
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -64,7 +65,15 @@ def same(name: bytes, ours: Value, theirs: Value) -> bool:
     return ours == theirs
 
 
-def check_sequence(real: RawRedis, local: LocalClient, commands: list[list[bytes]]) -> None:
+def check_sequence(
+    real: RawRedis,
+    local: LocalClient,
+    commands: list[list[bytes]],
+    masked: Callable[[list[bytes], Value], Value] | None = None,
+    name: str = "",
+) -> None:
+    """Run `commands` on both sides from empty databases and compare reply by reply;
+    `masked(argv, reply)` replaces what legitimately differs (wall-clock values) first."""
     for client in (real, local):
         client.execute([b"SELECT", b"0"])
         client.execute([b"FLUSHALL"])
@@ -73,8 +82,10 @@ def check_sequence(real: RawRedis, local: LocalClient, commands: list[list[bytes
     for i, argv in enumerate(commands):
         theirs = run(real, argv)
         ours = run(local, argv)
+        if masked is not None:
+            theirs, ours = masked(argv, theirs), masked(argv, ours)
         assert same(argv[0].lower(), ours, theirs), (
-            f"command #{i} {b' '.join(argv)!r}: redis {theirs!r}, seshat {ours!r}\n"
+            f"{name}: command #{i} {b' '.join(argv)!r}: redis {theirs!r}, seshat {ours!r}\n"
             f"sequence: {[b' '.join(c) for c in commands]!r}"
         )
 

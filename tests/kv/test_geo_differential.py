@@ -18,25 +18,11 @@ from seshat.kv.local import LocalExecutor
 from seshat.kv.service import Session
 from seshat.protocol.encoder import encode
 from tests.kv.conftest import LocalClient, RawRedis
-from tests.kv.test_differential import run
+from tests.kv.test_differential import check_sequence
 
 
 def lines(text: str) -> list[list[bytes]]:
     return [[w.encode() for w in shlex.split(line)] for line in text.splitlines() if line.strip()]
-
-
-def _check(real: RawRedis, local: LocalClient, name: str, commands: list[list[bytes]]) -> None:
-    for client in (real, local):
-        client.execute([b"SELECT", b"0"])
-        client.execute([b"FLUSHALL"])
-    local.session.db = 0
-    for i, argv in enumerate(commands):
-        theirs = run(real, argv)
-        ours = run(local, argv)
-        assert ours == theirs, (
-            f"{name}: command #{i} {b' '.join(argv)!r}: redis {theirs!r}, seshat {ours!r}\n"
-            f"sequence: {[b' '.join(c) for c in commands]!r}"
-        )
 
 
 SICILY = """
@@ -297,7 +283,7 @@ SEQUENCES: dict[str, str] = {
 
 @pytest.mark.parametrize("name", list(SEQUENCES))
 def test_geo_like_redis(name: str, real_redis: RawRedis, local_client: LocalClient) -> None:
-    _check(real_redis, local_client, name, lines(SEQUENCES[name]))
+    check_sequence(real_redis, local_client, name=name, commands=lines(SEQUENCES[name]))
 
 
 def _generated_points() -> list[list[bytes]]:
@@ -334,7 +320,7 @@ def _generated_points() -> list[list[bytes]]:
 
 
 def test_generated_points_like_redis(real_redis: RawRedis, local_client: LocalClient) -> None:
-    _check(real_redis, local_client, "200 points", _generated_points())
+    check_sequence(real_redis, local_client, name="200 points", commands=_generated_points())
 
 
 def test_geopos_resp3_frames(redis_port: int, executor: LocalExecutor) -> None:
@@ -447,7 +433,9 @@ def test_generated_geo_sequences(
 ) -> None:
     """Random geo commands over two keys and points on a small grid (many at equal distances,
     so ties in sorting and COUNT are exercised)."""
-    _check(real_redis, local_client, "generated", GENERATED_PRELUDE + commands)
+    check_sequence(
+        real_redis, local_client, name="generated", commands=GENERATED_PRELUDE + commands
+    )
 
 
 GENERATED_PRELUDE = lines("""

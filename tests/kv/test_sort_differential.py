@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from seshat.kv.service import Read, Write
 from tests.kv.conftest import LocalClient, RawRedis
-from tests.kv.test_differential import run
+from tests.kv.test_differential import check_sequence
 
 
 def lines(text: str) -> list[list[bytes]]:
@@ -281,23 +281,9 @@ SEQUENCES: dict[str, str] = {
 }
 
 
-def _check(real: RawRedis, local: LocalClient, name: str, commands: list[list[bytes]]) -> None:
-    for client in (real, local):
-        client.execute([b"SELECT", b"0"])
-        client.execute([b"FLUSHALL"])
-    local.session.db = 0
-    for i, argv in enumerate(commands):
-        theirs = run(real, argv)
-        ours = run(local, argv)
-        assert ours == theirs, (
-            f"{name}: command #{i} {b' '.join(argv)!r}: redis {theirs!r}, seshat {ours!r}\n"
-            f"sequence: {[b' '.join(c) for c in commands]!r}"
-        )
-
-
 @pytest.mark.parametrize("name", list(SEQUENCES))
 def test_sort_like_redis(name: str, real_redis: RawRedis, local_client: LocalClient) -> None:
-    _check(real_redis, local_client, name, lines(SEQUENCES[name]))
+    check_sequence(real_redis, local_client, name=name, commands=lines(SEQUENCES[name]))
 
 
 def test_sort_without_store_proposes_nothing(local_client: LocalClient) -> None:
@@ -375,7 +361,9 @@ def test_generated_sort_sequences(
 ) -> None:
     """Random SORTs over a list, a set, a sorted set and a string, with weights and values in
     strings and hash fields, from a start where each key already holds something."""
-    _check(real_redis, local_client, "generated", GENERATED_PRELUDE + commands)
+    check_sequence(
+        real_redis, local_client, name="generated", commands=GENERATED_PRELUDE + commands
+    )
 
 
 GENERATED_PRELUDE = lines("""

@@ -17,10 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.kv.conftest import LocalClient, RawRedis, Value
-from tests.kv.test_differential import run
+from tests.kv.test_differential import check_sequence
 
 _CLOCK_ID = re.compile(rb"\d{13}-\d+")
 _TIMED = (b"xpending", b"xinfo")
+
+
+def _masked(argv: list[bytes], reply: Value) -> Value:
+    return _mask(reply, argv[0].lower() in _TIMED)
 
 
 def _mask(value: Value, timed: bool) -> Value:
@@ -506,24 +510,11 @@ SEQUENCES: dict[str, str] = {
 }
 
 
-def _check(real: RawRedis, local: LocalClient, name: str, commands: list[list[bytes]]) -> None:
-    for client in (real, local):
-        client.execute([b"SELECT", b"0"])
-        client.execute([b"FLUSHALL"])
-    local.session.db = 0
-    for i, argv in enumerate(commands):
-        timed = argv[0].lower() in _TIMED
-        theirs = _mask(run(real, argv), timed)
-        ours = _mask(run(local, argv), timed)
-        assert ours == theirs, (
-            f"{name}: command #{i} {b' '.join(argv)!r}: redis {theirs!r}, seshat {ours!r}\n"
-            f"sequence: {[b' '.join(c) for c in commands]!r}"
-        )
-
-
 @pytest.mark.parametrize("name", list(SEQUENCES))
 def test_streams_like_redis(name: str, real_redis: RawRedis, local_client: LocalClient) -> None:
-    _check(real_redis, local_client, name, lines(SEQUENCES[name]))
+    check_sequence(
+        real_redis, local_client, masked=_masked, name=name, commands=lines(SEQUENCES[name])
+    )
 
 
 # -- generated sequences ----------------------------------------------------------------------
@@ -608,7 +599,13 @@ def test_generated_stream_sequences(
 ) -> None:
     """Random commands over two streams and two groups, from a start where a group already has
     entries to deliver, so most sequences reach the PEL."""
-    _check(real_redis, local_client, "generated", GENERATED_PRELUDE + commands)
+    check_sequence(
+        real_redis,
+        local_client,
+        masked=_masked,
+        name="generated",
+        commands=GENERATED_PRELUDE + commands,
+    )
 
 
 GENERATED_PRELUDE = lines("""
