@@ -59,12 +59,11 @@ def measure(server: Running, clients: int, requests: int, words: list[str]) -> d
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=5000)
-    args = parser.parse_args()
+def single_node_targets() -> list[Target]:
+    """Redis in memory, Redis with `appendfsync always`, and a Seshat single node: the three
+    servers a per-command cost is compared across."""
     seshat = REPO / ".venv" / "bin" / "seshat"
-    targets = [
+    return [
         Target("redis-mem", "redis-server, in memory", _redis_argv("--save", "")),
         Target(
             "redis-aof", "redis-server, appendfsync always",
@@ -72,11 +71,17 @@ def main() -> int:
         ),
         Target("seshat", "Seshat, single node", _seshat_argv(seshat, [])),
     ]  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=5000)
+    args = parser.parse_args()
     print("| target | clients | SET req/s | EVALSHA req/s | EVALSHA/SET | FCALL req/s | FCALL/SET "
           "| SET p50 ms | EVALSHA p50 ms | CPU µs/req SET / EVALSHA / FCALL |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory(prefix="bench-scripts-") as work:
-        for target in targets:
+        for target in single_node_targets():
             with running(target, Path(work), 30.0) as server:
                 sha = resp_call(server.port, b"SCRIPT", b"LOAD", SCRIPT).decode()
                 resp_call(server.port, b"FUNCTION", b"LOAD", b"REPLACE", LIBRARY)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_scripts import measure
-from run_bench import REPO, Target, _redis_argv, _seshat_argv, resp_call, running
+from bench_scripts import measure, single_node_targets
+from run_bench import resp_call, running
 
 COMMANDS = {
     "SET": ["set", "k", "v"],
@@ -35,21 +35,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=5000)
     args = parser.parse_args()
-    seshat = REPO / ".venv" / "bin" / "seshat"
-    targets = [
-        Target("redis-mem", "redis-server, in memory", _redis_argv("--save", "")),
-        Target(
-            "redis-aof", "redis-server, appendfsync always",
-            _redis_argv("--save", "", "--appendonly", "yes", "--appendfsync", "always"),
-        ),
-        Target("seshat", "Seshat, single node", _seshat_argv(seshat, [])),
-    ]  # fmt: skip
     names = list(COMMANDS)
     print("| target | clients | " + " | ".join(f"{n} req/s (/SET)" for n in names) + " |")
     print("|---|---:|" + "---:|" * len(names))
     cpu_rows = []
     with tempfile.TemporaryDirectory(prefix="bench-streams-") as work:
-        for target in targets:
+        for target in single_node_targets():
             with running(target, Path(work), 30.0) as server:
                 for clients in (1, 50):
                     resp_call(server.port, b"DEL", b"s", b"t")

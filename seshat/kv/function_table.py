@@ -19,7 +19,7 @@ FUNCTION_ROWS: Final[tuple[dict[str, Any], ...]] = (
     dict(name=b'fcall', arity=-3, flags='noscript stale skip_monitor no_mandatory_keys movablekeys', first_key=0, last_key=0, step=0, acl='@slow @scripting',
          tips='', key_specs=((('RW', 'access', 'update'), 2, 0, 1, 1, 'We cannot tell how the keys will be used so we assume the worst, RW and UPDATE', 'keynum'),),
          summary='Invoke a function', since='7.0.0', group='scripting', complexity='Depends on the function that is executed.',
-         kind='write', prepare=F.prepare_fcall, apply=F.apply_fcall),
+         kind='write', prepare=None, apply=F.apply_fcall),
     dict(name=b'fcall_ro', arity=-3, flags='readonly noscript stale skip_monitor no_mandatory_keys movablekeys', first_key=0, last_key=0, step=0, acl='@slow @scripting',
          tips='', key_specs=((('RO', 'access'), 2, 0, 1, 1, 'We cannot tell how the keys will be used so we assume the worst, RO and ACCESS', 'keynum'),),
          summary='Invoke a read-only function', since='7.0.0', group='scripting', complexity='Depends on the function that is executed.',

@@ -36,7 +36,6 @@ from seshat.kv import layout as L
 from seshat.kv import scripts as S
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.kv.lua_sandbox import FunctionInfo, Run
-from seshat.kv.numbers import parse_int
 from seshat.protocol.inline import split_inline_args
 from seshat.protocol.replies import OK, ErrorReply, Map, Reply, SimpleString
 
@@ -249,12 +248,15 @@ def _no_calls(argv: list[bytes], resp: int) -> Reply:
     raise AssertionError("redis.call does not exist while a library loads")
 
 
-def _compile(code: bytes) -> _Library | ErrorReply:
+def _compile(code: bytes, name: bytes | None = None) -> _Library | ErrorReply:
     """Load the library's code as FUNCTION LOAD does (after its name checks): what it registers.
-    Deterministic: a fresh state, the instruction budget, no randomness reachable."""
-    name = library_name(code)
-    if isinstance(name, ErrorReply):
-        return name
+    Deterministic: a fresh state, the instruction budget, no randomness reachable. `name`: the
+    library's name when the caller has read it from the shebang already."""
+    if name is None:
+        parsed = library_name(code)
+        if isinstance(parsed, ErrorReply):
+            return parsed
+        name = parsed
     functions = Run(_no_calls, random.Random(0)).load_library(code)
     if isinstance(functions, ErrorReply):
         return functions
@@ -283,7 +285,7 @@ def _load(w: KeyspaceWriter, code: bytes, replace: bool) -> Reply:
     old = _library(w.sub_get, name)
     if old is not None and not replace:
         return ErrorReply(f"ERR Library '{_text(name)}' already exists")
-    lib = _compile(code)
+    lib = _compile(code, name)
     if isinstance(lib, ErrorReply):
         return lib
     error = _collision(w.sub_get, lib, {name})
@@ -454,27 +456,11 @@ def _list(view: KeyspaceView, argv: list[bytes]) -> Reply:
     return out
 
 
-def _numkeys(argv: list[bytes]) -> ErrorReply | None:
-    n = parse_int(argv[2])
-    if n is None:
-        return BAD_NUMKEYS
-    if n > len(argv) - 3:
-        return S.TOO_MANY_KEYS
-    if n < 0:
-        return S.NEGATIVE_KEYS
-    return None
-
-
-def prepare_fcall(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
-    """Nothing to check before proposing: Redis looks the function up first, a state read."""
-    return argv
-
-
 def apply_fcall(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
     found = _find(w.sub_get, argv[1])
     if found is None:
         return NOT_FOUND
-    error = _numkeys(argv)
+    error = S.check_keys(argv, BAD_NUMKEYS)
     if error is not None:
         return error
     lib, f = found
@@ -487,7 +473,7 @@ def read_fcall_ro(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -
     found = _find(view.sub_get, argv[1])
     if found is None:
         return NOT_FOUND
-    error = _numkeys(argv)
+    error = S.check_keys(argv, BAD_NUMKEYS)
     if error is not None:
         return error
     lib, f = found

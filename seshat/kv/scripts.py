@@ -87,11 +87,11 @@ def script_key(sha: bytes) -> bytes:
 # -- checks before proposing --------------------------------------------------------------------
 
 
-def check_keys(argv: list[bytes]) -> ErrorReply | None:
-    """EVAL's numkeys, with Redis's errors."""
+def check_keys(argv: list[bytes], not_integer: ErrorReply = E.NOT_INTEGER) -> ErrorReply | None:
+    """EVAL's numkeys (and FCALL's, whose non-integer error differs), with Redis's errors."""
     n = parse_int(argv[2])
     if n is None:
-        return E.NOT_INTEGER
+        return not_integer
     if n < 0:
         return NEGATIVE_KEYS
     if n > len(argv) - 3:

@@ -44,9 +44,7 @@ _NAN_RE: Final = re.compile(rb"[+-]?nan(?:\([0-9A-Za-z_]*\))?", re.IGNORECASE)
 def _strtod(b: bytes) -> float | None:
     """Redis's `strtod(ptr, &eptr)` check in SORT: the score, or None (trailing bytes, ERANGE,
     NaN). An empty string is 0, as strtod converts nothing and stops at the terminator."""
-    nul = b.find(b"\0")
-    if nul >= 0:
-        b = b[:nul]
+    b = _cstr(b)
     s = b.lstrip(_SPACE)
     if not s:
         return 0.0 if not b else None

@@ -132,9 +132,12 @@ def _limited(items: list[Reply], count: int) -> list[Reply]:
 
 def _group_full(coll: C.RColl, meta: S.StreamMeta, group: G.Group, count: int) -> Map:
     pending = list(G.pel(coll, group.name))
+    by_consumer: dict[bytes, list[G.Pending]] = {}
+    for p in pending:
+        by_consumer.setdefault(p.consumer, []).append(p)
     consumers: list[Reply] = []
     for name, seen in G.consumers(coll, group.name):
-        own = [p for p in pending if p.consumer == name]
+        own = by_consumer.get(name, [])
         consumers.append(
             Map(
                 [
