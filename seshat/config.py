@@ -10,6 +10,7 @@ import argparse
 import os
 from dataclasses import dataclass, field
 
+from seshat.kv.notify import INVALID_FLAGS, parse_flags
 from seshat.open_files import MAXCLIENTS_MAX
 
 
@@ -33,6 +34,7 @@ class NodeConfig:
     timeout_graceful_shutdown_s: float = 5.0
     redirect: bool = False  # followers answer -MOVED instead of forwarding
     join: bool = False  # start empty; the leader adds this node (no bootstrap)
+    notify_keyspace_events: str = ""  # Redis's flag letters, e.g. "KEA" (empty: none)
 
 
 _FLAGS: list[tuple[str, str, type, str]] = [
@@ -47,6 +49,12 @@ _FLAGS: list[tuple[str, str, type, str]] = [
         "SESHAT_MAXCLIENTS",
         int,
         "most client connections at once (lowered to fit the open-file limit, as Redis does)",
+    ),
+    (
+        "notify_keyspace_events",
+        "SESHAT_NOTIFY_KEYSPACE_EVENTS",
+        str,
+        "keyspace notifications to publish, as Redis's notify-keyspace-events (e.g. KEA)",
     ),
     ("log_level", "SESHAT_LOG_LEVEL", str, "debug, info, warning or error"),
     ("log_format", "SESHAT_LOG_FORMAT", str, "console (for a person) or json (for machines)"),
@@ -145,6 +153,8 @@ def validate(config: NodeConfig) -> None:
         raise ValueError(
             f"--maxclients must be between 1 and {MAXCLIENTS_MAX}, not {config.maxclients}"
         )
+    if parse_flags(config.notify_keyspace_events.encode()) is None:
+        raise ValueError(f"--notify-keyspace-events: {INVALID_FLAGS}")
     for port_name in ("port", "raft_port"):
         port = getattr(config, port_name)
         if not 0 <= port <= 65535:

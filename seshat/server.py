@@ -26,6 +26,7 @@ from seshat.client import ClientConnection, dropped_reply, failure_reply
 from seshat.cluster import Cluster, SnapshottingLogStorage, import_state
 from seshat.config import NodeConfig
 from seshat.kv import errors as E
+from seshat.kv import notify as N
 from seshat.kv.service import KVService
 from seshat.kv.state_machine import StateMachine
 from seshat.open_files import MAXCLIENTS_MAX, fit_maxclients
@@ -101,6 +102,8 @@ class KVApplier:
         state_machine = self.server.state_machine
         results = state_machine.apply_batch(batch)
         self.server.blocking.notify(state_machine.last_touched, state_machine.last_flushed)
+        if state_machine.last_events:
+            self.server.publish_events(state_machine.last_events)
         cluster = self.server.cluster
         if cluster is not None:
             for entry in conf_entries:
@@ -129,6 +132,8 @@ class Server:
         self.admin = Admin(self)
         self.blocking = Blocking(self)  # clients parked in BLPOP & co. (leader only)
         self.pubsub = PubSub()  # this node's subscribers; messages are not replicated
+        # notify-keyspace-events as Redis's bits (seshat/kv/notify.py); this node's own setting
+        self.notify_flags = N.parse_flags(config.notify_keyspace_events.encode()) or 0
         self.engine: Engine | None = None
         self._listener: asyncio.AbstractServer | None = None
         self._timers: list[asyncio.TimerHandle] = []
@@ -167,6 +172,7 @@ class Server:
             engine.write(batch)
             engine.flush_wal()
         self.state_machine = StateMachine(engine)
+        self.state_machine.notify_classes = N.emitted_classes(self.notify_flags)
         self.kv = KVService(self.state_machine, _wall_clock_ms)
         raft_config = RaftConfig(
             id=config.node_id,
@@ -310,7 +316,17 @@ class Server:
         """After a snapshot replaced the state in RocksDB: rebuild kv's view of it."""
         assert self.engine is not None
         self.state_machine = StateMachine(self.engine)
+        self.state_machine.notify_classes = N.emitted_classes(self.notify_flags)
         self.kv.state_machine = self.state_machine
+
+    def publish_events(self, events: list[tuple[bytes, int, bytes]]) -> None:
+        """Tell this node's subscribers what the last applied batch did (keyspace
+        notifications: every node applies every entry, so none is passed to another node)."""
+        flags = self.notify_flags
+        deliver = self.pubsub.deliver
+        for event, db, key in events:
+            for channel, message in N.channels(flags, event, db, key):
+                deliver(channel, message, False)
 
     def moved_reply(self, argv: list[bytes]) -> ErrorReply:
         """Redirect mode: `-MOVED <slot> <leader host:port>`, as a Redis Cluster replica."""
@@ -572,6 +588,7 @@ class Server:
             "appendfsync": lambda: "always",
             "maxmemory": lambda: "0",
             "proto-max-bulk-len": lambda: "536870912",
+            "notify-keyspace-events": lambda: N.format_flags(self.notify_flags),
             "client-query-buffer-limit": lambda: "1073741824",
             "dir": lambda: os.path.abspath(c.data_dir),
             "raft-port": lambda: str(c.raft_port),
@@ -594,6 +611,14 @@ class Server:
                     "raft-log-compact-entries-max", "argument must be a positive integer"
                 )
             self.config.log_compact_entries_max = number
+            return None
+
+        def set_notify_keyspace_events(value: bytes) -> ErrorReply | None:
+            flags = N.parse_flags(value)
+            if flags is None:
+                return E.config_set_failed("notify-keyspace-events", N.INVALID_FLAGS)
+            self.notify_flags = flags
+            self.state_machine.notify_classes = N.emitted_classes(flags)
             return None
 
         def set_maxclients(value: bytes) -> ErrorReply | None:
@@ -620,6 +645,7 @@ class Server:
         return {
             "requirepass": set_requirepass,
             "maxclients": set_maxclients,
+            "notify-keyspace-events": set_notify_keyspace_events,
             "raft-log-compact-entries-max": set_compact,
         }
 

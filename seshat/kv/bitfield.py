@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from seshat.kv import errors as E
+from seshat.kv import notify as N
 from seshat.kv.bitmaps import BITS_MAX, string_value
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.kv.numbers import parse_int
@@ -139,10 +140,11 @@ def _settle(op: Op, current: int, increment: int) -> int | None:
     return wrapped
 
 
-def _run(buf: bytearray, ops: list[Op]) -> tuple[list[Reply], int]:
-    """Run the ops in order on `buf`: the replies, and how many wrote."""
+def _run(buf: bytearray, ops: list[Op]) -> tuple[list[Reply], int, int]:
+    """Run the ops in order on `buf`: the replies, how many writes were done (not failed by
+    OVERFLOW FAIL), and how many of those changed a value."""
     replies: list[Reply] = []
-    writes = 0
+    writes = changed = 0
     for op in ops:
         old = _get(buf, op.offset, op.bits, op.signed)
         if op.kind is GET:
@@ -154,8 +156,9 @@ def _run(buf: bytearray, ops: list[Op]) -> tuple[list[Reply], int]:
             continue
         _set(buf, op.offset, op.bits, new & ((1 << op.bits) - 1))
         writes += 1
+        changed += new != old
         replies.append(old if op.kind is SET else new)
-    return replies, writes
+    return replies, writes, changed
 
 
 def prepare_bitfield(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
@@ -178,9 +181,12 @@ def apply_bitfield(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -
     buf = bytearray(value)
     if len(buf) < reach + 1:
         buf += bytes(reach + 1 - len(buf))
-    replies, written = _run(buf, ops)
-    if written or old is None or len(buf) != len(value):
+    replies, done, changed = _run(buf, ops)
+    grown = old is None or len(buf) != len(value)
+    if changed or grown:
         w.put_string(db, key, bytes(buf), old)
+    if changed or (done and grown):  # Redis 7.0: a write counts if it changed or grew the value
+        w.notify(N.STRING, b"setbit", db, key)
     return replies
 
 

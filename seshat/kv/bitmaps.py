@@ -15,6 +15,7 @@ from typing import Final
 
 from seshat.kv import errors as E
 from seshat.kv import layout as L
+from seshat.kv import notify as N
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.kv.numbers import parse_int
 from seshat.protocol.replies import ErrorReply, Reply
@@ -87,6 +88,7 @@ def apply_setbit(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> 
         grown.extend(bytes(byte + 1 - len(grown)))
     grown[byte] = grown[byte] | mask if on else grown[byte] & ~mask
     w.put_string(db, key, bytes(grown), old)
+    w.notify(N.STRING, b"setbit", db, key)
     return was
 
 
@@ -232,6 +234,7 @@ def apply_bitop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> R
     if size == 0:
         if old is not None:
             w.delete(db, dest, old)
+            w.notify(N.GENERIC, b"del", db, dest)
         return 0
     numbers = [int.from_bytes(v.ljust(size, b"\x00"), "big") for v in sources]
     if op == b"not":
@@ -239,4 +242,5 @@ def apply_bitop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> R
     else:
         result = functools.reduce(_FOLDS[op], numbers)
     w.put(db, dest, L.string_record(result.to_bytes(size, "big"), 0), old)
+    w.notify(N.STRING, b"set", db, dest)
     return size

@@ -32,6 +32,7 @@ from zlib import crc32
 
 from seshat.kv import errors as E
 from seshat.kv import layout as L
+from seshat.kv import notify as N
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.protocol.replies import ErrorReply
 
@@ -107,6 +108,16 @@ class WColl:
         for kkey, value in self._w.iterate_kv(lo, hi, reverse):
             yield kkey[n:], value
 
+    def notify(self, cls: int, event: bytes) -> None:
+        """A keyspace event about this collection (seshat/kv/notify.py)."""
+        self._w.notify(cls, event, self.db, self.key)
+
+    def notify_removed(self, cls: int, event: bytes) -> None:
+        """The event of a removal, then "del" if it left the collection empty (Redis's order)."""
+        self._w.notify(cls, event, self.db, self.key)
+        if self.size == 0:
+            self._w.notify(N.GENERIC, b"del", self.db, self.key)
+
     def save(self, keep_empty: bool = False) -> None:
         """Write the meta record with `size`; a collection left empty is removed, unless it is
         one that outlives its elements (a stream)."""
@@ -150,16 +161,19 @@ def new_write(w: KeyspaceWriter, now_ms: int, db: int, key: bytes, type_tag: int
     return coll
 
 
-def replace_with(coll: WColl) -> None:
-    """Save `coll` (from `new_write`) over the key: an empty result deletes the key."""
+def replace_with(coll: WColl, cls: int, event: bytes) -> None:
+    """Save `coll` (from `new_write`) over the key: an empty result deletes the key. `event`
+    is the STORE command's keyspace event (a deletion's is "del")."""
     if coll.size == 0:
         if coll.old is not None:
             coll._w.delete(coll.db, coll.key, coll.old)  # tombstones a collection it replaces
             coll.old = None
+            coll.notify(N.GENERIC, b"del")
         return
     rec = L.with_size(coll.rec, coll.size)
     coll._w.put(coll.db, coll.key, rec, coll.old)
     coll.old = coll.rec = rec
+    coll.notify(cls, event)
 
 
 def clone(w: KeyspaceWriter, src_db: int, rec: bytes, dst_db: int) -> bytes:

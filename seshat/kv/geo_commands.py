@@ -384,14 +384,19 @@ def _search_write(
     if coll is None:
         if q.store is None:
             return []
-        store_entries(w, now_ms, db, q.store, [])
+        store_entries(w, now_ms, db, q.store, [], _store_event(argv))
         return 0
     points, returned = _run(coll, q)
     if q.store is None:
         return _reply(points, q)
     entries = [(p.dist / q.shape.conversion if q.storedist else p.score, p.member) for p in points]
-    store_entries(w, now_ms, db, q.store, entries)
+    store_entries(w, now_ms, db, q.store, entries, _store_event(argv))
     return returned
+
+
+def _store_event(argv: list[bytes]) -> bytes:
+    """The keyspace event of a search's STORE, as Redis names it."""
+    return b"geosearchstore" if argv[0].lower() == b"geosearchstore" else b"georadiusstore"
 
 
 def read_geosearch(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:

@@ -17,6 +17,7 @@ from seshat.kv import collections as C
 from seshat.kv import errors as E
 from seshat.kv import hashed as X
 from seshat.kv import layout as L
+from seshat.kv import notify as N
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.kv.numbers import (
     INFINITY,
@@ -86,6 +87,7 @@ def _hset(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> int | E
     for i in range(2, len(argv), 2):
         added += _set_field(coll, argv[i], argv[i + 1])
     coll.save()
+    coll.notify(N.HASH, b"hset")
     return added
 
 
@@ -107,6 +109,7 @@ def apply_hsetnx(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> 
         return 0
     _set_field(coll, argv[2], argv[3])
     coll.save()
+    coll.notify(N.HASH, b"hset")
     return 1
 
 
@@ -125,6 +128,7 @@ def apply_hdel(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
             deleted += 1
     if deleted:
         coll.save()
+        coll.notify_removed(N.HASH, b"hdel")
     return deleted
 
 
@@ -152,6 +156,7 @@ def apply_hincrby(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) ->
         return E.OVERFLOW
     _set_field(coll, argv[2], str(new).encode())
     coll.save()
+    coll.notify(N.HASH, b"hincrby")
     return new
 
 
@@ -188,6 +193,7 @@ def apply_hincrbyfloat(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes
     text = format_long_double(total)
     _set_field(coll, argv[2], text)
     coll.save()
+    coll.notify(N.HASH, b"hincrbyfloat")
     return text
 
 

@@ -23,6 +23,7 @@ import math
 from typing import Final
 
 from seshat.kv import layout as L
+from seshat.kv import notify as N
 from seshat.kv.bitmaps import string_value
 from seshat.kv.keyspace import KeyspaceWriter
 from seshat.protocol.replies import OK, ErrorReply, Reply
@@ -458,6 +459,7 @@ def apply_pfadd(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> R
         return 0
     invalidate_cache(buf)
     w.put_string(db, key, bytes(buf), old)
+    w.notify(N.STRING, b"pfadd", db, key)
     return 1
 
 
@@ -529,4 +531,5 @@ def apply_pfmerge(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) ->
             buf, _ = sparse_set(buf, i, target, cursor)
     invalidate_cache(buf)
     w.put_string(db, dest, bytes(buf), old)
+    w.notify(N.STRING, b"pfadd", db, dest)
     return OK

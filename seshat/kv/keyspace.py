@@ -17,6 +17,7 @@ import heapq
 from collections.abc import Iterator
 
 from seshat.kv import layout as L
+from seshat.kv import notify as N
 from seshat.storage.engine import KV_DATA, METADATA, TOMBSTONES, Engine
 
 VERSIONS_PER_ENTRY_MAX = 1 << 20  # collection incarnations one log entry may create
@@ -120,10 +121,10 @@ class KeyspaceWriter:
 
     __slots__ = (
         "_map_dirty", "_overlay", "_ranges", "_sizes", "_swaps", "_tombs", "_version_seq",
-        "db_map", "engine", "entry_index", "flushed", "touched",
+        "db_map", "engine", "entry_index", "events", "flushed", "notify_classes", "touched",
     )  # fmt: skip
 
-    def __init__(self, engine: Engine, db_map: list[int]) -> None:
+    def __init__(self, engine: Engine, db_map: list[int], notify_classes: int = 0) -> None:
         self.engine = engine
         self.db_map = list(db_map)  # private copy; published on commit
         self._overlay: dict[bytes, bytes | None] = {}
@@ -139,6 +140,10 @@ class KeyspaceWriter:
         self.touched: dict[tuple[int, bytes], int] = {}
         self._swaps: dict[int, int] = {}
         self.flushed = False
+        # Keyspace notifications (seshat/kv/notify.py): the classes this node's config asks
+        # for, and `(event, db, key)` of what the batch did, in order.
+        self.notify_classes = notify_classes
+        self.events: list[tuple[bytes, int, bytes]] = []
 
     # -- collection identities ------------------------------------------------------------------
 
@@ -158,6 +163,11 @@ class KeyspaceWriter:
     def _tombstone(self, slot: int, key: bytes, rec: bytes) -> None:
         """Mark a dead collection incarnation for GC (O(1), whatever its size)."""
         self._tombs[L.tombstone_key(slot, L.record_version(rec))] = key
+
+    def notify(self, cls: int, event: bytes, db: int, key: bytes) -> None:
+        """Record a keyspace event (Redis's `notifyKeyspaceEvent`) if its class is wanted."""
+        if self.notify_classes & cls:
+            self.events.append((event, db, key))
 
     # -- modification versions (WATCH) ----------------------------------------------------------
 
@@ -223,6 +233,7 @@ class KeyspaceWriter:
         exp = int.from_bytes(rec[1:9], "big")
         if exp and exp <= now_ms:
             self._remove(slot, mkey, key, rec, expired=True)
+            self.notify(N.EXPIRED, b"expired", db, key)
             return None
         return rec
 
@@ -232,6 +243,7 @@ class KeyspaceWriter:
         mkey = L.meta_key(slot, key)
         if old is None:
             self._add_size(slot, 1)
+            self.notify(N.NEW, b"new", db, key)
             old_exp = 0
         else:
             old_exp = int.from_bytes(old[1:9], "big")
@@ -297,6 +309,8 @@ class KeyspaceWriter:
         exp = int.from_bytes(rec[1:9], "big")
         if exp and exp <= now_ms:
             self._remove(slot, mkey, key, rec, expired=True)
+            if self.notify_classes & N.EXPIRED:
+                self.notify(N.EXPIRED, b"expired", self.db_map.index(slot), key)
 
     # -- collection sub-entries and tombstones --------------------------------------------------
 

@@ -30,6 +30,7 @@ from typing import Final, Protocol
 from seshat.kv import errors as E
 from seshat.kv import layout as L
 from seshat.kv import mpop
+from seshat.kv import notify as N
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.kv.numbers import INT64_MIN, parse_int, parse_long_double
 from seshat.protocol.replies import NULL_ARRAY, OK, ErrorReply, Reply
@@ -182,6 +183,13 @@ def _save(w: KeyspaceWriter, ref: _ListRef) -> None:
     ref.old = rec
 
 
+def _notify_pop(w: KeyspaceWriter, ref: _ListRef, left: bool) -> None:
+    """A pop's events, as Redis orders them: the pop, then "del" if it emptied the list."""
+    w.notify(N.LIST, b"lpop" if left else b"rpop", ref.db, ref.key)
+    if ref.size == 0:
+        w.notify(N.GENERIC, b"del", ref.db, ref.key)
+
+
 def _push(w: KeyspaceWriter, ref: _ListRef, elements: list[bytes], left: bool) -> None:
     for element in elements:
         if left:
@@ -230,6 +238,7 @@ def _apply_push(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes], left
         ref = _new_list(w, db, argv[1])
     _push(w, ref, argv[2:], left)
     _save(w, ref)
+    w.notify(N.LIST, b"lpush" if left else b"rpush", db, argv[1])
     return ref.size
 
 
@@ -271,6 +280,7 @@ def _apply_pop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes], left:
         return []
     out: list[Reply] = list(_pop(w, ref, count, left))
     _save(w, ref)
+    _notify_pop(w, ref, left)
     return out if has_count else out[0]
 
 
@@ -308,14 +318,17 @@ def _move(w: KeyspaceWriter, now_ms: int, db: int, src: bytes, dst: bytes, left_
     if isinstance(dest, ErrorReply):
         return dest
     (value,) = _pop(w, ref, 1, left_from)
-    _save(w, ref)
-    if dst == src or dest is None:
-        dest = _load_w(w, now_ms, db, dst)
-        assert not isinstance(dest, ErrorReply)
+    if dest is ref:  # a rotation: the list is never empty, never deleted
+        _push(w, ref, [value], left_to)
+        _save(w, ref)
+    else:
+        _save(w, ref)
         if dest is None:
             dest = _new_list(w, db, dst)
-    _push(w, dest, [value], left_to)
-    _save(w, dest)
+        _push(w, dest, [value], left_to)
+        _save(w, dest)
+    w.notify(N.LIST, b"lpush" if left_to else b"rpush", db, dst)
+    _notify_pop(w, ref, left_from)
     return value
 
 
@@ -365,6 +378,7 @@ def apply_lmpop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> R
             return ref
         values: list[Reply] = list(_pop(w, ref, parsed.count, parsed.side == b"left"))
         _save(w, ref)
+        _notify_pop(w, ref, parsed.side == b"left")
         return [key, values]
     return NULL_ARRAY
 
@@ -379,6 +393,7 @@ def _apply_bpop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes], left
             return ref
         (value,) = _pop(w, ref, 1, left)
         _save(w, ref)
+        _notify_pop(w, ref, left)
         return [key, value]
     return NULL_ARRAY
 
@@ -510,6 +525,7 @@ def apply_lset(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
         return INDEX_OUT_OF_RANGE
     w.sub_put(ref.pos(ref.head + i), argv[3])
     w.touch(db, argv[1])  # the meta record is unchanged: tell WATCH the key was modified
+    w.notify(N.LIST, b"lset", db, argv[1])
     return OK
 
 
@@ -547,6 +563,7 @@ def apply_linsert(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) ->
         ref.tail += 1
         w.sub_put(ref.pos(gap), argv[4])
     _save(w, ref)
+    w.notify(N.LIST, b"linsert", db, argv[1])
     return ref.size
 
 
@@ -573,6 +590,8 @@ def apply_lrem(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
         return 0
     if len(doomed) == ref.size:
         w.delete(db, ref.key, ref.old)  # type: ignore[arg-type]
+        w.notify(N.LIST, b"lrem", db, ref.key)
+        w.notify(N.GENERIC, b"del", db, ref.key)
         return len(doomed)
     if count < 0:
         items.reverse()
@@ -594,6 +613,7 @@ def apply_lrem(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
             w.sub_delete(ref.pos(p))
         ref.head = new_head
     _save(w, ref)
+    w.notify(N.LIST, b"lrem", db, ref.key)
     return len(doomed)
 
 
@@ -612,6 +632,8 @@ def apply_ltrim(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> R
     window = range_window(int(argv[2]), int(argv[3]), ref.size)
     if window is None:
         w.delete(db, ref.key, ref.old)  # type: ignore[arg-type]  # O(1); GC takes the entries
+        w.notify(N.LIST, b"ltrim", db, ref.key)
+        w.notify(N.GENERIC, b"del", db, ref.key)
         return OK
     new_head, new_tail = ref.head + window[0], ref.head + window[1] + 1
     for p in range(ref.head, new_head):
@@ -620,4 +642,5 @@ def apply_ltrim(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> R
         w.sub_delete(ref.pos(p))
     ref.head, ref.tail = new_head, new_tail
     _save(w, ref)
+    w.notify(N.LIST, b"ltrim", db, ref.key)
     return OK

@@ -27,6 +27,8 @@ class LocalExecutor:
         self.state_machine = StateMachine(engine)
         self.service = KVService(self.state_machine, clock_ms)
         self.log: list[bytes] = []  # every proposed operation, in order (for replay tests)
+        # keyspace notifications recorded by applies, `(event, db, key)`, for tests to drain
+        self.events: list[tuple[bytes, int, bytes]] = []
 
     def execute(self, session: Session, argv: list[bytes]) -> Reply:
         prepared = self.service.prepare(session, argv)
@@ -42,7 +44,9 @@ class LocalExecutor:
     def propose(self, data: bytes) -> Reply:
         self.log.append(data)
         index = self.state_machine.applied_index() + 1
-        return self.state_machine.apply_batch([(index, data)])[0]
+        reply = self.state_machine.apply_batch([(index, data)])[0]
+        self.events += self.state_machine.last_events
+        return reply
 
     def active_expire(self, now_ms: int) -> Reply:
         data = self.service.active_expire_sample(now_ms)

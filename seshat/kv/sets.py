@@ -21,6 +21,7 @@ from seshat.kv import collections as C
 from seshat.kv import errors as E
 from seshat.kv import hashed as X
 from seshat.kv import layout as L
+from seshat.kv import notify as N
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.kv.numbers import INT64_MAX, parse_int
 from seshat.protocol.replies import ErrorReply, Reply, Set
@@ -88,6 +89,7 @@ def apply_sadd(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
     added = sum(_add(coll, m) for m in argv[2:])
     if added:
         coll.save()
+        coll.notify(N.SET, b"sadd")
     return added
 
 
@@ -98,6 +100,7 @@ def apply_srem(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
     removed = sum(_remove(coll, m) for m in argv[2:])
     if removed:
         coll.save()
+        coll.notify_removed(N.SET, b"srem")
     return removed
 
 
@@ -114,10 +117,12 @@ def apply_smove(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> R
     if not _remove(src, member):
         return 0
     src.save()
+    src.notify_removed(N.SET, b"srem")
     dst = _open_write(w, now_ms, db, dst_key, True)
     assert isinstance(dst, C.WColl), dst
     if _add(dst, member):
         dst.save()
+        dst.notify(N.SET, b"sadd")
     return 1
 
 
@@ -149,6 +154,7 @@ def apply_spop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
         assert picked is not None
         _remove(coll, picked[0])
         coll.save()
+        coll.notify_removed(N.SET, b"spop")
         return picked[0]
     count = int(raw_count)
     if count == 0:
@@ -156,20 +162,25 @@ def apply_spop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
     if count >= coll.size:
         members: list[Reply] = list(_members(coll))
         w.delete(db, key, coll.old)  # type: ignore[arg-type]  # O(1): the sub-entries go to GC with a tombstone
+        coll.size = 0
+        coll.notify_removed(N.SET, b"spop")
         return Set(members)
     popped = X.distinct_random(coll, coll.size, count, rng)
     for member, _v in popped:
         _remove(coll, member)
     coll.save()
+    coll.notify(N.SET, b"spop")
     return Set([m for m, _v in popped])
 
 
-def _store(w: KeyspaceWriter, now_ms: int, db: int, dst_key: bytes, members: list[bytes]) -> int:
+def _store(
+    w: KeyspaceWriter, now_ms: int, db: int, dst_key: bytes, members: list[bytes], event: bytes
+) -> int:
     coll = C.new_write(w, now_ms, db, dst_key, L.TYPE_SET)
     coll.extra = X.COMPACT
     for member in members:
         _add(coll, member)
-    C.replace_with(coll)
+    C.replace_with(coll, N.SET, event)
     return coll.size
 
 
@@ -189,21 +200,21 @@ def apply_sinterstore(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]
     sets = _write_sets(w, now_ms, db, argv[2:])
     if isinstance(sets, ErrorReply):
         return sets
-    return _store(w, now_ms, db, argv[1], _inter(sets))
+    return _store(w, now_ms, db, argv[1], _inter(sets), b"sinterstore")
 
 
 def apply_sunionstore(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
     sets = _write_sets(w, now_ms, db, argv[2:])
     if isinstance(sets, ErrorReply):
         return sets
-    return _store(w, now_ms, db, argv[1], _union(sets))
+    return _store(w, now_ms, db, argv[1], _union(sets), b"sunionstore")
 
 
 def apply_sdiffstore(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
     sets = _write_sets(w, now_ms, db, argv[2:])
     if isinstance(sets, ErrorReply):
         return sets
-    return _store(w, now_ms, db, argv[1], _diff(sets))
+    return _store(w, now_ms, db, argv[1], _diff(sets), b"sdiffstore")
 
 
 # -- set algebra (both sides: handles of either kind) ------------------------------------------

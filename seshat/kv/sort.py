@@ -19,6 +19,7 @@ from seshat.kv import errors as E
 from seshat.kv import hashes as H
 from seshat.kv import layout as L
 from seshat.kv import lists as LI
+from seshat.kv import notify as N
 from seshat.kv import reads as R
 from seshat.kv import sets as SE
 from seshat.kv import writes as W
@@ -288,9 +289,18 @@ def apply_sort(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
     opts, out = found
     if opts.store is None:
         return cast(list[Reply], out)
+    existed = w.lookup(db, opts.store, now_ms) is not None
+    classes, w.notify_classes = w.notify_classes, 0  # Redis names it one "sortstore", below
     W.apply_del(w, now_ms, db, [b"del", opts.store])
     if out:
         LI.apply_rpush(
             w, now_ms, db, [b"rpush", opts.store, *(b"" if v is None else v for v in out)]
         )
+    w.notify_classes = classes
+    if out:
+        if not existed:
+            w.notify(N.NEW, b"new", db, opts.store)
+        w.notify(N.LIST, b"sortstore", db, opts.store)
+    elif existed:
+        w.notify(N.GENERIC, b"del", db, opts.store)
     return len(out)

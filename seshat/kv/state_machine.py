@@ -33,7 +33,10 @@ _IDENTITY_MAP: Final = list(range(L.DB_COUNT))
 class StateMachine:
     """Applies committed entries to the keyspace in `engine`; see the module docstring."""
 
-    __slots__ = ("_applied", "db_map", "engine", "last_flushed", "last_touched", "view")
+    __slots__ = (
+        "_applied", "db_map", "engine", "last_events", "last_flushed", "last_touched",
+        "notify_classes", "view",
+    )  # fmt: skip
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -46,6 +49,10 @@ class StateMachine:
         # (slot, key) pairs, and whether a FLUSHDB/FLUSHALL/SWAPDB ran.
         self.last_touched: dict[tuple[int, bytes], int] = {}
         self.last_flushed = False
+        # Keyspace notifications: the classes to record (`notify.emitted_classes` of this
+        # node's config; 0 records none) and what the last batch recorded, `(event, db, key)`.
+        self.notify_classes = 0
+        self.last_events: list[tuple[bytes, int, bytes]] = []
 
     def applied_index(self) -> int:
         return self._applied
@@ -57,7 +64,7 @@ class StateMachine:
         """
         if not entries:
             return []
-        writer = KeyspaceWriter(self.engine, self.db_map)
+        writer = KeyspaceWriter(self.engine, self.db_map, self.notify_classes)
         replies: list[Reply] = []
         applied = self._applied
         for index, data in entries:
@@ -73,6 +80,7 @@ class StateMachine:
             self._applied = applied
         self.last_touched = writer.touched
         self.last_flushed = writer.flushed
+        self.last_events = writer.events
         return replies
 
     def checksum(self) -> int:

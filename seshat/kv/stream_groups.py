@@ -27,6 +27,7 @@ import msgpack
 
 from seshat.kv import collections as C
 from seshat.kv import errors as E
+from seshat.kv import notify as N
 from seshat.kv import stream_ids as I
 from seshat.kv import streams as S
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
@@ -163,6 +164,13 @@ def consumers(coll: C.WColl | C.RColl, group: bytes) -> Iterator[tuple[bytes, in
 
 def consumer_exists(coll: C.WColl | C.RColl, group: bytes, name: bytes) -> bool:
     return coll.get(_scoped(b"c", group) + name) is not None
+
+
+def consumer_seen(coll: C.WColl, group: bytes, name: bytes, now_ms: int) -> None:
+    """A command's consumer, created (and announced, as Redis's `streamCreateConsumer`) or
+    refreshed."""
+    if touch_consumer(coll, group, name, now_ms):
+        coll.notify(N.STREAM, b"xgroup-createconsumer")
 
 
 def touch_consumer(
@@ -323,11 +331,15 @@ def apply_xgroup(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> 
         if sid is None:
             return I.INVALID_ID
         put_group(coll, Group(name, sid, reads))
+        coll.notify(N.STREAM, b"xgroup-setid")
         return OK
     if sub == b"destroy":
         return 0 if group is None else _xgroup_destroy(coll, name)
     if sub == b"createconsumer":
-        return int(touch_consumer(coll, name, argv[4], now_ms, refresh=False))
+        created = touch_consumer(coll, name, argv[4], now_ms, refresh=False)
+        if created:
+            coll.notify(N.STREAM, b"xgroup-createconsumer")
+        return int(created)
     return _xgroup_delconsumer(coll, name, argv[4])
 
 
@@ -342,6 +354,7 @@ def _xgroup_create(
     put_group(coll, Group(name, sid, reads))
     if not coll.exists:  # MKSTREAM
         S.save(coll, meta)
+    coll.notify(N.STREAM, b"xgroup-create")
     return OK
 
 
@@ -351,6 +364,7 @@ def _xgroup_destroy(coll: C.WColl, name: bytes) -> int:
     for consumer, _ in list(consumers(coll, name)):
         coll.delete(_scoped(b"c", name) + consumer)
     coll.delete(_GROUP + name)
+    coll.notify(N.STREAM, b"xgroup-destroy")
     return 1
 
 
@@ -362,6 +376,7 @@ def _xgroup_delconsumer(coll: C.WColl, name: bytes, consumer: bytes) -> int:
     for sid in owned:
         drop_pending(coll, name, sid)
     coll.delete(_scoped(b"c", name) + consumer)
+    coll.notify(N.STREAM, b"xgroup-delconsumer")
     return len(owned)
 
 
@@ -461,7 +476,7 @@ def apply_xreadgroup(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes])
                 continue  # nothing after the group's last ID: not served, no consumer made
         else:
             batch = _deliver_history(coll, group.name, args.consumer, after, args.count, now_ms)
-        touch_consumer(coll, group.name, args.consumer, now_ms)
+        consumer_seen(coll, group.name, args.consumer, now_ms)
         served.append((key, batch))
     return KeyedArrays(served) if served else NULL_ARRAY
 
@@ -671,7 +686,7 @@ def apply_xclaim(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> 
         if not fresh and claim.min_idle and now_ms - p.delivered_ms < claim.min_idle:
             continue
         if not touched:
-            touch_consumer(coll, group.name, name, now_ms)
+            consumer_seen(coll, group.name, name, now_ms)
             touched = True
         p.consumer = name
         p.delivered_ms = delivered
@@ -744,7 +759,7 @@ def apply_xautoclaim(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes])
         if min_idle and now_ms - p.delivered_ms < min_idle:
             continue
         if not touched:
-            touch_consumer(coll, group.name, argv[3], now_ms)
+            consumer_seen(coll, group.name, argv[3], now_ms)
             touched = True
         p.consumer = argv[3]
         p.delivered_ms = now_ms

@@ -30,6 +30,7 @@ import msgpack
 from seshat.kv import collections as C
 from seshat.kv import errors as E
 from seshat.kv import layout as L
+from seshat.kv import notify as N
 from seshat.kv import stream_ids as I
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter, WriterView
 from seshat.kv.numbers import parse_int
@@ -358,8 +359,11 @@ def apply_xadd(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
     meta.last = sid
     if coll.size == 1:
         meta.first = sid
-    trim(coll, meta, args)
+    trimmed = trim(coll, meta, args)
     save(coll, meta)
+    coll.notify(N.STREAM, b"xadd")
+    if trimmed:
+        coll.notify(N.STREAM, b"xtrim")
     return I.text(sid)
 
 
@@ -380,6 +384,7 @@ def apply_xtrim(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> R
     removed = trim(coll, meta, args)
     if removed:
         save(coll, meta)
+        coll.notify(N.STREAM, b"xtrim")
     return removed
 
 
@@ -413,6 +418,7 @@ def apply_xdel(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
         elif first_deleted:
             meta.first = first_entry_id(coll)
         save(coll, meta)
+        coll.notify(N.STREAM, b"xdel")
     return deleted
 
 
@@ -480,6 +486,7 @@ def apply_xsetid(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> 
     if max_deleted != MIN_ID:
         meta.max_deleted = max_deleted
     save(coll, meta)
+    coll.notify(N.STREAM, b"xsetid")
     return OK
 
 

@@ -24,6 +24,7 @@ from typing import Final
 from seshat.kv import collections as C
 from seshat.kv import errors as E
 from seshat.kv import layout as L
+from seshat.kv import notify as N
 from seshat.kv.keyspace import KeyspaceWriter
 from seshat.kv.numbers import (
     INFINITY,
@@ -146,6 +147,7 @@ def apply_set(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Rep
     old = w.lookup(db, key, now_ms)
     if len(argv) == 3:
         w.put(db, key, L.string_record(value, 0), old)
+        w.notify(N.STRING, b"set", db, key)
         return OK
     opts = argv[3:]
     nx = b"NX" in opts
@@ -164,6 +166,9 @@ def apply_set(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Rep
     elif opts[-2:-1] == [_PXAT]:
         expire_at = int(opts[-1])
     w.put(db, key, L.string_record(value, expire_at), old)
+    w.notify(N.STRING, b"set", db, key)
+    if opts[-2:-1] == [_PXAT]:
+        w.notify(N.GENERIC, b"expire", db, key)
     return reply
 
 
@@ -172,6 +177,7 @@ def apply_setnx(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> R
     if old is not None:
         return 0
     w.put(db, argv[1], L.string_record(argv[2], 0), None)
+    w.notify(N.STRING, b"set", db, argv[1])
     return 1
 
 
@@ -202,6 +208,7 @@ def apply_mset(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
     for i in range(1, len(argv), 2):
         key = argv[i]
         w.put(db, key, L.string_record(argv[i + 1], 0), w.lookup(db, key, now_ms))
+        w.notify(N.STRING, b"set", db, key)
     return OK
 
 
@@ -218,6 +225,7 @@ def apply_getset(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> 
     if not _string_or_wrongtype(old):
         return E.WRONGTYPE
     w.put(db, argv[1], L.string_record(argv[2], 0), old)
+    w.notify(N.STRING, b"set", db, argv[1])
     return None if old is None else old[L.RECORD_HEADER_BYTES :]
 
 
@@ -228,6 +236,7 @@ def apply_getdel(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> 
     if old[0] != L.TYPE_STRING:
         return E.WRONGTYPE
     w.delete(db, argv[1], old)
+    w.notify(N.GENERIC, b"del", db, argv[1])
     return old[L.RECORD_HEADER_BYTES :]
 
 
@@ -267,12 +276,15 @@ def apply_getex(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> R
     if opt == b"PERSIST":
         if L.record_expire_at(old):
             w.put(db, key, L.with_expire_at(old, 0), old)
+            w.notify(N.GENERIC, b"persist", db, key)
         return value
     at = int(argv[3])
     if at <= now_ms:
         w.delete(db, key, old)
+        w.notify(N.GENERIC, b"del", db, key)
     else:
         w.put(db, key, L.with_expire_at(old, at), old)
+        w.notify(N.GENERIC, b"expire", db, key)
     return value
 
 
@@ -313,6 +325,7 @@ def _incr(w: KeyspaceWriter, now_ms: int, db: int, key: bytes, by: int) -> Reply
     if new > INT64_MAX or new < INT64_MIN:
         return E.OVERFLOW
     w.put(db, key, L.string_record(str(new).encode(), expire_at), old)
+    w.notify(N.STRING, b"incrby", db, key)
     return new
 
 
@@ -357,6 +370,7 @@ def apply_incrbyfloat(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]
     assert isinstance(total, Fraction)
     text = format_long_double(total)
     w.put(db, key, L.string_record(text, expire_at), old)
+    w.notify(N.STRING, b"incrbyfloat", db, key)
     return text
 
 
@@ -369,6 +383,7 @@ def apply_append(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> 
     old = w.lookup(db, key, now_ms)
     if old is None:
         w.put(db, key, L.string_record(extra, 0), None)
+        w.notify(N.STRING, b"append", db, key)
         return len(extra)
     if old[0] != L.TYPE_STRING:
         return E.WRONGTYPE
@@ -376,6 +391,7 @@ def apply_append(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> 
     if size + len(extra) > STRING_BYTES_MAX:
         return E.STRING_TOO_LONG
     w.put(db, key, old + extra, old)
+    w.notify(N.STRING, b"append", db, key)
     return size + len(extra)
 
 
@@ -402,6 +418,7 @@ def apply_setrange(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -
         current += b"\x00" * (offset - len(current))
     value = current[:offset] + patch + current[offset + len(patch) :]
     w.put_string(db, key, value, old)
+    w.notify(N.STRING, b"setrange", db, key)
     return len(value)
 
 
@@ -415,6 +432,7 @@ def apply_del(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Rep
         old = w.lookup(db, key, now_ms)
         if old is not None:
             w.delete(db, key, old)
+            w.notify(N.GENERIC, b"del", db, key)
             deleted += 1
     return deleted
 
@@ -468,8 +486,10 @@ def apply_pexpireat(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) 
             return 0
     if when <= now_ms:
         w.delete(db, key, old)
+        w.notify(N.GENERIC, b"del", db, key)
     else:
         w.put(db, key, L.with_expire_at(old, when), old)
+        w.notify(N.GENERIC, b"expire", db, key)
     return 1
 
 
@@ -478,6 +498,7 @@ def apply_persist(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) ->
     if old is None or not L.record_expire_at(old):
         return 0
     w.put(db, argv[1], L.with_expire_at(old, 0), old)
+    w.notify(N.GENERIC, b"persist", db, argv[1])
     return 1
 
 
@@ -491,8 +512,12 @@ def _rename(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes], nx: bool
     target = w.lookup(db, dst, now_ms)
     if target is not None and nx:
         return 0
+    if target is not None:  # Redis deletes it and adds the key anew
+        w.notify(N.NEW, b"new", db, dst)
     w.put(db, dst, rec, target)
     w.detach(db, src, rec)  # a collection's sub-entries stay: its meta record names them
+    w.notify(N.GENERIC, b"rename_from", db, src)
+    w.notify(N.GENERIC, b"rename_to", db, dst)
     return 1 if nx else OK
 
 
@@ -533,6 +558,8 @@ def apply_move(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
     moved = C.clone(w, db, rec, target) if L.is_collection(rec) else rec  # slot changes
     w.put(target, key, moved, None)
     w.delete(db, key, rec)
+    w.notify(N.GENERIC, b"move_from", db, key)
+    w.notify(N.GENERIC, b"move_to", target, key)
     return 1
 
 
@@ -573,7 +600,10 @@ def apply_copy(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
     existing = w.lookup(target, dst, now_ms)
     if existing is not None and not replace:
         return 0
+    if existing is not None:  # Redis deletes it and adds the key anew
+        w.notify(N.NEW, b"new", target, dst)
     w.put(target, dst, C.clone(w, db, rec, target) if L.is_collection(rec) else rec, existing)
+    w.notify(N.GENERIC, b"copy_to", target, dst)
     return 1
 
 

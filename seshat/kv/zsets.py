@@ -29,6 +29,7 @@ from typing import Final, Protocol
 from seshat.kv import chance, mpop
 from seshat.kv import errors as E
 from seshat.kv import layout as L
+from seshat.kv import notify as N
 from seshat.kv import zset_args as A
 from seshat.kv.collections import (
     RColl,
@@ -291,6 +292,8 @@ def zadd(w: KeyspaceWriter, now_ms: int, db: int, key: bytes, z: A.ZAddArgs) -> 
             added += 1
             processed += 1
     coll.save()
+    if added or updated:
+        coll.notify(N.ZSET, b"zincr" if z.incr else b"zadd")
     if z.incr:
         return Double(score) if processed else None
     return added + updated if z.ch else added
@@ -320,6 +323,8 @@ def apply_zrem(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
             _remove(coll, cur, member)
             removed += 1
     coll.save()
+    if removed:
+        coll.notify_removed(N.ZSET, b"zrem")
     return removed
 
 
@@ -424,12 +429,15 @@ def prepare_zrangestore(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorRe
     return q if isinstance(q, ErrorReply) else argv
 
 
-def store_entries(w: KeyspaceWriter, now_ms: int, db: int, key: bytes, entries: list[Entry]) -> int:
-    """Replace `key` with a sorted set of `entries` (an empty result deletes it)."""
+def store_entries(
+    w: KeyspaceWriter, now_ms: int, db: int, key: bytes, entries: list[Entry], event: bytes
+) -> int:
+    """Replace `key` with a sorted set of `entries` (an empty result deletes it); `event` is
+    the storing command's keyspace event."""
     coll = new_write(w, now_ms, db, key, L.TYPE_ZSET)
     for score, member in entries:
         _add(coll, score, member, None)
-    replace_with(coll)
+    replace_with(coll, N.ZSET, event)
     return len(entries)
 
 
@@ -440,7 +448,7 @@ def apply_zrangestore(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]
     if isinstance(src, ErrorReply):
         return src
     entries = [] if src is None else _query(src, q)
-    return store_entries(w, now_ms, db, argv[1], entries)
+    return store_entries(w, now_ms, db, argv[1], entries, b"zrangestore")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -463,6 +471,7 @@ def _pop_entries(coll: WColl, count: int, reverse: bool) -> list[Entry]:
     for score, member in popped:
         _remove(coll, score, member)
     coll.save()
+    coll.notify_removed(N.ZSET, b"zpopmax" if reverse else b"zpopmin")
     return popped
 
 
@@ -562,12 +571,17 @@ def apply_zremrange(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) 
     if coll is None or isinstance(coll, ErrorReply):
         return coll if coll is not None else 0
     doomed = _query(coll, q)
+    event = argv[0].lower()
     if len(doomed) == coll.size and coll.old is not None:
         w.delete(db, argv[1], coll.old)  # O(1): the tombstone GC removes the entries
+        coll.size = 0
+        coll.notify_removed(N.ZSET, event)
         return len(doomed)
     for score, member in doomed:
         _remove(coll, score, member)
     coll.save()
+    if doomed:
+        coll.notify_removed(N.ZSET, event)
     return len(doomed)
 
 
@@ -740,7 +754,7 @@ def apply_setop_store(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]
     result = _setop(w, now_ms, db, argv)
     if isinstance(result, ErrorReply):
         return result
-    return store_entries(w, now_ms, db, argv[1], result[0])
+    return store_entries(w, now_ms, db, argv[1], result[0], argv[0].lower())
 
 
 # ---------------------------------------------------------------------------------------------
