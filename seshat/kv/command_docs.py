@@ -6370,4 +6370,120 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
             ],
         )
     ],
+    b"dump": [
+        (b"arguments", [Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)])])
+    ],
+    b"restore": [
+        (
+            b"history",
+            Set(
+                [
+                    [b"3.0.0", b"Added the `REPLACE` modifier."],
+                    [b"5.0.0", b"Added the `ABSTTL` modifier."],
+                    [b"5.0.0", b"Added the `IDLETIME` and `FREQ` options."],
+                ]
+            ),
+        ),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"ttl"), (b"type", b"integer")]),
+                Map([(b"name", b"serialized-value"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"replace"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"REPLACE"),
+                        (b"since", b"3.0.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"absttl"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"ABSTTL"),
+                        (b"since", b"5.0.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"seconds"),
+                        (b"type", b"integer"),
+                        (b"token", b"IDLETIME"),
+                        (b"since", b"5.0.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"frequency"),
+                        (b"type", b"integer"),
+                        (b"token", b"FREQ"),
+                        (b"since", b"5.0.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"restore-asking": [
+        (b"doc_flags", Set([SimpleString(b"syscmd")])),
+        (
+            b"history",
+            Set(
+                [
+                    [b"3.0.0", b"Added the `REPLACE` modifier."],
+                    [b"5.0.0", b"Added the `ABSTTL` modifier."],
+                    [b"5.0.0", b"Added the `IDLETIME` and `FREQ` options."],
+                ]
+            ),
+        ),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map([(b"name", b"ttl"), (b"type", b"integer")]),
+                Map([(b"name", b"serialized-value"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"replace"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"REPLACE"),
+                        (b"since", b"3.0.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"absttl"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"ABSTTL"),
+                        (b"since", b"5.0.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"seconds"),
+                        (b"type", b"integer"),
+                        (b"token", b"IDLETIME"),
+                        (b"since", b"5.0.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"frequency"),
+                        (b"type", b"integer"),
+                        (b"token", b"FREQ"),
+                        (b"since", b"5.0.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
 }

@@ -28,6 +28,7 @@ from seshat.kv import reads as R
 from seshat.kv import writes as W
 from seshat.kv.bitmap_table import BITMAP_ROWS
 from seshat.kv.command_docs import EXTRA_DOCS
+from seshat.kv.dump_table import DUMP_ROWS
 from seshat.kv.function_table import FUNCTION_ROWS, FUNCTION_SUBCOMMAND_ROWS
 from seshat.kv.geo_table import GEO_ROWS
 from seshat.kv.hash_set_table import HASH_SET_ROWS, OBJECT_SUBCOMMAND_ROWS
@@ -472,6 +473,8 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
     _row(**{**row, "kind": Kind(row["kind"])}) for row in GEO_ROWS  # geo
 ) + tuple(
     _row(**{**row, "kind": Kind(row["kind"])}) for row in SORT_ROWS  # SORT, SORT_RO
+) + tuple(
+    _row(**{**row, "kind": Kind(row["kind"])}) for row in DUMP_ROWS  # DUMP, RESTORE
 )
 
 # Subcommands of the container commands that Seshat implements, as Redis 7.0.15 publishes them

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from seshat.kv import layout as L
 from seshat.kv import notify as N
@@ -168,6 +169,16 @@ class KeyspaceWriter:
         """Record a keyspace event (Redis's `notifyKeyspaceEvent`) if its class is wanted."""
         if self.notify_classes & cls:
             self.events.append((event, db, key))
+
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Writes made through other commands' applies that Redis announces under one event
+        of their own (SORT ... STORE's "sortstore", RESTORE's "restore"): record none."""
+        classes, self.notify_classes = self.notify_classes, 0
+        try:
+            yield
+        finally:
+            self.notify_classes = classes
 
     # -- modification versions (WATCH) ----------------------------------------------------------
 

@@ -290,13 +290,12 @@ def apply_sort(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
     if opts.store is None:
         return cast(list[Reply], out)
     existed = w.lookup(db, opts.store, now_ms) is not None
-    classes, w.notify_classes = w.notify_classes, 0  # Redis names it one "sortstore", below
-    W.apply_del(w, now_ms, db, [b"del", opts.store])
-    if out:
-        LI.apply_rpush(
-            w, now_ms, db, [b"rpush", opts.store, *(b"" if v is None else v for v in out)]
-        )
-    w.notify_classes = classes
+    with w.quiet():  # Redis names it "sortstore" (or "del"), below
+        W.apply_del(w, now_ms, db, [b"del", opts.store])
+        if out:
+            LI.apply_rpush(
+                w, now_ms, db, [b"rpush", opts.store, *(b"" if v is None else v for v in out)]
+            )
     if out:
         if not existed:
             w.notify(N.NEW, b"new", db, opts.store)

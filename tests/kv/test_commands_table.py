@@ -7,6 +7,7 @@ import pytest
 
 from seshat.kv import commands as C
 from seshat.kv.bitmap_table import BITMAP_ROWS
+from seshat.kv.dump_table import DUMP_ROWS
 from seshat.kv.function_table import FUNCTION_ROWS
 from seshat.kv.geo_table import GEO_ROWS
 from seshat.kv.hash_set_table import HASH_SET_ROWS
@@ -90,6 +91,7 @@ NAMES += [row["name"].decode().upper() for row in FUNCTION_ROWS]  # Redis 7 func
 NAMES += [row["name"].decode().upper() for row in STREAM_ROWS]  # streams
 NAMES += [row["name"].decode().upper() for row in GEO_ROWS]  # geo
 NAMES += [row["name"].decode().upper() for row in SORT_ROWS]  # SORT, SORT_RO
+NAMES += [row["name"].decode().upper() for row in DUMP_ROWS]  # DUMP, RESTORE
 NAMES += ["CLUSTER", "READONLY", "READWRITE"]
 NAMES += ["MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"]  # transactions
 SESHAT_ONLY = ["RAFT.NODE", "RAFT.TRANSFER", "RAFT.STATUS"]  # no Redis row to compare with

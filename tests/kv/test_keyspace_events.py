@@ -360,3 +360,27 @@ def test_expired_events_as_in_redis(
     assert sorted(mine) == sorted(theirs)
     expired = sorted(m for c, m in mine if c.startswith(b"__keyevent") and c.endswith(b"expired"))
     assert expired == [b"a", b"b", b"c", b"h"]
+
+
+def test_restore_events_as_in_redis(
+    real_redis: RawRedis, subscriber: Subscriber, local_client: LocalClient
+) -> None:
+    """RESTORE over missing, existing and replaced keys, with a TTL already past, with
+    payloads Redis made (both servers load Redis's DUMP format)."""
+    payloads = []
+    for build in ([b"SET", b"x", b"hello"], [b"RPUSH", b"x", b"a", b"b"]):
+        real_redis.execute([b"DEL", b"x"])
+        real_redis.execute(build)
+        payload = real_redis.execute([b"DUMP", b"x"])
+        assert isinstance(payload, bytes)
+        payloads.append(payload)
+    text, items = payloads
+    commands = [
+        [b"RESTORE", b"k", b"0", text],
+        [b"RESTORE", b"k", b"0", items],
+        [b"RESTORE", b"k", b"0", items, b"REPLACE"],
+        [b"RESTORE", b"k", b"1", text, b"REPLACE", b"ABSTTL"],
+        [b"RESTORE", b"k", b"100000", text],
+        [b"RESTORE", b"k", b"0", b"junk", b"REPLACE"],
+    ]
+    check_events(real_redis, subscriber, local_client, commands, name="restore")
