@@ -16,6 +16,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from seshat import __version__
+from seshat.admin_commands import HANDLERS as ADMIN_COMMAND_HANDLERS
+from seshat.client_controls import CLIENT_HANDLERS as CLIENT_CONTROL_HANDLERS
 from seshat.kv import errors as E
 from seshat.kv.commands import (
     SUBCOMMANDS,
@@ -69,6 +71,7 @@ class Admin:
             b"raft.status": _raft_status,
             b"reset": Admin.reset,
             **PUBSUB_HANDLERS,
+            **ADMIN_COMMAND_HANDLERS,  # ROLE WAIT SLOWLOG LATENCY MEMORY LASTSAVE SAVE ...
         }
 
     def execute(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
@@ -198,6 +201,9 @@ class Admin:
             return OK
         if sub == b"help" and n == 2:
             return _help(b"CLIENT")
+        control = CLIENT_CONTROL_HANDLERS.get(sub)  # PAUSE UNPAUSE UNBLOCK REPLY
+        if control is not None:
+            return control(self, conn, argv)
         return ErrorReply(
             f"ERR unknown subcommand or wrong number of arguments for "
             f"'{argv[1].decode(errors='replace')[:128]}'. Try CLIENT HELP."

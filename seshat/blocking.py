@@ -48,7 +48,7 @@ TOO_MANY_WAITERS = ErrorReply("ERR too many blocked clients; retry later")
 class _Waiter:
     __slots__ = (
         "argv", "db", "final", "in_flight", "keys", "owner", "rewake", "seq", "timed_out",
-        "timer",
+        "timeout_reply", "timer",
     )  # fmt: skip
 
     def __init__(self, seq: int, argv: list[bytes], db: int, owner: object) -> None:
@@ -61,6 +61,7 @@ class _Waiter:
         self.in_flight = False
         self.rewake = False
         self.timed_out = False
+        self.timeout_reply: Reply = NULL_ARRAY  # CLIENT UNBLOCK ... ERROR sets its error
         self.timer: asyncio.TimerHandle | None = None
 
 
@@ -130,6 +131,18 @@ class Blocking:
         for waiter in [w for w in self._waiters.values() if w.owner is owner]:
             self._finish(waiter, None)
 
+    def unblock(self, owner: object, error: Reply | None) -> bool:
+        """CLIENT UNBLOCK: end `owner`'s wait now, as if its timeout passed (`error` None) or
+        with `error`. An attempt still in the log finishes first: what it pops is the reply."""
+        waiters = [w for w in self._waiters.values() if w.owner is owner]
+        for waiter in waiters:
+            if error is not None:
+                waiter.timeout_reply = error
+            if waiter.timer is not None:
+                waiter.timer.cancel()
+            self._on_timeout(waiter)
+        return bool(waiters)
+
     def fail_all(self, reply: Reply) -> None:
         """This node stopped being leader: nothing it proposes will run; let clients retry."""
         for waiter in list(self._waiters.values()):
@@ -163,7 +176,7 @@ class Blocking:
         elif not isinstance(completion.result, NullArray):
             self._finish(waiter, completion.result)
         elif waiter.timed_out:
-            self._finish(waiter, NULL_ARRAY)
+            self._finish(waiter, waiter.timeout_reply)
         elif waiter.rewake:
             self._attempt(waiter)
         # else: parked until `notify` or the timeout
@@ -172,7 +185,7 @@ class Blocking:
         waiter.timer = None
         waiter.timed_out = True
         if not waiter.in_flight:
-            self._finish(waiter, NULL_ARRAY)
+            self._finish(waiter, waiter.timeout_reply)
 
     def _finish(self, waiter: _Waiter, reply: Reply) -> None:
         if self._waiters.pop(waiter.seq, None) is not None:

@@ -39,11 +39,13 @@ import itertools
 import time
 from collections import deque
 from collections.abc import Callable
+from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from seshat.admin import DEFERRED
 from seshat.kv import errors as E
 from seshat.kv import transactions as T
+from seshat.kv import waits
 from seshat.kv.commands import (
     CONNECTION,
     F_ADMIN,
@@ -52,7 +54,6 @@ from seshat.kv.commands import (
     lookup,
     lookup_subcommand,
 )
-from seshat.kv import waits
 from seshat.kv.operation import Watched, encode_exec
 from seshat.kv.service import Connection, Immediate, Read, Session, Write
 from seshat.protocol.encoder import encode, encode_into
@@ -84,7 +85,7 @@ PlanItem = tuple[int, list[bytes]] | Reply
 class _Slot:
     """A reply not yet known: a write's apply result, or a read waiting for its read point."""
 
-    __slots__ = ("argv", "completion", "db", "is_read", "then")
+    __slots__ = ("argv", "completion", "db", "is_read", "started_ns", "then")
 
     def __init__(
         self,
@@ -99,6 +100,7 @@ class _Slot:
         self.argv = argv
         self.db = db
         self.then = then  # turns the result into the reply (WATCH, EXEC); None: as is
+        self.started_ns = 0  # perf_counter_ns() when its command started; 0: not timed
 
 
 class ClientConnection(asyncio.Protocol):
@@ -137,6 +139,19 @@ class ClientConnection(asyncio.Protocol):
         self._watched: list[Watched] = []
         self._waiting: Completion | None = None  # a blocking pop or EXEC later commands wait for
         self.subscriptions: Subscriptions | None = None  # set while subscribed to anything
+        # When the running command started (seshat/command_timing.py); a slot that will carry
+        # its reply takes it over (and zeroes it), so each command is observed once.
+        self._started_ns = 0
+        self.in_multi_exec = False  # a connection command runs as part of EXEC (WAIT)
+        # CLIENT REPLY OFF|SKIP (seshat/client_controls.py): the replies at these absolute
+        # positions of `_slots` (`_flushed` counts the entries already written) are dropped.
+        self._reply_ctl = False  # OFF, a pending SKIP or an open range: take the slow path
+        self._reply_off = False
+        self._skip_pending = False
+        self._silent_from: int | None = None  # the open range: the running command's replies
+        self._silent_argv: list[bytes] | None = None  # the command the open range silences
+        self._silenced: list[tuple[int, int]] = []  # closed ranges [lo, hi) not yet flushed
+        self._flushed = 0
 
     # ------------------------------------------------------------------ asyncio callbacks
 
@@ -223,6 +238,8 @@ class ClientConnection(asyncio.Protocol):
             if not argv:
                 queue.popleft()
                 continue
+            if self._reply_ctl:
+                self._silence_boundary(argv)
             self.last_command = argv[0]
             if not self.authenticated and argv[0].lower() not in _PRE_AUTH_ALLOWED:
                 queue.popleft()
@@ -234,10 +251,13 @@ class ClientConnection(asyncio.Protocol):
                     queue.popleft()
                     self._emit(refusal)
                     continue
+            if server.client_pause.mode and server.client_pause.holds(self, argv, self._multi):
+                break  # CLIENT PAUSE: `resume` runs it when the pause ends
             if self._multi is not None and self._queue_in_multi(argv):
                 queue.popleft()
                 server.stats.commands_processed += 1
                 continue
+            self._started_ns = perf_counter_ns()
             prepared = kv.prepare(self.session, argv)
             kind = prepared.__class__
             if kind is Write:
@@ -267,6 +287,7 @@ class ClientConnection(asyncio.Protocol):
                     break
                 queue.popleft()
                 slot = _Slot(None, False, argv, 0)
+                slot.started_ns, self._started_ns = self._started_ns, 0  # timed to its reply
                 self._batch.append(prepared.data)  # type: ignore[union-attr]
                 self._batch_slots.append(slot)
                 self._slots.append(slot)
@@ -294,6 +315,11 @@ class ClientConnection(asyncio.Protocol):
                 if reply is not DEFERRED:
                     self._emit(reply)
             server.stats.commands_processed += 1
+            started = self._started_ns
+            if started:  # answered now: timed to here (the hot path: see command_timing.py)
+                elapsed = perf_counter_ns() - started
+                if elapsed > server.timing.floor_ns:
+                    server.timing.observe(self, argv, elapsed)
         error = self._input_error
         if error is not None and not queue and not self._close_after_flush:
             if error.send_reply:
@@ -498,7 +524,11 @@ class ClientConnection(asyncio.Protocol):
                 elif spec.flags & F_ADMIN:
                     plan.append(T.NOT_IN_TRANSACTION)
                 else:
-                    reply = self.server.admin.execute(self, argv)
+                    self.in_multi_exec = True
+                    try:
+                        reply = self.server.admin.execute(self, argv)
+                    finally:
+                        self.in_multi_exec = False
                     plan.append(T.NOT_IN_TRANSACTION if reply is DEFERRED else reply)
             else:
                 plan.append((session.db, argv))
@@ -518,6 +548,7 @@ class ClientConnection(asyncio.Protocol):
 
     def _block(self, argv: list[bytes], data: bytes) -> None:
         """A blocking pop: later commands wait for its answer (Redis blocks the client)."""
+        self._started_ns = 0  # not timed: its time is waiting
         if self._batch:
             self._propose_batch()  # earlier writes of this read go first
         server = self.server
@@ -563,6 +594,20 @@ class ClientConnection(asyncio.Protocol):
         task.add_done_callback(done)
         self._add_slot(_Slot(completion, False, [], 0))
 
+    def await_reply(self, completion: Completion) -> None:
+        """Answer with `completion`'s result when it is set, holding this connection's later
+        commands until then, as Redis holds a client blocked in WAIT."""
+        self._add_slot(_Slot(completion, False, [], 0))
+        self._waiting = completion
+
+    def unfinished(self) -> tuple[int, int]:
+        """(replies not ready yet, writes of this read not proposed yet): WAIT's horizon."""
+        return self._pending, len(self._batch)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def _read(self, argv: list[bytes]) -> None:
         server = self.server
         if server.cluster is not None and not server.node.is_leader():
@@ -586,6 +631,7 @@ class ClientConnection(asyncio.Protocol):
     def _add_slot(self, slot: _Slot, forwarded: bool = False) -> None:
         """Queue an unfinished reply; `forwarded`: a write in the node's forwarder."""
         assert slot.completion is not None
+        slot.started_ns, self._started_ns = self._started_ns, 0  # timed to its reply
         self._slots.append(slot)
         self._pending += 1
         if forwarded:
@@ -634,6 +680,8 @@ class ClientConnection(asyncio.Protocol):
             return
         out = bytearray()
         protocol = self.protocol
+        queued = len(slots)
+        silencing = self._reply_ctl or bool(self._silenced)  # CLIENT REPLY OFF|SKIP
         while slots:
             head = slots[0]
             if head.__class__ is _Slot:
@@ -642,14 +690,65 @@ class ClientConnection(asyncio.Protocol):
                     break
                 slots.popleft()
                 reply = self._slot_reply(slot)
+                if slot.started_ns and slot.argv:
+                    elapsed = perf_counter_ns() - slot.started_ns
+                    if elapsed > self.server.timing.floor_ns:
+                        self.server.timing.observe(self, slot.argv, elapsed)
             else:
                 slots.popleft()
                 reply = head  # type: ignore[assignment]
+            if silencing and self._is_silenced(self._flushed + queued - len(slots) - 1):
+                continue
             encode_into(out, reply, protocol)
+        self._flushed += queued - len(slots)
+        if silencing:
+            self._silenced = [r for r in self._silenced if r[1] > self._flushed]
         if out and self.transport is not None and not self._closed:
             self.transport.write(out)
         if self._close_after_flush and not slots:
             self._close()
+
+    # ------------------------------------------------------------------ CLIENT REPLY
+
+    def _silence_boundary(self, argv: list[bytes]) -> None:
+        """A command starts while replies are controlled: close the previous command's silenced
+        range; open one for this command if replies are OFF or a SKIP is pending."""
+        if self._silent_argv is argv and argv is not None:
+            return  # the same command again (it waited): its range is still open
+        position = self._flushed + len(self._slots)
+        if self._silent_from is not None:
+            if position > self._silent_from:
+                self._silenced.append((self._silent_from, position))
+            self._silent_from = self._silent_argv = None
+        if self._reply_off or self._skip_pending:
+            self._skip_pending = False
+            self._silent_from, self._silent_argv = position, argv
+        self._reply_ctl = self._reply_off or self._silent_from is not None
+
+    def _is_silenced(self, position: int) -> bool:
+        if self._silent_from is not None and position >= self._silent_from:
+            return True
+        return any(lo <= position < hi for lo, hi in self._silenced)
+
+    def set_reply_mode(self, on: bool, skip_next: bool) -> None:
+        """CLIENT REPLY ON / OFF / SKIP. OFF and SKIP silence their own reply too; ON is
+        answered (its command's open range, if OFF was on, is dropped)."""
+        if on and not skip_next:
+            self._reply_off = self._skip_pending = False
+            self._silent_from = self._silent_argv = None
+        elif self._reply_off:
+            return  # SKIP while OFF: already silent
+        else:
+            self._reply_off = not on
+            self._skip_pending = skip_next
+            self._silent_from = self._flushed + len(self._slots)
+            self._silent_argv = None
+        self._reply_ctl = self._reply_off or self._skip_pending or self._silent_from is not None
+
+    def resume(self) -> None:
+        """The client pause ended: run the commands it held."""
+        if not self._closed:
+            self._drain()
 
     def _slot_reply(self, slot: _Slot) -> Reply:
         completion = slot.completion
@@ -699,6 +798,7 @@ class ClientConnection(asyncio.Protocol):
         self.protocol = 2
         self.name = b""
         self.readonly = False
+        self.set_reply_mode(on=True, skip_next=False)
         if self.server.config.requirepass:
             self.authenticated = self.parser.authenticated = False
 

@@ -23,12 +23,17 @@ from seshat import __version__, logs
 from seshat.admin import REDIS_VERSION, Admin, process_stats
 from seshat.blocking import Blocking
 from seshat.client import ClientConnection, dropped_reply, failure_reply
+from seshat.client_controls import ClientPause
 from seshat.cluster import Cluster, SnapshottingLogStorage, import_state
+from seshat.command_timing import CommandTiming
+from seshat.command_timing import config_params as timing_config_params
+from seshat.command_timing import settable_params as timing_settable_params
 from seshat.config import NodeConfig
 from seshat.kv import errors as E
 from seshat.kv import notify as N
 from seshat.kv.service import KVService
 from seshat.kv.state_machine import StateMachine
+from seshat.latency import LatencyMonitor
 from seshat.open_files import MAXCLIENTS_MAX, fit_maxclients
 from seshat.protocol.replies import ErrorReply, Reply
 from seshat.pubsub import CHANNELS, PATTERNS, SHARD_CHANNELS, PubSub
@@ -37,6 +42,7 @@ from seshat.raft.core import ProposalDropped
 from seshat.raft.node import NoTransport, RaftNode
 from seshat.raft.rawnode import RawNode, Ready
 from seshat.raft.types import ConfState, Entry, EntryType, Snapshot, SoftState, StateRole
+from seshat.slowlog import SlowLog
 from seshat.storage.engine import METADATA, Engine
 from seshat.storage.raft_log import RocksLogStorage
 
@@ -132,6 +138,11 @@ class Server:
         self.admin = Admin(self)
         self.blocking = Blocking(self)  # clients parked in BLPOP & co. (leader only)
         self.pubsub = PubSub()  # this node's subscribers; messages are not replicated
+        self.slowlog = SlowLog()  # SLOWLOG, the latency monitor and histograms: this node's
+        self.latency = LatencyMonitor()
+        self.timing = CommandTiming(self.slowlog, self.latency)  # client.py's timing hook
+        self.last_save_s = int(time.time())  # LASTSAVE: start-up, log compaction, SAVE
+        self.client_pause = ClientPause()  # CLIENT PAUSE: this node's clients only
         # notify-keyspace-events as Redis's bits (seshat/kv/notify.py); this node's own setting
         self.notify_flags = N.parse_flags(config.notify_keyspace_events.encode()) or 0
         self.engine: Engine | None = None
@@ -387,6 +398,7 @@ class Server:
         # Written after the apply batches it covers, so a synced compaction implies them too.
         storage.compact(batch, applied, raw.conf_state())
         self.engine.write(batch)
+        self.last_save_s = int(time.time())
         self.log.info("log_compacted", index=applied, first_index=storage.first_index())
 
     def _on_node_failure(self, error: BaseException) -> None:
@@ -464,6 +476,7 @@ class Server:
         return [
             ("loading", 0),
             ("aof_enabled", 0),
+            ("rdb_last_save_time", self.last_save_s),  # LASTSAVE (persistence_commands.py)
             ("raft_log_fsyncs", self.node.fsyncs),
             ("raft_readies", self.node.readies),
             ("raft_log_first_index", self.log_storage.first_index()),
@@ -594,6 +607,7 @@ class Server:
             "raft-port": lambda: str(c.raft_port),
             "raft-tick-interval-ms": lambda: str(c.tick_interval_ms),
             "raft-log-compact-entries-max": lambda: str(c.log_compact_entries_max),
+            **timing_config_params(self.timing),
         }
 
     def settable_params(self) -> dict[str, Callable[[bytes], ErrorReply | None]]:
@@ -647,6 +661,7 @@ class Server:
             "maxclients": set_maxclients,
             "notify-keyspace-events": set_notify_keyspace_events,
             "raft-log-compact-entries-max": set_compact,
+            **timing_settable_params(self.timing),
         }
 
 

@@ -400,6 +400,115 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
         )
     ],
     b"client|help": [],
+    b"client|pause": [
+        (
+            b"history",
+            Set([[b"6.2.0", b"`CLIENT PAUSE WRITE` mode added along with the `mode` option."]]),
+        ),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"timeout"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"mode"),
+                        (b"type", b"oneof"),
+                        (b"since", b"6.2.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"write"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"WRITE"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"all"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"ALL"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"client|unpause": [],
+    b"client|reply": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"on_off_skip"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [(b"name", b"on"), (b"type", b"pure-token"), (b"token", b"ON")]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"off"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"OFF"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"skip"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"SKIP"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"client|unblock": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"client-id"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"timeout_error"),
+                        (b"type", b"oneof"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"timeout"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"TIMEOUT"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"error"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"ERROR"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        )
+    ],
     b"command": [],
     b"command|count": [],
     b"command|info": [
@@ -6485,5 +6594,125 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
                 ),
             ],
         ),
+    ],
+    b"role": [],
+    b"wait": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"numreplicas"), (b"type", b"integer")]),
+                Map([(b"name", b"timeout"), (b"type", b"integer")]),
+            ],
+        )
+    ],
+    b"slowlog": [],
+    b"slowlog|reset": [],
+    b"slowlog|len": [],
+    b"slowlog|get": [
+        (b"history", Set([[b"4.0.0", b"Added client IP address, port and name to the reply."]])),
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                )
+            ],
+        ),
+    ],
+    b"slowlog|help": [],
+    b"latency": [],
+    b"latency|histogram": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"command"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"latency|reset": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"event"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"latency|doctor": [],
+    b"latency|history": [(b"arguments", [Map([(b"name", b"event"), (b"type", b"string")])])],
+    b"latency|graph": [(b"arguments", [Map([(b"name", b"event"), (b"type", b"string")])])],
+    b"latency|latest": [],
+    b"latency|help": [],
+    b"memory": [],
+    b"memory|doctor": [],
+    b"memory|stats": [],
+    b"memory|usage": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                Map(
+                    [
+                        (b"name", b"count"),
+                        (b"type", b"integer"),
+                        (b"token", b"SAMPLES"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"memory|malloc-stats": [],
+    b"memory|purge": [],
+    b"memory|help": [],
+    b"lastsave": [],
+    b"save": [],
+    b"bgsave": [
+        (b"history", Set([[b"3.2.2", b"Added the `SCHEDULE` option."]])),
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"schedule"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"SCHEDULE"),
+                        (b"since", b"3.2.2"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                )
+            ],
+        ),
+    ],
+    b"bgrewriteaof": [],
+    b"lolwut": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"version"),
+                        (b"type", b"integer"),
+                        (b"token", b"VERSION"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                )
+            ],
+        )
     ],
 }

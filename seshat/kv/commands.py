@@ -26,6 +26,11 @@ from typing import Final
 from seshat.kv import lcs
 from seshat.kv import reads as R
 from seshat.kv import writes as W
+from seshat.kv.admin_table import (
+    ADMIN_ROWS,
+    ADMIN_SUBCOMMAND_ROWS,
+    CLIENT_EXTRA_SUBCOMMAND_ROWS,
+)
 from seshat.kv.bitmap_table import BITMAP_ROWS
 from seshat.kv.command_docs import EXTRA_DOCS
 from seshat.kv.dump_table import DUMP_ROWS
@@ -475,6 +480,8 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
     _row(**{**row, "kind": Kind(row["kind"])}) for row in SORT_ROWS  # SORT, SORT_RO
 ) + tuple(
     _row(**{**row, "kind": Kind(row["kind"])}) for row in DUMP_ROWS  # DUMP, RESTORE
+) + tuple(
+    _row(**{**row, "kind": Kind(row["kind"])}) for row in ADMIN_ROWS  # ROLE, SLOWLOG, MEMORY...
 )
 
 # Subcommands of the container commands that Seshat implements, as Redis 7.0.15 publishes them
@@ -508,7 +515,7 @@ SUBCOMMANDS: Final[dict[bytes, tuple[CommandSpec, ...]]] = {
         _sub(b"client", b"kill", -3, _CONN_ADMIN, _ACL_CONN_ADMIN, "", "Kill the connection of a client", "2.4.0", _N_CLIENTS),
         _sub(b"client", b"no-evict", 3, _CONN_ADMIN, _ACL_CONN_ADMIN, "", "Set client eviction mode for the current connection", "7.0.0", "O(1)"),
         _sub(b"client", b"help", 2, "loading stale", _ACL_CONN, "", _HELP, "5.0.0", "O(1)"),
-    ),
+    ) + tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in CLIENT_EXTRA_SUBCOMMAND_ROWS),
     b"config": (
         _sub(b"config", b"get", -3, _CONN_ADMIN, _ACL_CONFIG, "", "Get the values of configuration parameters", "2.0.0", _N_PARAMS),
         _sub(b"config", b"set", -4, _CONN_ADMIN, _ACL_CONFIG, "request_policy:all_nodes response_policy:all_succeeded", "Set configuration parameters to the given values", "2.0.0", _N_PARAMS),
@@ -531,6 +538,10 @@ SUBCOMMANDS: Final[dict[bytes, tuple[CommandSpec, ...]]] = {
     **{
         container: tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in rows)
         for container, rows in STREAM_SUBCOMMAND_ROWS.items()
+    },
+    **{  # SLOWLOG, LATENCY, MEMORY (seshat/kv/admin_table.py)
+        container: tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in rows)
+        for container, rows in ADMIN_SUBCOMMAND_ROWS.items()
     },
 }
 # fmt: on
@@ -630,8 +641,9 @@ def command_docs_reply(spec: CommandSpec) -> Map:
         (b"summary", spec.summary.encode()),
         (b"since", spec.since.encode()),
         (b"group", spec.group.encode()),
-        (b"complexity", spec.complexity.encode()),
     ]
+    if spec.complexity:  # LOLWUT has none, and Redis then leaves the field out
+        items.append((b"complexity", spec.complexity.encode()))
     items += EXTRA_DOCS.get(spec.name, [])
     subs = SUBCOMMANDS.get(spec.name)
     if subs:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from seshat.kv import commands as C
+from seshat.kv.admin_table import ADMIN_ROWS
 from seshat.kv.bitmap_table import BITMAP_ROWS
 from seshat.kv.dump_table import DUMP_ROWS
 from seshat.kv.function_table import FUNCTION_ROWS
@@ -91,6 +92,7 @@ NAMES += [row["name"].decode().upper() for row in FUNCTION_ROWS]  # Redis 7 func
 NAMES += [row["name"].decode().upper() for row in STREAM_ROWS]  # streams
 NAMES += [row["name"].decode().upper() for row in GEO_ROWS]  # geo
 NAMES += [row["name"].decode().upper() for row in SORT_ROWS]  # SORT, SORT_RO
+NAMES += [row["name"].decode().upper() for row in ADMIN_ROWS]  # ROLE, SLOWLOG, MEMORY...
 NAMES += [row["name"].decode().upper() for row in DUMP_ROWS]  # DUMP, RESTORE
 NAMES += ["CLUSTER", "READONLY", "READWRITE"]
 NAMES += ["MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"]  # transactions

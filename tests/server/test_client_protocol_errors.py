@@ -40,6 +40,8 @@ def _connection() -> tuple[ClientConnection, FakeTransport]:
         stats=SimpleNamespace(connections_received=0, commands_processed=0),
         kv=SimpleNamespace(prepare=_prepare_ping),
         admin=SimpleNamespace(execute=lambda conn, argv: PONG),
+        client_pause=SimpleNamespace(mode=None),  # CLIENT PAUSE: none
+        timing=SimpleNamespace(floor_ns=1 << 62),  # SLOWLOG and LATENCY: nothing is slow
     )
     conn = ClientConnection(server)  # type: ignore[arg-type]
     conn.parser = Parser(limits=ParserLimits(query_buffer_bytes_max=64))

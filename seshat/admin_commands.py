@@ -1,0 +1,21 @@
+"""The server administration commands of `seshat/kv/admin_table.py`, by name, for `Admin`.
+
+Each lives in a module of its own (one job each); this one only gathers their handlers so
+`seshat/admin.py` needs one import and one line to dispatch them all.
+"""
+
+from __future__ import annotations
+
+from seshat.latency import HANDLERS as LATENCY_HANDLERS
+from seshat.memory_report import HANDLERS as MEMORY_HANDLERS
+from seshat.persistence_commands import HANDLERS as PERSISTENCE_HANDLERS
+from seshat.roles import HANDLERS as ROLE_HANDLERS
+from seshat.slowlog import HANDLERS as SLOWLOG_HANDLERS
+
+HANDLERS = {
+    **ROLE_HANDLERS,
+    **SLOWLOG_HANDLERS,
+    **LATENCY_HANDLERS,
+    **MEMORY_HANDLERS,
+    **PERSISTENCE_HANDLERS,
+}
