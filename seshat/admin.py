@@ -31,6 +31,7 @@ from seshat.kv.numbers import parse_int
 from seshat.protocol.replies import OK, PONG, ErrorReply, Map, Reply, SimpleString, Verbatim
 from seshat.pubsub import CHANNELS, PATTERNS, SHARD_CHANNELS
 from seshat.pubsub import HANDLERS as PUBSUB_HANDLERS
+from seshat.tracking import CLIENT_HANDLERS as TRACKING_HANDLERS
 
 if TYPE_CHECKING:
     from seshat.client import ClientConnection
@@ -201,7 +202,7 @@ class Admin:
             return OK
         if sub == b"help" and n == 2:
             return _help(b"CLIENT")
-        control = CLIENT_CONTROL_HANDLERS.get(sub)  # PAUSE UNPAUSE UNBLOCK REPLY
+        control = CLIENT_CONTROL_HANDLERS.get(sub) or TRACKING_HANDLERS.get(sub)
         if control is not None:
             return control(self, conn, argv)
         return ErrorReply(

@@ -66,6 +66,7 @@ from seshat.raft.node import Completion, NodeFailed, OutcomeUnknown, ProposalLos
 
 if TYPE_CHECKING:
     from seshat.server import Server
+    from seshat.tracking import TrackingMode
 
 _client_ids = itertools.count(1)
 
@@ -85,7 +86,7 @@ PlanItem = tuple[int, list[bytes]] | Reply
 class _Slot:
     """A reply not yet known: a write's apply result, or a read waiting for its read point."""
 
-    __slots__ = ("argv", "completion", "db", "is_read", "started_ns", "then")
+    __slots__ = ("argv", "completion", "db", "is_read", "started_ns", "then", "tracked")
 
     def __init__(
         self,
@@ -101,6 +102,7 @@ class _Slot:
         self.db = db
         self.then = then  # turns the result into the reply (WATCH, EXEC); None: as is
         self.started_ns = 0  # perf_counter_ns() when its command started; 0: not timed
+        self.tracked = False  # a read whose keys CLIENT TRACKING remembers once it ran
 
 
 class ClientConnection(asyncio.Protocol):
@@ -139,6 +141,7 @@ class ClientConnection(asyncio.Protocol):
         self._watched: list[Watched] = []
         self._waiting: Completion | None = None  # a blocking pop or EXEC later commands wait for
         self.subscriptions: Subscriptions | None = None  # set while subscribed to anything
+        self.tracking: TrackingMode | None = None  # CLIENT TRACKING (seshat/tracking.py)
         # When the running command started (seshat/command_timing.py); a slot that will carry
         # its reply takes it over (and zeroes it), so each command is observed once.
         self._started_ns = 0
@@ -179,6 +182,8 @@ class ClientConnection(asyncio.Protocol):
             self.server.pubsub.forget(self)
         if self._waiting is not None:
             self.server.blocking.cancel(self)
+        if self.tracking is not None:
+            self.server.tracking.stop(self)
 
     def pause_writing(self) -> None:
         if self.transport is not None and not self._reading_paused:
@@ -257,6 +262,8 @@ class ClientConnection(asyncio.Protocol):
                 queue.popleft()
                 server.stats.commands_processed += 1
                 continue
+            if self.tracking is not None:
+                self.tracking.next_command(argv)
             self._started_ns = perf_counter_ns()
             prepared = kv.prepare(self.session, argv)
             kind = prepared.__class__
@@ -610,9 +617,10 @@ class ClientConnection(asyncio.Protocol):
 
     def _read(self, argv: list[bytes]) -> None:
         server = self.server
+        tracked = self.tracking is not None and self.tracking.remembers()
         if server.cluster is not None and not server.node.is_leader():
             if self.readonly:
-                self._emit(server.kv.execute_read(self.session, argv))  # stale reads allowed
+                self._emit(self._execute_read(argv, tracked))  # stale reads allowed
                 return
             if server.config.redirect:
                 self._emit(server.moved_reply(argv))
@@ -623,10 +631,20 @@ class ClientConnection(asyncio.Protocol):
             self._emit(server.dropped_reply(dropped))
             return
         if barrier is None:
-            self._emit(server.kv.execute_read(self.session, argv))
+            self._emit(self._execute_read(argv, tracked))
             return
         self._pending_reads += 1
-        self._add_slot(_Slot(barrier, True, argv, self.session.db))
+        slot = _Slot(barrier, True, argv, self.session.db)
+        slot.tracked = tracked
+        self._add_slot(slot)
+
+    def _execute_read(self, argv: list[bytes], tracked: bool) -> Reply:
+        """Run a read now; CLIENT TRACKING remembers its keys after it ran (a change applied
+        from then on invalidates what it returned)."""
+        reply = self.server.kv.execute_read(self.session, argv)
+        if tracked:
+            self.server.tracking.remember(self, argv)
+        return reply
 
     def _add_slot(self, slot: _Slot, forwarded: bool = False) -> None:
         """Queue an unfinished reply; `forwarded`: a write in the node's forwarder."""
@@ -764,7 +782,7 @@ class ClientConnection(asyncio.Protocol):
             db = session.db
             session.db = slot.db
             try:
-                return self.server.kv.execute_read(session, slot.argv)
+                return self._execute_read(slot.argv, slot.tracked)
             finally:
                 session.db = db
         result: Reply = completion.result
@@ -799,6 +817,7 @@ class ClientConnection(asyncio.Protocol):
         self.name = b""
         self.readonly = False
         self.set_reply_mode(on=True, skip_next=False)
+        self.server.tracking.stop(self)
         if self.server.config.requirepass:
             self.authenticated = self.parser.authenticated = False
 

@@ -45,6 +45,7 @@ from seshat.raft.types import ConfState, Entry, EntryType, Snapshot, SoftState, 
 from seshat.slowlog import SlowLog
 from seshat.storage.engine import METADATA, Engine
 from seshat.storage.raft_log import RocksLogStorage
+from seshat.tracking import Tracking
 
 NODE_ID_KEY = b"node_id"
 CLUSTER_ID_KEY = b"cluster_id"
@@ -108,8 +109,7 @@ class KVApplier:
         state_machine = self.server.state_machine
         results = state_machine.apply_batch(batch)
         self.server.blocking.notify(state_machine.last_touched, state_machine.last_flushed)
-        if state_machine.last_events:
-            self.server.publish_events(state_machine.last_events)
+        self.server.tell_clients(state_machine)
         cluster = self.server.cluster
         if cluster is not None:
             for entry in conf_entries:
@@ -138,6 +138,7 @@ class Server:
         self.admin = Admin(self)
         self.blocking = Blocking(self)  # clients parked in BLPOP & co. (leader only)
         self.pubsub = PubSub()  # this node's subscribers; messages are not replicated
+        self.tracking = Tracking(self)  # CLIENT TRACKING of this node's clients
         self.slowlog = SlowLog()  # SLOWLOG, the latency monitor and histograms: this node's
         self.latency = LatencyMonitor()
         self.timing = CommandTiming(self.slowlog, self.latency)  # client.py's timing hook
@@ -329,6 +330,21 @@ class Server:
         self.state_machine = StateMachine(self.engine)
         self.state_machine.notify_classes = N.emitted_classes(self.notify_flags)
         self.kv.state_machine = self.state_machine
+
+    def tell_clients(self, state_machine: StateMachine) -> None:
+        """What this node's clients hear about an applied batch: keyspace notifications and
+        CLIENT TRACKING invalidations. Best effort, as in Redis: a failure here is logged and
+        never stops the node (the batch is applied and durable whatever happens here)."""
+        try:
+            if state_machine.last_events:
+                self.publish_events(state_machine.last_events)
+            if self.tracking.clients:
+                self.tracking.invalidate(
+                    state_machine.last_touched, state_machine.last_expired,
+                    state_machine.last_flushed,
+                )  # fmt: skip
+        except Exception:
+            self.log.exception("client_notification_failed")
 
     def publish_events(self, events: list[tuple[bytes, int, bytes]]) -> None:
         """Tell this node's subscribers what the last applied batch did (keyspace

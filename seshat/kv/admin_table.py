@@ -139,6 +139,22 @@ ADMIN_SUBCOMMAND_ROWS: Final[dict[bytes, tuple[dict[str, Any], ...]]] = {
 # CLIENT's subcommands answered by `seshat/client_controls.py` (`commands.py` appends them to
 # its own CLIENT rows).
 CLIENT_EXTRA_SUBCOMMAND_ROWS: Final[tuple[dict[str, Any], ...]] = (
+    dict(name=b'client|tracking', arity=-3, flags='noscript loading stale', first_key=0, last_key=0, step=0, acl='@slow @connection',
+         tips='', key_specs=(),
+         summary='Enable or disable server assisted client side caching support', since='6.0.0', group='connection', complexity='O(1). Some options may introduce additional complexity.',
+         kind='connection'),
+    dict(name=b'client|caching', arity=3, flags='noscript loading stale', first_key=0, last_key=0, step=0, acl='@slow @connection',
+         tips='', key_specs=(),
+         summary='Instruct the server about tracking or not keys in the next request', since='6.0.0', group='connection', complexity='O(1)',
+         kind='connection'),
+    dict(name=b'client|getredir', arity=2, flags='noscript loading stale', first_key=0, last_key=0, step=0, acl='@slow @connection',
+         tips='', key_specs=(),
+         summary='Get tracking notifications redirection client ID if any', since='6.0.0', group='connection', complexity='O(1)',
+         kind='connection'),
+    dict(name=b'client|trackinginfo', arity=2, flags='noscript loading stale', first_key=0, last_key=0, step=0, acl='@slow @connection',
+         tips='', key_specs=(),
+         summary='Return information about server assisted client side caching for the current connection', since='6.2.0', group='connection', complexity='O(1)',
+         kind='connection'),
     dict(name=b'client|pause', arity=-3, flags='admin noscript loading stale', first_key=0, last_key=0, step=0, acl='@admin @slow @dangerous @connection',
          tips='', key_specs=(),
          summary='Stop processing commands from clients for some time', since='2.9.50', group='connection', complexity='O(1)',

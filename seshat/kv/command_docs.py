@@ -400,6 +400,121 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
         )
     ],
     b"client|help": [],
+    b"client|tracking": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"status"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [(b"name", b"on"), (b"type", b"pure-token"), (b"token", b"ON")]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"off"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"OFF"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"client-id"),
+                        (b"type", b"integer"),
+                        (b"token", b"REDIRECT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"prefix"),
+                        (b"type", b"string"),
+                        (b"token", b"PREFIX"),
+                        (
+                            b"flags",
+                            Set(
+                                [
+                                    SimpleString(b"optional"),
+                                    SimpleString(b"multiple"),
+                                    SimpleString(b"multiple_token"),
+                                ]
+                            ),
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"bcast"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"BCAST"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"optin"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"OPTIN"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"optout"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"OPTOUT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"noloop"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"NOLOOP"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"client|caching": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"mode"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"yes"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"YES"),
+                                    ]
+                                ),
+                                Map(
+                                    [(b"name", b"no"), (b"type", b"pure-token"), (b"token", b"NO")]
+                                ),
+                            ],
+                        ),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"client|getredir": [],
+    b"client|trackinginfo": [],
     b"client|pause": [
         (
             b"history",

@@ -122,7 +122,8 @@ class KeyspaceWriter:
 
     __slots__ = (
         "_map_dirty", "_overlay", "_ranges", "_sizes", "_swaps", "_tombs", "_version_seq",
-        "db_map", "engine", "entry_index", "events", "flushed", "notify_classes", "touched",
+        "db_map", "engine", "entry_index", "events", "expired", "flushed", "notify_classes",
+        "touched",
     )  # fmt: skip
 
     def __init__(self, engine: Engine, db_map: list[int], notify_classes: int = 0) -> None:
@@ -145,6 +146,9 @@ class KeyspaceWriter:
         # for, and `(event, db, key)` of what the batch did, in order.
         self.notify_classes = notify_classes
         self.events: list[tuple[bytes, int, bytes]] = []
+        # Keys deleted because they expired, (slot, key): not modifications for WATCH, but
+        # CLIENT TRACKING invalidates them (seshat/tracking.py).
+        self.expired: list[tuple[int, bytes]] = []
 
     # -- collection identities ------------------------------------------------------------------
 
@@ -303,6 +307,8 @@ class KeyspaceWriter:
         # watched key that expired after WATCH aborts EXEC through its existence check instead.
         if not expired:
             self.touched[(slot, key)] = self.entry_index
+        else:
+            self.expired.append((slot, key))
         if tombstone and old[0] != L.TYPE_STRING:
             self._tombstone(slot, key, old)
         old_exp = int.from_bytes(old[1:9], "big")

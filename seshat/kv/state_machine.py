@@ -34,8 +34,8 @@ class StateMachine:
     """Applies committed entries to the keyspace in `engine`; see the module docstring."""
 
     __slots__ = (
-        "_applied", "db_map", "engine", "last_events", "last_flushed", "last_touched",
-        "notify_classes", "view",
+        "_applied", "db_map", "engine", "last_events", "last_expired", "last_flushed",
+        "last_touched", "notify_classes", "view",
     )  # fmt: skip
 
     def __init__(self, engine: Engine) -> None:
@@ -53,6 +53,7 @@ class StateMachine:
         # node's config; 0 records none) and what the last batch recorded, `(event, db, key)`.
         self.notify_classes = 0
         self.last_events: list[tuple[bytes, int, bytes]] = []
+        self.last_expired: list[tuple[int, bytes]] = []  # keys the last batch expired
 
     def applied_index(self) -> int:
         return self._applied
@@ -81,6 +82,7 @@ class StateMachine:
         self.last_touched = writer.touched
         self.last_flushed = writer.flushed
         self.last_events = writer.events
+        self.last_expired = writer.expired
         return replies
 
     def checksum(self) -> int:

@@ -1,12 +1,14 @@
-"""Keyspace notifications on a three-node cluster: every node applies every entry, so a
-subscriber on any node hears about writes made through any node, in the log's order, and
-each node publishes by its own `notify-keyspace-events` (as each Redis node does)."""
+"""What a client hears about changes, on a three-node cluster: every node applies every entry,
+so a keyspace-notification subscriber on any node hears about writes made through any node,
+in the log's order, by that node's own `notify-keyspace-events` (as each Redis node does), and
+a CLIENT TRACKING client on any node is told when what it read changes."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from tests.cluster.conftest import LocalCluster
+from tests.server.wire import WireClient
 
 
 def test_subscribers_on_every_node_hear_writes_made_through_any_node(
@@ -46,3 +48,25 @@ def test_subscribers_on_every_node_hear_writes_made_through_any_node(
             assert heard(n, 3) == [(b"__keyspace@0__:k%d" % i, b"set") for i in range(3)]
         else:
             assert heard(n, 6) == expected_events
+
+
+def test_client_tracking_on_a_follower_hears_writes_made_through_the_leader(
+    start_cluster: Callable[..., LocalCluster],
+) -> None:
+    """CLIENT TRACKING: a follower remembers what its client read and invalidates it when it
+    applies a change, whichever node the change came through."""
+    cluster = start_cluster(3)
+    leader = cluster.leader()
+    follower = next(n for n in cluster.nodes if n != leader)
+    reader = WireClient(cluster.nodes[follower].port)
+    try:
+        reader.call([b"HELLO", b"3"])
+        assert reader.call([b"CLIENT", b"TRACKING", b"ON"]) == b"+OK\r\n"
+        writer = cluster.client(leader)
+        writer.set("k", 1)
+        assert reader.call([b"GET", b"k"]) == b"$1\r\n1\r\n"
+        writer.set("k", 2)
+        assert reader.reply() == b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n"
+        assert reader.call([b"GET", b"k"]) == b"$1\r\n2\r\n"
+    finally:
+        reader.close()

@@ -1,0 +1,356 @@
+"""Client-side caching: CLIENT TRACKING, CACHING, GETREDIR and TRACKINGINFO, and the
+invalidation messages of Redis 7.0's `tracking.c`.
+
+A node remembers which of *its own* clients read which keys, and tells them when a key changes.
+Every node applies every committed entry, so each node learns of every change by its own apply
+(`StateMachine.last_touched`, the keys a batch modified, and `last_flushed`) and invalidates its
+own clients; nothing about tracking travels between nodes or through the log. A key is
+remembered after the read that returned it ran, so a change applied after that read always
+invalidates it, wherever the read was served.
+
+Default mode: keys read (by commands flagged readonly) are remembered per client, and the first
+change of such a key sends `invalidate [key]` and forgets it. BCAST mode: every changed key
+under one of the client's prefixes (all keys without a prefix) is sent, one message per prefix
+per applied batch. OPTIN / OPTOUT: only the reads after `CLIENT CACHING yes`, or all but those
+after `CLIENT CACHING no`, are remembered. A flush sends `invalidate` with a null key list.
+
+RESP3 clients get `>2 invalidate [keys]` pushes. With `REDIRECT id` the messages go to that
+client instead: a push if it speaks RESP3, else a `__redis__:invalidate` pub/sub message if it
+is subscribed there (Redis's RESP2 way); a redirect to a client that is gone marks the tracking
+client's redirect broken and, in RESP3, tells it so.
+
+Left out: NOLOOP is accepted but a client also hears of its own changes (the change is found in
+apply, where the connection that made it is not known); the extra invalidation only costs it a
+re-read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+from seshat.kv import errors as E
+from seshat.kv.commands import F_READONLY, get_keys, lookup
+from seshat.kv.numbers import parse_int
+from seshat.protocol.replies import OK, ErrorReply, Map, Push, Reply, Set
+from seshat.pubsub import CHANNELS
+
+if TYPE_CHECKING:
+    from seshat.admin import Admin
+    from seshat.client import ClientConnection
+    from seshat.server import Server
+
+INVALIDATE: Final = b"invalidate"
+CHANNEL: Final = b"__redis__:invalidate"
+
+REDIRECT_MISSING: Final = ErrorReply("ERR The client ID you want redirect to does not exist")
+OPTIN_OPTOUT_BCAST: Final = ErrorReply("ERR OPTIN and OPTOUT are not compatible with BCAST")
+OPTIN_AND_OPTOUT: Final = ErrorReply("ERR You can't specify both OPTIN mode and OPTOUT mode")
+PREFIX_NEEDS_BCAST: Final = ErrorReply("ERR PREFIX option requires BCAST mode to be enabled")
+CACHING_NEEDS_MODE: Final = ErrorReply(
+    "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
+    "OPTOUT mode enabled"
+)
+CACHING_YES_NEEDS_OPTIN: Final = ErrorReply(
+    "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."
+)
+CACHING_NO_NEEDS_OPTOUT: Final = ErrorReply(
+    "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."
+)
+
+
+@dataclass(slots=True)
+class TrackingMode:
+    """One connection's CLIENT TRACKING settings (None on a connection that never turned it on)."""
+
+    bcast: bool = False
+    optin: bool = False
+    optout: bool = False
+    noloop: bool = False
+    redirect: int = 0  # a client id; 0: none
+    prefixes: list[bytes] = field(default_factory=list)
+    caching: bool | None = None  # CLIENT CACHING yes/no, for the next command only
+    broken_redirect: bool = False
+    caching_fresh: bool = False  # CLIENT CACHING just ran: its answer is for the next command
+    current: list[bytes] | None = None  # the command `next_command` last saw
+
+    def next_command(self, argv: list[bytes]) -> None:
+        """A command starts (outside MULTI): CLIENT CACHING's answer lasts for one command.
+        A command that waited and starts again is the same command."""
+        if argv is self.current:
+            return
+        self.current = argv
+        if self.caching_fresh:
+            self.caching_fresh = False
+        else:
+            self.caching = None
+
+    def remembers(self) -> bool:
+        """Whether the command running now has its keys remembered (default mode only)."""
+        if self.bcast:
+            return False
+        if self.optin:
+            return self.caching is True
+        if self.optout:
+            return self.caching is not False
+        return True
+
+
+class Tracking:
+    """This node's tracking table (default mode) and broadcast prefixes (BCAST mode)."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.keys: dict[bytes, set[int]] = {}  # key -> ids of the clients that read it
+        self.prefixes: dict[bytes, set[int]] = {}  # BCAST prefix -> ids of its clients
+        self.clients = 0  # connections with tracking on: 0 keeps apply's cost at one test
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def remember(self, conn: ClientConnection, argv: list[bytes]) -> None:
+        """After `conn` ran a read its mode wanted remembered (decided when it started)."""
+        if conn.tracking is None:
+            return
+        spec = lookup(argv[0])
+        if spec is None or not spec.flags & F_READONLY:
+            return
+        for key in get_keys(spec, argv):
+            self.keys.setdefault(key, set()).add(conn.id)
+
+    # -- changes ------------------------------------------------------------------------------
+
+    def invalidate(
+        self,
+        touched: dict[tuple[int, bytes], int],
+        expired: list[tuple[int, bytes]],
+        flushed: bool,
+    ) -> None:
+        """After a batch was applied: tell the clients that cached what it changed or
+        expired."""
+        if flushed:
+            self._invalidate_all()
+        changed = [*touched, *expired] if expired else list(touched)
+        if not changed:
+            return
+        keys = self.keys
+        for _slot, key in changed:  # one message per key, as `trackingInvalidateKey` sends
+            ids = keys.pop(key, None)
+            if ids:
+                for cid in ids:
+                    self._send(cid, [key])
+        for prefix in sorted(self.prefixes):  # BCAST: one per prefix, in Redis's rax order
+            matching = [key for _slot, key in changed if key.startswith(prefix)]
+            if matching:
+                for cid in self.prefixes[prefix]:
+                    self._send(cid, matching)
+
+    def _invalidate_all(self) -> None:
+        """FLUSHALL, FLUSHDB, SWAPDB: every tracking client drops everything it cached."""
+        self.keys.clear()
+        for conn in list(self.server.clients.values()):
+            if conn.tracking is not None:
+                self._send(conn.id, None)
+
+    def _send(self, cid: int, keys: list[bytes] | None) -> None:
+        """Redis's `sendTrackingMessage`: to the client, or to the client it redirects to."""
+        conn = self.server.clients.get(cid)
+        if conn is None or conn.tracking is None:
+            return
+        payload: Reply = None if keys is None else list(keys)  # RESP2 null bulk, as Redis
+        mode = conn.tracking
+        target = conn
+        if mode.redirect:
+            redirected = self.server.clients.get(mode.redirect)
+            if redirected is None:
+                if not mode.broken_redirect:
+                    mode.broken_redirect = True
+                    if conn.protocol > 2:
+                        conn.deliver(Push([b"tracking-redir-broken", mode.redirect]))
+                return
+            target = redirected
+        if target.protocol > 2:
+            target.deliver(Push([INVALIDATE, payload]))
+        elif mode.redirect and _subscribed(target):
+            target.deliver(Push([b"message", CHANNEL, payload]))
+
+    # -- connections --------------------------------------------------------------------------
+
+    def start(self, conn: ClientConnection, mode: TrackingMode) -> None:
+        """CLIENT TRACKING ON (`enableTracking`): a client already tracking keeps its BCAST
+        prefixes and adds the new ones; its other options are replaced."""
+        old = conn.tracking
+        if old is None:
+            self.clients += 1
+        else:
+            mode.prefixes = old.prefixes + mode.prefixes
+        conn.tracking = mode
+        for prefix in mode.prefixes or ([b""] if mode.bcast else []):
+            self.prefixes.setdefault(prefix, set()).add(conn.id)
+
+    def stop(self, conn: ClientConnection) -> None:
+        """CLIENT TRACKING OFF, RESET, or the connection closed (`disableTracking`)."""
+        mode = conn.tracking
+        if mode is None:
+            return
+        self.clients -= 1
+        conn.tracking = None
+        for prefix in mode.prefixes or ([b""] if mode.bcast else []):
+            ids = self.prefixes.get(prefix)
+            if ids is not None:
+                ids.discard(conn.id)
+                if not ids:
+                    del self.prefixes[prefix]
+
+
+def _subscribed(conn: ClientConnection) -> bool:
+    subs = conn.subscriptions
+    return subs is not None and CHANNEL in subs.by_family[CHANNELS]
+
+
+# -- CLIENT subcommands ----------------------------------------------------------------------
+
+SWITCH_BCAST: Final = ErrorReply(
+    "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and "
+    "then re-enabling it with a different mode."
+)
+SWITCH_OPT: Final = ErrorReply(
+    "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and "
+    "then re-enabling it with a different mode."
+)
+
+
+def _parse_options(
+    server: Server, conn: ClientConnection, argv: list[bytes]
+) -> TrackingMode | ErrorReply:
+    """CLIENT TRACKING's options (Redis reads them all before looking at ON/OFF)."""
+    mode = TrackingMode()
+    j = 3
+    while j < len(argv):
+        word = argv[j].lower()
+        more = j + 1 < len(argv)
+        if word == b"redirect" and more:
+            j += 1
+            target = parse_int(argv[j])
+            if target is None:
+                return E.NOT_INTEGER
+            if target != conn.id and target not in server.clients:
+                return REDIRECT_MISSING
+            mode.redirect = target
+        elif word in (b"bcast", b"optin", b"optout", b"noloop"):
+            setattr(mode, word.decode(), True)
+        elif word == b"prefix" and more:
+            j += 1
+            mode.prefixes.append(argv[j])
+        else:
+            return E.SYNTAX
+        j += 1
+    return mode
+
+
+def _check_on(old: TrackingMode | None, new: TrackingMode) -> ErrorReply | None:
+    """The checks of `clientCommand` before `enableTracking`, in Redis's order."""
+    if new.prefixes and not new.bcast:
+        return PREFIX_NEEDS_BCAST
+    if old is not None and old.bcast != new.bcast:
+        return SWITCH_BCAST
+    if new.bcast and (new.optin or new.optout):
+        return OPTIN_OPTOUT_BCAST
+    if new.optin and new.optout:
+        return OPTIN_AND_OPTOUT
+    if old is not None and ((new.optin and old.optout) or (new.optout and old.optin)):
+        return SWITCH_OPT
+    if new.bcast:
+        return _check_prefixes(old.prefixes if old is not None else [], new.prefixes)
+    return None
+
+
+def _check_prefixes(existing: list[bytes], given: list[bytes]) -> ErrorReply | None:
+    """`checkPrefixCollisionsOrReply`: no prefix may start another of the same client's."""
+    for p in given:
+        for q in existing:
+            if p.startswith(q) or q.startswith(p):
+                return _overlap(p, "an existing", q)
+    for i, p in enumerate(given):
+        for q in given[i + 1 :]:
+            if p.startswith(q) or q.startswith(p):
+                return _overlap(p, "another provided", q)
+    return None
+
+
+def _overlap(p: bytes, kind: str, q: bytes) -> ErrorReply:
+    return ErrorReply(
+        f"ERR Prefix '{p.decode(errors='replace')}' overlaps with {kind} prefix "
+        f"'{q.decode(errors='replace')}'. Prefixes for a single client must not overlap."
+    )
+
+
+def client_tracking(admin: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:
+    server = admin.server
+    mode = _parse_options(server, conn, argv)
+    if isinstance(mode, ErrorReply):
+        return mode
+    switch = argv[2].lower()
+    if switch == b"off":
+        server.tracking.stop(conn)
+        return OK
+    if switch != b"on":
+        return E.SYNTAX
+    error = _check_on(conn.tracking, mode)
+    if error is not None:
+        return error
+    server.tracking.start(conn, mode)
+    return OK
+
+
+def client_caching(admin: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:
+    mode = conn.tracking
+    if mode is None or not (mode.optin or mode.optout):
+        return CACHING_NEEDS_MODE
+    answer = argv[2].lower()
+    if answer == b"yes":
+        if not mode.optin:
+            return CACHING_YES_NEEDS_OPTIN
+        mode.caching = True
+    elif answer == b"no":
+        if not mode.optout:
+            return CACHING_NO_NEEDS_OPTOUT
+        mode.caching = False
+    else:
+        return E.SYNTAX
+    mode.caching_fresh = True  # for the next command only (`TrackingMode.next_command`)
+    return OK
+
+
+def client_getredir(admin: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:
+    mode = conn.tracking
+    if mode is None:
+        return -1
+    return mode.redirect
+
+
+def client_trackinginfo(admin: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:
+    mode = conn.tracking
+    if mode is None:
+        flags: list[Reply] = [b"off"]
+        redirect = -1
+        prefixes: list[Reply] = []
+    else:
+        flags = [b"on"]
+        for on, name in (
+            (mode.bcast, b"bcast"), (mode.optin, b"optin"), (mode.optout, b"optout"),
+            (mode.caching is True, b"caching-yes"), (mode.caching is False, b"caching-no"),
+            (mode.noloop, b"noloop"), (mode.broken_redirect, b"broken_redirect"),
+        ):  # fmt: skip
+            if on:
+                flags.append(name)
+        redirect = mode.redirect
+        prefixes = [*sorted(mode.prefixes)]  # Redis keeps them in a radix tree
+    return Map([(b"flags", Set(flags)), (b"redirect", redirect), (b"prefixes", prefixes)])
+
+
+CLIENT_HANDLERS = {
+    b"tracking": client_tracking,
+    b"caching": client_caching,
+    b"getredir": client_getredir,
+    b"trackinginfo": client_trackinginfo,
+}
