@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from seshat.latency import HANDLERS as LATENCY_HANDLERS
 from seshat.memory_report import HANDLERS as MEMORY_HANDLERS
+from seshat.monitor import HANDLERS as MONITOR_HANDLERS
 from seshat.persistence_commands import HANDLERS as PERSISTENCE_HANDLERS
 from seshat.roles import HANDLERS as ROLE_HANDLERS
 from seshat.slowlog import HANDLERS as SLOWLOG_HANDLERS
@@ -18,4 +19,5 @@ HANDLERS = {
     **LATENCY_HANDLERS,
     **MEMORY_HANDLERS,
     **PERSISTENCE_HANDLERS,
+    **MONITOR_HANDLERS,
 }

@@ -142,6 +142,7 @@ class ClientConnection(asyncio.Protocol):
         self._waiting: Completion | None = None  # a blocking pop or EXEC later commands wait for
         self.subscriptions: Subscriptions | None = None  # set while subscribed to anything
         self.tracking: TrackingMode | None = None  # CLIENT TRACKING (seshat/tracking.py)
+        self._fed: list[bytes] | None = None  # the command last shown to MONITOR
         # When the running command started (seshat/command_timing.py); a slot that will carry
         # its reply takes it over (and zeroes it), so each command is observed once.
         self._started_ns = 0
@@ -184,6 +185,7 @@ class ClientConnection(asyncio.Protocol):
             self.server.blocking.cancel(self)
         if self.tracking is not None:
             self.server.tracking.stop(self)
+        self.server.monitors.forget(self)
 
     def pause_writing(self) -> None:
         if self.transport is not None and not self._reading_paused:
@@ -267,6 +269,9 @@ class ClientConnection(asyncio.Protocol):
             self._started_ns = perf_counter_ns()
             prepared = kv.prepare(self.session, argv)
             kind = prepared.__class__
+            if server.monitors.conns and kind is not Connection and argv is not self._fed:
+                self._fed = argv  # once, even if it waits and starts again
+                server.monitors.feed(self, self.session.db, argv)
             if kind is Write:
                 if self._pending_reads:
                     self._blocked = True
@@ -315,12 +320,16 @@ class ClientConnection(asyncio.Protocol):
                     if not self._transaction(name, argv):
                         self._blocked = True
                         break
+                    if server.monitors.conns and name != b"exec":  # EXEC feeds its own
+                        server.monitors.feed(self, self.session.db, argv)
                     server.stats.commands_processed += 1
                     continue
                 queue.popleft()
                 reply = server.admin.execute(self, argv)
                 if reply is not DEFERRED:
                     self._emit(reply)
+                if server.monitors.conns:  # after it ran: SELECT shows the new DB, as Redis
+                    server.monitors.feed(self, self.session.db, argv)
             server.stats.commands_processed += 1
             started = self._started_ns
             if started:  # answered now: timed to here (the hot path: see command_timing.py)
@@ -461,6 +470,9 @@ class ClientConnection(asyncio.Protocol):
         if self._pending_reads or self._forwarded or (not leader and self._pending):
             return False  # ordered like a write (see the module docstring)
         self._queue.popleft()
+        if server.monitors.conns:  # the queued commands as EXEC runs them, then EXEC
+            for queued_argv in [*queued, [b"EXEC"]]:
+                server.monitors.feed(self, self.session.db, queued_argv)
         watched = self._watched
         self._multi = None
         self._watched = []
@@ -818,6 +830,7 @@ class ClientConnection(asyncio.Protocol):
         self.readonly = False
         self.set_reply_mode(on=True, skip_next=False)
         self.server.tracking.stop(self)
+        self.server.monitors.forget(self)
         if self.server.config.requirepass:
             self.authenticated = self.parser.authenticated = False
 

@@ -45,6 +45,7 @@ from seshat.raft.types import ConfState, Entry, EntryType, Snapshot, SoftState, 
 from seshat.slowlog import SlowLog
 from seshat.storage.engine import METADATA, Engine
 from seshat.storage.raft_log import RocksLogStorage
+from seshat.monitor import Monitors
 from seshat.tracking import Tracking
 
 NODE_ID_KEY = b"node_id"
@@ -139,6 +140,7 @@ class Server:
         self.blocking = Blocking(self)  # clients parked in BLPOP & co. (leader only)
         self.pubsub = PubSub()  # this node's subscribers; messages are not replicated
         self.tracking = Tracking(self)  # CLIENT TRACKING of this node's clients
+        self.monitors = Monitors()  # connections in MONITOR mode
         self.slowlog = SlowLog()  # SLOWLOG, the latency monitor and histograms: this node's
         self.latency = LatencyMonitor()
         self.timing = CommandTiming(self.slowlog, self.latency)  # client.py's timing hook

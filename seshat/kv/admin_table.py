@@ -17,6 +17,10 @@ from typing import Any, Final
 
 # fmt: off
 ADMIN_ROWS: Final[tuple[dict[str, Any], ...]] = (
+    dict(name=b'monitor', arity=1, flags='admin noscript loading stale', first_key=0, last_key=0, step=0, acl='@admin @slow @dangerous',
+         tips='', key_specs=(),
+         summary='Listen for all requests received by the server in real time', since='1.0.0', group='server', complexity='',
+         kind='connection'),
     dict(name=b'role', arity=1, flags='noscript loading stale fast', first_key=0, last_key=0, step=0, acl='@admin @fast @dangerous',
          tips='', key_specs=(),
          summary='Return the role of the instance in the context of replication', since='2.8.12', group='server', complexity='O(1)',

@@ -6710,6 +6710,7 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
             ],
         ),
     ],
+    b"monitor": [],
     b"role": [],
     b"wait": [
         (

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from seshat.client import ClientConnection
+from seshat.monitor import Monitors
 from seshat.protocol.limits import ParserLimits
 from seshat.protocol.parser import Parser
 from seshat.protocol.replies import PONG
@@ -42,6 +43,7 @@ def _connection() -> tuple[ClientConnection, FakeTransport]:
         admin=SimpleNamespace(execute=lambda conn, argv: PONG),
         client_pause=SimpleNamespace(mode=None),  # CLIENT PAUSE: none
         timing=SimpleNamespace(floor_ns=1 << 62),  # SLOWLOG and LATENCY: nothing is slow
+        monitors=Monitors(),  # MONITOR: nobody
     )
     conn = ClientConnection(server)  # type: ignore[arg-type]
     conn.parser = Parser(limits=ParserLimits(query_buffer_bytes_max=64))

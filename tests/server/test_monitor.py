@@ -1,0 +1,80 @@
+"""MONITOR against redis-server 7.0: the lines a monitoring connection receives while another
+connection runs a sequence (errors, transactions, SELECT, AUTH and HELLO redaction, admin
+commands left out, binary arguments), with the clock and the client's port masked."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.server.test_differential_wire import redis_port, seshat_port  # noqa: F401
+from tests.server.wire import WireClient
+
+SEQUENCE = [
+    [b"SET", b"k", b"v"],
+    [b"GET", b"k"],
+    [b"GET"],  # wrong arity: never reaches execution, not shown
+    [b"NOSUCH", b"x"],  # unknown: not shown
+    [b"SET", b"k", b"v", b"bogus"],  # a syntax error is shown: it reached the command
+    [b"LPUSH", b"k", b"x"],  # WRONGTYPE: shown
+    [b"SET", b"bin", b'a"b\\c\n\r\t\x07\x08\x00\xff'],
+    [b"CONFIG", b"GET", b"maxmemory"],  # admin: not shown
+    [b"SLOWLOG", b"LEN"],  # admin: not shown
+    [b"CLIENT", b"SETNAME", b"me"],
+    [b"SELECT", b"5"],
+    [b"SET", b"y", b"1"],
+    [b"SELECT", b"0"],
+    [b"MULTI"],
+    [b"SET", b"x", b"1"],
+    [b"GET", b"x"],
+    [b"EXEC"],
+    [b"AUTH", b"secret"],
+    [b"AUTH", b"user", b"secret"],
+    [b"HELLO", b"2", b"AUTH", b"default", b"pw"],
+    [b"HELLO", b"2"],
+    [b"PING"],
+    [b"ECHO", b"hi"],
+    [b"INCR", b"n"],
+    [b"DEL", b"k", b"n", b"x", b"y", b"bin"],
+]
+
+_LINE = re.compile(rb"^\+\d+\.\d{6} \[(\d+) 127\.0\.0\.1:\d+\] (.*)\r\n$", re.DOTALL)
+
+
+def _lines(port: int) -> list[bytes]:
+    monitor, client = WireClient(port), WireClient(port)
+    try:
+        client.call([b"FLUSHALL"])
+        assert monitor.call([b"MONITOR"]) == b"+OK\r\n"
+        for argv in SEQUENCE:
+            client.call(argv)
+        client.call([b"ECHO", b"--end--"])
+        out = []
+        while True:
+            frame = monitor.reply()
+            match = _LINE.match(frame)
+            assert match is not None, frame
+            if b"--end--" in frame:
+                return out
+            out.append(match.group(1) + b" " + match.group(2))
+    finally:
+        monitor.close()
+        client.close()
+
+
+def test_a_monitor_sees_what_redis_shows(redis_port: int, seshat_port: int) -> None:  # noqa: F811
+    theirs = _lines(redis_port)
+    ours = _lines(seshat_port)
+    assert ours == theirs
+    assert len(ours) > 15
+
+
+@pytest.mark.parametrize(
+    ("arg", "shown"),
+    [(b"plain", b'"plain"'), (b'q"\\', b'"q\\"\\\\"'), (b"\x00\x7f\xc3", b'"\\x00\\x7f\\xc3"')],
+)
+def test_arguments_are_quoted_as_sdscatrepr(arg: bytes, shown: bytes) -> None:
+    from seshat.monitor import quote
+
+    assert quote(arg) == shown
