@@ -86,7 +86,7 @@ PlanItem = tuple[int, list[bytes]] | Reply
 class _Slot:
     """A reply not yet known: a write's apply result, or a read waiting for its read point."""
 
-    __slots__ = ("argv", "completion", "db", "is_read", "started_ns", "then", "tracked")
+    __slots__ = ("argv", "completion", "db", "is_read", "then", "tracked")
 
     def __init__(
         self,
@@ -101,7 +101,6 @@ class _Slot:
         self.argv = argv
         self.db = db
         self.then = then  # turns the result into the reply (WATCH, EXEC); None: as is
-        self.started_ns = 0  # perf_counter_ns() when its command started; 0: not timed
         self.tracked = False  # a read whose keys CLIENT TRACKING remembers once it ran
 
 
@@ -143,8 +142,8 @@ class ClientConnection(asyncio.Protocol):
         self.subscriptions: Subscriptions | None = None  # set while subscribed to anything
         self.tracking: TrackingMode | None = None  # CLIENT TRACKING (seshat/tracking.py)
         self._fed: list[bytes] | None = None  # the command last shown to MONITOR
-        # When the running command started (seshat/command_timing.py); a slot that will carry
-        # its reply takes it over (and zeroes it), so each command is observed once.
+        # When the running command started (seshat/command_timing.py): what is timed is this
+        # node's own work on it, never a wait (for the quorum, a read point, a blocking pop).
         self._started_ns = 0
         self.in_multi_exec = False  # a connection command runs as part of EXEC (WAIT)
         # CLIENT REPLY OFF|SKIP (seshat/client_controls.py): the replies at these absolute
@@ -231,6 +230,12 @@ class ClientConnection(asyncio.Protocol):
         queue = self._queue
         server = self.server
         kv = server.kv
+        # Looked up once per call: the per-command hooks below cost a test each when unused.
+        pause = server.client_pause
+        monitors = server.monitors.conns
+        timing = server.timing
+        histograms = timing.latency.by_spelling
+        clock = perf_counter_ns
         while not self._blocked and self._waiting is None and not self._close_after_flush:
             if not queue:
                 # Before AUTH the parser hands out one command at a time (so AUTH takes effect
@@ -258,7 +263,7 @@ class ClientConnection(asyncio.Protocol):
                     queue.popleft()
                     self._emit(refusal)
                     continue
-            if server.client_pause.mode and server.client_pause.holds(self, argv, self._multi):
+            if pause.mode and pause.holds(self, argv, self._multi):
                 break  # CLIENT PAUSE: `resume` runs it when the pause ends
             if self._multi is not None and self._queue_in_multi(argv):
                 queue.popleft()
@@ -266,10 +271,10 @@ class ClientConnection(asyncio.Protocol):
                 continue
             if self.tracking is not None:
                 self.tracking.next_command(argv)
-            self._started_ns = perf_counter_ns()
+            self._started_ns = clock()
             prepared = kv.prepare(self.session, argv)
             kind = prepared.__class__
-            if server.monitors.conns and kind is not Connection and argv is not self._fed:
+            if monitors and kind is not Connection and argv is not self._fed:
                 self._fed = argv  # once, even if it waits and starts again
                 server.monitors.feed(self, self.session.db, argv)
             if kind is Write:
@@ -299,7 +304,6 @@ class ClientConnection(asyncio.Protocol):
                     break
                 queue.popleft()
                 slot = _Slot(None, False, argv, 0)
-                slot.started_ns, self._started_ns = self._started_ns, 0  # timed to its reply
                 self._batch.append(prepared.data)  # type: ignore[union-attr]
                 self._batch_slots.append(slot)
                 self._slots.append(slot)
@@ -320,7 +324,7 @@ class ClientConnection(asyncio.Protocol):
                     if not self._transaction(name, argv):
                         self._blocked = True
                         break
-                    if server.monitors.conns and name != b"exec":  # EXEC feeds its own
+                    if monitors and name != b"exec":  # EXEC feeds its own
                         server.monitors.feed(self, self.session.db, argv)
                     server.stats.commands_processed += 1
                     continue
@@ -328,14 +332,18 @@ class ClientConnection(asyncio.Protocol):
                 reply = server.admin.execute(self, argv)
                 if reply is not DEFERRED:
                     self._emit(reply)
-                if server.monitors.conns:  # after it ran: SELECT shows the new DB, as Redis
+                if monitors:  # after it ran: SELECT shows the new DB, as Redis
                     server.monitors.feed(self, self.session.db, argv)
             server.stats.commands_processed += 1
             started = self._started_ns
             if started:  # answered now: timed to here (the hot path: see command_timing.py)
-                elapsed = perf_counter_ns() - started
-                if elapsed > server.timing.floor_ns:
-                    server.timing.observe(self, argv, elapsed)
+                elapsed = clock() - started
+                if elapsed > timing.floor_ns:
+                    buckets = histograms.get(argv[0]) if elapsed < timing.notify_ns else None
+                    if buckets is not None:  # latency-tracking's common case, inlined
+                        buckets[(elapsed >> 10).bit_length()] += 1
+                    else:
+                        timing.observe(self, argv, elapsed)
         error = self._input_error
         if error is not None and not queue and not self._close_after_flush:
             if error.send_reply:
@@ -629,7 +637,8 @@ class ClientConnection(asyncio.Protocol):
 
     def _read(self, argv: list[bytes]) -> None:
         server = self.server
-        tracked = self.tracking is not None and self.tracking.remembers()
+        tracking = self.tracking
+        tracked = tracking is not None and tracking.remembers()
         if server.cluster is not None and not server.node.is_leader():
             if self.readonly:
                 self._emit(self._execute_read(argv, tracked))  # stale reads allowed
@@ -643,7 +652,10 @@ class ClientConnection(asyncio.Protocol):
             self._emit(server.dropped_reply(dropped))
             return
         if barrier is None:
-            self._emit(self._execute_read(argv, tracked))
+            if tracked:
+                self._emit(self._execute_read(argv, tracked))
+            else:  # the hot path: no call more than before tracking existed
+                self._emit(server.kv.execute_read(self.session, argv))
             return
         self._pending_reads += 1
         slot = _Slot(barrier, True, argv, self.session.db)
@@ -661,7 +673,6 @@ class ClientConnection(asyncio.Protocol):
     def _add_slot(self, slot: _Slot, forwarded: bool = False) -> None:
         """Queue an unfinished reply; `forwarded`: a write in the node's forwarder."""
         assert slot.completion is not None
-        slot.started_ns, self._started_ns = self._started_ns, 0  # timed to its reply
         self._slots.append(slot)
         self._pending += 1
         if forwarded:
@@ -720,10 +731,6 @@ class ClientConnection(asyncio.Protocol):
                     break
                 slots.popleft()
                 reply = self._slot_reply(slot)
-                if slot.started_ns and slot.argv:
-                    elapsed = perf_counter_ns() - slot.started_ns
-                    if elapsed > self.server.timing.floor_ns:
-                        self.server.timing.observe(self, slot.argv, elapsed)
             else:
                 slots.popleft()
                 reply = head  # type: ignore[assignment]
@@ -793,10 +800,15 @@ class ClientConnection(asyncio.Protocol):
             session = self.session
             db = session.db
             session.db = slot.db
+            started = perf_counter_ns()
             try:
                 return self._execute_read(slot.argv, slot.tracked)
             finally:
                 session.db = db
+                elapsed = perf_counter_ns() - started  # the read's run, not its wait
+                timing = self.server.timing
+                if elapsed > timing.floor_ns:
+                    timing.observe(self, slot.argv, elapsed)
         result: Reply = completion.result
         return result
 

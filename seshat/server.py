@@ -108,7 +108,10 @@ class KVApplier:
                 conf_entries.append(entry)
                 batch.append((entry.index, b""))  # membership is the core's; kv skips it
         state_machine = self.server.state_machine
+        state_machine.slow_ns = self.server.timing.apply_floor_ns
         results = state_machine.apply_batch(batch)
+        if state_machine.last_slow:
+            self.server.timing.observe_applied(state_machine.last_slow)
         self.server.blocking.notify(state_machine.last_touched, state_machine.last_flushed)
         self.server.tell_clients(state_machine)
         cluster = self.server.cluster

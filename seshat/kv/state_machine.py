@@ -14,6 +14,7 @@ committed view to reads.
 from __future__ import annotations
 
 import hashlib
+from time import perf_counter_ns
 from typing import Final
 
 import msgpack
@@ -35,7 +36,7 @@ class StateMachine:
 
     __slots__ = (
         "_applied", "db_map", "engine", "last_events", "last_expired", "last_flushed",
-        "last_touched", "notify_classes", "view",
+        "last_slow", "last_touched", "notify_classes", "slow_ns", "view",
     )  # fmt: skip
 
     def __init__(self, engine: Engine) -> None:
@@ -54,6 +55,10 @@ class StateMachine:
         self.notify_classes = 0
         self.last_events: list[tuple[bytes, int, bytes]] = []
         self.last_expired: list[tuple[int, bytes]] = []  # keys the last batch expired
+        # SLOWLOG and LATENCY (seshat/command_timing.py): entries whose apply took at least
+        # `slow_ns` (0: none is timed), as `(data, duration_ns)`. Timing is not state.
+        self.slow_ns = 0
+        self.last_slow: list[tuple[bytes, int]] = []
 
     def applied_index(self) -> int:
         return self._applied
@@ -67,6 +72,8 @@ class StateMachine:
             return []
         writer = KeyspaceWriter(self.engine, self.db_map, self.notify_classes)
         replies: list[Reply] = []
+        slow_ns = self.slow_ns
+        slow: list[tuple[bytes, int]] = []
         applied = self._applied
         for index, data in entries:
             if index <= applied:
@@ -75,7 +82,16 @@ class StateMachine:
             assert index == applied + 1, (applied, index)
             applied = index
             writer.begin_entry(index)
-            replies.append(_apply_one(writer, data) if data else None)
+            if not data:
+                replies.append(None)
+            elif slow_ns:
+                started = perf_counter_ns()
+                replies.append(_apply_one(writer, data))
+                took = perf_counter_ns() - started
+                if took >= slow_ns:
+                    slow.append((data, took))
+            else:
+                replies.append(_apply_one(writer, data))
         if applied != self._applied:
             writer.commit(applied, self.db_map)
             self._applied = applied
@@ -83,6 +99,7 @@ class StateMachine:
         self.last_flushed = writer.flushed
         self.last_events = writer.events
         self.last_expired = writer.expired
+        self.last_slow = slow
         return replies
 
     def checksum(self) -> int:

@@ -12,10 +12,13 @@ from types import SimpleNamespace
 from typing import Any
 
 from seshat.client import ClientConnection
+from seshat.command_timing import CommandTiming
+from seshat.latency import LatencyMonitor
 from seshat.monitor import Monitors
 from seshat.protocol.limits import ParserLimits
 from seshat.protocol.parser import Parser
 from seshat.protocol.replies import PONG
+from seshat.slowlog import SlowLog
 
 
 class FakeTransport:
@@ -42,7 +45,7 @@ def _connection() -> tuple[ClientConnection, FakeTransport]:
         kv=SimpleNamespace(prepare=_prepare_ping),
         admin=SimpleNamespace(execute=lambda conn, argv: PONG),
         client_pause=SimpleNamespace(mode=None),  # CLIENT PAUSE: none
-        timing=SimpleNamespace(floor_ns=1 << 62),  # SLOWLOG and LATENCY: nothing is slow
+        timing=CommandTiming(SlowLog(), LatencyMonitor()),  # SLOWLOG, LATENCY: the defaults
         monitors=Monitors(),  # MONITOR: nobody
     )
     conn = ClientConnection(server)  # type: ignore[arg-type]
