@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.server.conftest import SeshatProcess, free_port
-from tests.server.wire import Node, WireClient, parse, start_redis_server
+from tests.server.test_differential_wire import redis_port, seshat_port  # noqa: F401
+from tests.server.wire import Node, WireClient, parse
 from tests.waiting import poll_until
 
 PROTOCOLS = [2, 3]
@@ -25,26 +25,10 @@ REDIS_BUCKETS = {(((1024 << k) + (1024 << k >> 7)) - 1) // 1000 for k in range(4
 BUSY_SCRIPT = b"local i = 0 while i < 5000000 do i = i + 1 end return i"
 
 
-@pytest.fixture(scope="module")
-def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    yield from start_redis_server(tmp_path_factory.mktemp("redis"))
-
-
-@pytest.fixture(scope="module")
-def seshat_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    base = tmp_path_factory.mktemp("seshat")
-    node = SeshatProcess(port=free_port(), data_dir=base / "data", args=[], log_path=base / "log")
-    node.start()
-    try:
-        yield node.port
-    finally:
-        node.kill()
-
-
 class Pair:
     """One connection to each server, in the same protocol; `both` sends a command to both."""
 
-    def __init__(self, redis_port: int, seshat_port: int, protocol: int) -> None:
+    def __init__(self, redis_port: int, seshat_port: int, protocol: int) -> None:  # noqa: F811
         self.redis = WireClient(redis_port)
         self.seshat = WireClient(seshat_port)
         if protocol == 3:
@@ -65,7 +49,7 @@ class Pair:
 
 
 @pytest.fixture(params=PROTOCOLS, ids=["resp2", "resp3"])
-def pair(request: pytest.FixtureRequest, redis_port: int, seshat_port: int) -> Iterator[Pair]:
+def pair(request: pytest.FixtureRequest, redis_port: int, seshat_port: int) -> Iterator[Pair]:  # noqa: F811
     p = Pair(redis_port, seshat_port, request.param)
     yield p
     p.close()
@@ -457,7 +441,7 @@ def _encode(argv: list[bytes]) -> bytes:
     return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%b\r\n" % (len(x), x) for x in argv)
 
 
-def test_client_controls_match_redis(redis_port: int, seshat_port: int) -> None:
+def test_client_controls_match_redis(redis_port: int, seshat_port: int) -> None:  # noqa: F811
     ours = control_transcript(seshat_port)
     assert ours == control_transcript(redis_port)
     assert ours[5] == b"<held>" and ours[7] == b"+OK\r\n"
