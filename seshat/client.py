@@ -141,7 +141,9 @@ class ClientConnection(asyncio.Protocol):
         self._waiting: Completion | None = None  # a blocking pop or EXEC later commands wait for
         self.subscriptions: Subscriptions | None = None  # set while subscribed to anything
         self.tracking: TrackingMode | None = None  # CLIENT TRACKING (seshat/tracking.py)
-        self._fed: list[bytes] | None = None  # the command last shown to MONITOR
+        # The command the dispatch loop last started: one that waited (a read behind a write,
+        # a held client) starts again, and the hooks that count commands must not count it twice.
+        self._current: list[bytes] | None = None
         # When the running command started (seshat/command_timing.py): what is timed is this
         # node's own work on it, never a wait (for the quorum, a read point, a blocking pop).
         self._started_ns = 0
@@ -269,13 +271,14 @@ class ClientConnection(asyncio.Protocol):
                 queue.popleft()
                 server.stats.commands_processed += 1
                 continue
-            if self.tracking is not None:
-                self.tracking.next_command(argv)
+            again = argv is self._current
+            self._current = argv
+            if self.tracking is not None and not again:
+                self.tracking.next_command()
             self._started_ns = clock()
             prepared = kv.prepare(self.session, argv)
             kind = prepared.__class__
-            if monitors and kind is not Connection and argv is not self._fed:
-                self._fed = argv  # once, even if it waits and starts again
+            if monitors and kind is not Connection and not again:
                 server.monitors.feed(self, self.session.db, argv)
             if kind is Write:
                 if self._pending_reads:

@@ -63,12 +63,8 @@ class CommandTiming:
     def observe(self, conn: ClientConnection, argv: list[bytes], duration_ns: int) -> None:
         """One command of `conn` took `duration_ns` from start to reply."""
         latency = self.latency
-        if latency.tracking:  # LatencyMonitor.count, inlined for its common case
-            buckets = latency.by_spelling.get(argv[0])
-            if buckets is not None:
-                buckets[(duration_ns >> 10).bit_length()] += 1
-            else:
-                latency.count(argv, duration_ns)
+        if latency.tracking:  # the client counts the common case itself (seshat/client.py)
+            latency.count(argv, duration_ns)
         if duration_ns < self.notify_ns:
             return
         duration_us = duration_ns // 1000

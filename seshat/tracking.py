@@ -72,14 +72,10 @@ class TrackingMode:
     caching: bool | None = None  # CLIENT CACHING yes/no, for the next command only
     broken_redirect: bool = False
     caching_fresh: bool = False  # CLIENT CACHING just ran: its answer is for the next command
-    current: list[bytes] | None = None  # the command `next_command` last saw
 
-    def next_command(self, argv: list[bytes]) -> None:
-        """A command starts (outside MULTI): CLIENT CACHING's answer lasts for one command.
-        A command that waited and starts again is the same command."""
-        if argv is self.current:
-            return
-        self.current = argv
+    def next_command(self) -> None:
+        """A command starts (outside MULTI; not again after a wait): CLIENT CACHING's answer
+        lasts for one command."""
         if self.caching_fresh:
             self.caching_fresh = False
         else:

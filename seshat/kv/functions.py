@@ -456,13 +456,19 @@ def _list(view: KeyspaceView, argv: list[bytes]) -> Reply:
     return out
 
 
-def apply_fcall(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
-    found = _find(w.sub_get, argv[1])
+def _callee(get: Get, argv: list[bytes]) -> tuple[_Library, FunctionInfo] | ErrorReply:
+    """FCALL's and FCALL_RO's function and library, or their first error, in Redis's order."""
+    found = _find(get, argv[1])
     if found is None:
         return NOT_FOUND
     error = S.check_keys(argv, BAD_NUMKEYS)
-    if error is not None:
-        return error
+    return found if error is None else error
+
+
+def apply_fcall(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
+    found = _callee(w.sub_get, argv)
+    if isinstance(found, ErrorReply):
+        return found
     lib, f = found
     writer = None if b"no-writes" in f.flags else w
     h = S.Host(S.pending(w), writer, now_ms, db)
@@ -470,12 +476,9 @@ def apply_fcall(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> R
 
 
 def read_fcall_ro(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
-    found = _find(view.sub_get, argv[1])
-    if found is None:
-        return NOT_FOUND
-    error = S.check_keys(argv, BAD_NUMKEYS)
-    if error is not None:
-        return error
+    found = _callee(view.sub_get, argv)
+    if isinstance(found, ErrorReply):
+        return found
     lib, f = found
     if b"no-writes" not in f.flags:
         return WRITE_FLAG_RO

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from seshat.kv.service import Read, Write
 from tests.kv.conftest import LocalClient, RawRedis
 from tests.kv.test_differential import check_sequence
+from tests.kv.test_streams_differential import flat  # joins a tuple of parts into one argv
 
 
 def lines(text: str) -> list[list[bytes]]:
@@ -303,16 +304,6 @@ _NUMS = st.sampled_from([b"1", b"2", b"3", b"10", b"-1", b"1.5", b"01", b"0x2", 
 _KEYS = st.sampled_from([b"l", b"l", b"s", b"z", b"n", b"x"])
 
 
-def _flat(*parts: st.SearchStrategy[object]) -> st.SearchStrategy[list[bytes]]:
-    def join(values: tuple[object, ...]) -> list[bytes]:
-        out: list[bytes] = []
-        for v in values:
-            out.extend(v if isinstance(v, list) else [v])  # type: ignore[arg-type]
-        return out
-
-    return st.tuples(*parts).map(join)
-
-
 _OPTION = st.one_of(
     st.sampled_from([[b"ASC"], [b"DESC"], [b"ALPHA"], [b"BY", b"nosort"], [b"BY", b"w_*"],
                      [b"BY", b"h_*->f"], [b"GET", b"#"], [b"GET", b"w_*"], [b"GET", b"h_*->f"],
@@ -324,17 +315,17 @@ _OPTION = st.one_of(
 
 _c = st.just
 SORT_COMMAND = st.one_of(
-    _flat(_c(b"RPUSH"), st.sampled_from([b"l", b"n"]), _ELEMS, st.lists(_ELEMS, max_size=4)),
-    _flat(_c(b"SADD"), _c(b"s"), _NUMS, st.lists(_NUMS, max_size=4)),
-    _flat(_c(b"ZADD"), _c(b"z"), st.integers(0, 3).map(lambda n: b"%d" % n), _ELEMS),
-    _flat(_c(b"SET"), st.builds(lambda e: b"w_" + e, _ELEMS), _NUMS),
-    _flat(_c(b"SET"), st.builds(lambda e: b"v_" + e, _ELEMS), _ELEMS),
-    _flat(_c(b"HSET"), st.builds(lambda e: b"h_" + e, _ELEMS), _c(b"f"), _NUMS),
-    _flat(_c(b"SET"), _c(b"x"), _c(b"str")),
-    _flat(_c(b"DEL"), _KEYS),
-    _flat(st.sampled_from([b"SORT", b"SORT_RO"]), _KEYS, st.lists(_OPTION, max_size=4).map(
+    flat(_c(b"RPUSH"), st.sampled_from([b"l", b"n"]), _ELEMS, st.lists(_ELEMS, max_size=4)),
+    flat(_c(b"SADD"), _c(b"s"), _NUMS, st.lists(_NUMS, max_size=4)),
+    flat(_c(b"ZADD"), _c(b"z"), st.integers(0, 3).map(lambda n: b"%d" % n), _ELEMS),
+    flat(_c(b"SET"), st.builds(lambda e: b"w_" + e, _ELEMS), _NUMS),
+    flat(_c(b"SET"), st.builds(lambda e: b"v_" + e, _ELEMS), _ELEMS),
+    flat(_c(b"HSET"), st.builds(lambda e: b"h_" + e, _ELEMS), _c(b"f"), _NUMS),
+    flat(_c(b"SET"), _c(b"x"), _c(b"str")),
+    flat(_c(b"DEL"), _KEYS),
+    flat(st.sampled_from([b"SORT", b"SORT_RO"]), _KEYS, st.lists(_OPTION, max_size=4).map(
         lambda opts: [w for o in opts for w in o])),
-    _flat(_c(b"LRANGE"), st.sampled_from([b"d", b"l"]), _c(b"0"), _c(b"-1")),
+    flat(_c(b"LRANGE"), st.sampled_from([b"d", b"l"]), _c(b"0"), _c(b"-1")),
 )  # fmt: skip
 
 

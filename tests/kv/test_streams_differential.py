@@ -539,7 +539,7 @@ _TRIM = st.one_of(
 )
 
 
-def _flat(*parts: st.SearchStrategy[object]) -> st.SearchStrategy[list[bytes]]:
+def flat(*parts: st.SearchStrategy[object]) -> st.SearchStrategy[list[bytes]]:
     def join(values: tuple[object, ...]) -> list[bytes]:
         out: list[bytes] = []
         for v in values:
@@ -551,40 +551,40 @@ def _flat(*parts: st.SearchStrategy[object]) -> st.SearchStrategy[list[bytes]]:
 
 _c = st.just
 STREAM_COMMAND = st.one_of(
-    _flat(_c(b"XADD"), _KEYS, st.sampled_from([[], [b"NOMKSTREAM"]]),
+    flat(_c(b"XADD"), _KEYS, st.sampled_from([[], [b"NOMKSTREAM"]]),
           st.one_of(st.just([]), _TRIM), st.one_of(_IDS, st.builds(lambda ms: b"%d-*" % ms, st.integers(0, 6))),
           _c(b"f"), st.sampled_from([b"1", b"2"])),
-    _flat(_c(b"XDEL"), _KEYS, _IDS, st.one_of(st.just([]), _IDS.map(lambda i: [i]))),
-    _flat(_c(b"XTRIM"), _KEYS, _TRIM),
-    _flat(st.sampled_from([b"XRANGE", b"XREVRANGE"]), _KEYS, _BOUNDS, _BOUNDS, _COUNT),
-    _flat(_c(b"XLEN"), _KEYS),
-    _flat(_c(b"XSETID"), _KEYS, _IDS),
-    _flat(_c(b"XREAD"), _COUNT, _c(b"STREAMS"), _KEYS, st.sampled_from([b"0", b"$", b"2-0"])),
-    _flat(_c(b"XGROUP"), _c(b"CREATE"), _KEYS, _GROUPS, st.sampled_from([b"0", b"$", b"3-0"]),
+    flat(_c(b"XDEL"), _KEYS, _IDS, st.one_of(st.just([]), _IDS.map(lambda i: [i]))),
+    flat(_c(b"XTRIM"), _KEYS, _TRIM),
+    flat(st.sampled_from([b"XRANGE", b"XREVRANGE"]), _KEYS, _BOUNDS, _BOUNDS, _COUNT),
+    flat(_c(b"XLEN"), _KEYS),
+    flat(_c(b"XSETID"), _KEYS, _IDS),
+    flat(_c(b"XREAD"), _COUNT, _c(b"STREAMS"), _KEYS, st.sampled_from([b"0", b"$", b"2-0"])),
+    flat(_c(b"XGROUP"), _c(b"CREATE"), _KEYS, _GROUPS, st.sampled_from([b"0", b"$", b"3-0"]),
           st.sampled_from([[], [b"MKSTREAM"], [b"ENTRIESREAD", b"1"]])),
-    _flat(_c(b"XGROUP"), _c(b"SETID"), _KEYS, _GROUPS, st.sampled_from([b"0", b"$", b"3-0"])),
-    _flat(_c(b"XGROUP"), st.sampled_from([b"CREATECONSUMER", b"DELCONSUMER"]), _KEYS, _GROUPS,
+    flat(_c(b"XGROUP"), _c(b"SETID"), _KEYS, _GROUPS, st.sampled_from([b"0", b"$", b"3-0"])),
+    flat(_c(b"XGROUP"), st.sampled_from([b"CREATECONSUMER", b"DELCONSUMER"]), _KEYS, _GROUPS,
           _CONSUMERS),
-    _flat(_c(b"XGROUP"), _c(b"DESTROY"), _KEYS, _GROUPS),
-    _flat(_c(b"XREADGROUP"), _c(b"GROUP"), _GROUPS, _CONSUMERS, _COUNT,
+    flat(_c(b"XGROUP"), _c(b"DESTROY"), _KEYS, _GROUPS),
+    flat(_c(b"XREADGROUP"), _c(b"GROUP"), _GROUPS, _CONSUMERS, _COUNT,
           st.sampled_from([[], [b"NOACK"]]), _c(b"STREAMS"), _KEYS,
           st.sampled_from([b">", b"0", b"0", b"2-0"])),
-    _flat(_c(b"XREADGROUP"), _c(b"GROUP"), _c(b"g"), _CONSUMERS, _c(b"STREAMS"), _c(b"s"),
+    flat(_c(b"XREADGROUP"), _c(b"GROUP"), _c(b"g"), _CONSUMERS, _c(b"STREAMS"), _c(b"s"),
           st.sampled_from([b">", b"0"])),
-    _flat(_c(b"XPENDING"), _c(b"s"), _c(b"g"), _c(b"-"), _c(b"+"), _c(b"10")),
-    _flat(_c(b"XACK"), _KEYS, _GROUPS, _IDS, st.one_of(st.just([]), _IDS.map(lambda i: [i]))),
-    _flat(_c(b"XPENDING"), _KEYS, _GROUPS),
-    _flat(_c(b"XPENDING"), _KEYS, _GROUPS, _BOUNDS, _BOUNDS, st.sampled_from([b"1", b"10"]),
+    flat(_c(b"XPENDING"), _c(b"s"), _c(b"g"), _c(b"-"), _c(b"+"), _c(b"10")),
+    flat(_c(b"XACK"), _KEYS, _GROUPS, _IDS, st.one_of(st.just([]), _IDS.map(lambda i: [i]))),
+    flat(_c(b"XPENDING"), _KEYS, _GROUPS),
+    flat(_c(b"XPENDING"), _KEYS, _GROUPS, _BOUNDS, _BOUNDS, st.sampled_from([b"1", b"10"]),
           st.one_of(st.just([]), _CONSUMERS.map(lambda c: [c]))),
-    _flat(_c(b"XCLAIM"), _KEYS, _GROUPS, _CONSUMERS, _c(b"0"), _IDS,
+    flat(_c(b"XCLAIM"), _KEYS, _GROUPS, _CONSUMERS, _c(b"0"), _IDS,
           st.sampled_from([[], [b"JUSTID"], [b"FORCE"], [b"RETRYCOUNT", b"5"], [b"LASTID", b"4-0"]])),
-    _flat(_c(b"XAUTOCLAIM"), _KEYS, _GROUPS, _CONSUMERS, _c(b"0"), _BOUNDS, _COUNT,
+    flat(_c(b"XAUTOCLAIM"), _KEYS, _GROUPS, _CONSUMERS, _c(b"0"), _BOUNDS, _COUNT,
           st.sampled_from([[], [b"JUSTID"]])),
-    _flat(_c(b"XINFO"), _c(b"GROUPS"), _KEYS),
-    _flat(_c(b"XINFO"), _c(b"CONSUMERS"), _KEYS, _GROUPS),
-    _flat(_c(b"XINFO"), _c(b"STREAM"), _KEYS, st.sampled_from([[], [b"FULL"]])),
-    _flat(st.sampled_from([b"DEL", b"TYPE", b"EXISTS"]), _KEYS),
-    _flat(_c(b"COPY"), _KEYS, _KEYS),
+    flat(_c(b"XINFO"), _c(b"GROUPS"), _KEYS),
+    flat(_c(b"XINFO"), _c(b"CONSUMERS"), _KEYS, _GROUPS),
+    flat(_c(b"XINFO"), _c(b"STREAM"), _KEYS, st.sampled_from([[], [b"FULL"]])),
+    flat(st.sampled_from([b"DEL", b"TYPE", b"EXISTS"]), _KEYS),
+    flat(_c(b"COPY"), _KEYS, _KEYS),
 )  # fmt: skip
 
 
