@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
 import os
 import shutil
@@ -32,6 +33,15 @@ SCENARIOS = {  # name -> redis-benchmark arguments
     "SET c50": ["-t", "set", "-c", "50"],
     "GET c50": ["-t", "get", "-c", "50"],
 }
+# Scripts cost more than commands (a fresh Lua state per run: docs/scripting.md), so they are
+# compared on their own: `--only "EVALSHA c50"`, with fewer `--requests`.
+SCRIPT = "return redis.call('set', KEYS[1], ARGV[1])"
+LIBRARY = "#!lua name=ab\nredis.register_function('setter', function(k, a) return redis.call('set', k[1], a[1]) end)"
+SCRIPT_SCENARIOS = {
+    "EVALSHA c50": ["-c", "50", "EVALSHA", hashlib.sha1(SCRIPT.encode()).hexdigest(), "1",
+                    "key:__rand_int__", "x"],
+    "FCALL c50": ["-c", "50", "FCALL", "setter", "1", "key:__rand_int__", "x"],
+}  # fmt: skip
 
 
 def _free_port() -> int:
@@ -61,6 +71,9 @@ def _start(tree: Path, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     for _ in range(200):
         ping = ["redis-cli", "-p", str(port), "ping"]
         if subprocess.run(ping, check=False, capture_output=True).stdout:
+            for load in (["SCRIPT", "LOAD", SCRIPT], ["FUNCTION", "LOAD", "REPLACE", LIBRARY]):
+                subprocess.run(["redis-cli", "-p", str(port), *load], check=True,
+                               capture_output=True)  # fmt: skip
             return proc, port
         time.sleep(0.05)
     raise SystemExit(f"the server in {tree} did not start")
@@ -88,14 +101,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old", required=True, help="the commit to compare the working tree with")
     parser.add_argument("--new", help="a commit to measure instead of the working tree")
-    parser.add_argument("--only", help="one test of " + ", ".join(SCENARIOS))
+    parser.add_argument("--only", help="one test of " + ", ".join([*SCENARIOS, *SCRIPT_SCENARIOS]))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=100_000)
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="seshat-ab-"))
     old_tree = _checkout(args.old, base / "old")
     new_tree = _checkout(args.new, base / "new") if args.new else ROOT
-    scenarios = {args.only: SCENARIOS[args.only]} if args.only else SCENARIOS
+    every = {**SCENARIOS, **SCRIPT_SCENARIOS}
+    scenarios = {args.only: every[args.only]} if args.only else SCENARIOS
     procs = []
     try:
         targets = {}

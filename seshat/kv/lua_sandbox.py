@@ -39,6 +39,7 @@ from typing import Any, Final
 
 import lupa.lua51 as lua  # type: ignore[import-untyped]
 
+from seshat.kv.lua_bytecode import compile_stripped
 from seshat.protocol.numbers import format_double
 from seshat.protocol.replies import (
     BigNumber,
@@ -303,6 +304,15 @@ local function runner(fn)
   return raw_xpcall(fn, handler)
 end
 
+return runner, handler, env, raw_xpcall, KILLED
+"""
+
+# Runs after `_SETUP` in a state that loads a Redis 7 function library (FUNCTION LOAD, FCALL), and
+# only there: an EVAL pays for none of it.
+_LIBRARY_SETUP: Final = r"""
+local handler, env, raw_xpcall, KILLED, redis_log, version, version_num = ...
+local error, type, tostring, select, pairs, setmetatable, rawget, setfenv =
+      error, type, tostring, select, pairs, setmetatable, rawget, setfenv
 -- Redis 7 functions. A library's code runs once with only redis.register_function, redis.log,
 -- the LOG_* levels and the version constants to see (each lookup of anything else fails as a
 -- missing global); the callbacks it registers then see the globals above (no KEYS, no ARGV).
@@ -411,7 +421,7 @@ local function call_function(callback, keys, args)
   return raw_xpcall(function() return callback(keys, args) end, handler)
 end
 
-return runner, load_library, call_function
+return load_library, call_function
 """
 
 
@@ -428,18 +438,15 @@ def _compile_failure(message: Any) -> str:
     return "ERR Error compiling script (new function): " + _text(message)
 
 
-_setup_bytecode: bytes | None = None
+@functools.cache
+def _bytecode(name: str) -> bytes:
+    source = {"setup": _SETUP, "library": _LIBRARY_SETUP}[name]
+    return compile_stripped(source.replace("HOOK_EVERY", str(HOOK_EVERY)))
 
 
-def _load_setup(runtime: Any) -> Any:
-    """The setup chunk in `runtime`, from bytecode compiled once per process (loading bytecode
-    costs a fifth of compiling the source)."""
-    global _setup_bytecode
-    if _setup_bytecode is None:
-        scratch = lua.LuaRuntime(encoding=None, register_eval=False, register_builtins=False)
-        compiled = scratch.compile(_SETUP.replace("HOOK_EVERY", str(HOOK_EVERY)))
-        _setup_bytecode = bytes(scratch.globals().string.dump(compiled))
-    return runtime.globals().loadstring(_setup_bytecode, b"=seshat_setup")
+def _load_chunk(runtime: Any, name: str) -> Any:
+    """One of the sandbox's chunks in `runtime`, from bytecode made once per process."""
+    return runtime.globals().loadstring(_bytecode(name), b"=seshat_" + name.encode())
 
 
 def _load(runtime: Any, body: bytes, chunk: bytes = CHUNK_NAME) -> tuple[Any, Any]:
@@ -468,7 +475,7 @@ class Run:
         self.resp = 2
 
     def _open(self, keys: list[bytes] | None, argv: list[bytes] | None, chunk: bytes) -> Any:
-        """A fresh state with Redis's environment: (runner, load_library, call_function)."""
+        """A fresh state with Redis's environment: (runner, handler, env, raw_xpcall, KILLED)."""
         runtime = lua.LuaRuntime(
             encoding=None,
             register_eval=False,
@@ -478,7 +485,7 @@ class Run:
             attribute_filter=_no_attributes,
         )
         self._runtime = runtime
-        setup = _load_setup(runtime)
+        setup = _load_chunk(runtime, "setup")
         return setup(
             self._redis_call, self._redis_pcall, self._set_resp, _log, _acl_check_cmd,
             _error_of, self._draw, self._reseed, sha1hex, self._charge, self._cjson_encode,
@@ -489,7 +496,7 @@ class Run:
 
     def execute(self, body: bytes, sha: str, keys: list[bytes], argv: list[bytes]) -> Reply:
         """Run `body` and return its reply, as Redis's EVAL (a compile error included)."""
-        runner, _load_library, _call = self._open(keys, argv, CHUNK_NAME)
+        runner = self._open(keys, argv, CHUNK_NAME)[0]
         runtime = self._runtime
         fn, message = _load(runtime, body)
         if fn is None:
@@ -512,7 +519,7 @@ class Run:
         """Run a function library's code as FUNCTION LOAD does: the functions it registers (in
         registration order), or Redis's error."""
         try:
-            _runner, load_library, _call = self._open(None, None, FUNCTION_CHUNK_NAME)
+            load_library, _call = self._open_library()
             loaded = self._load_library(load_library, code)
             if isinstance(loaded, ErrorReply):
                 return loaded
@@ -535,7 +542,7 @@ class Run:
         """FCALL: load the library `code` into a fresh state, then call its function `name`
         with (keys, args), as Redis does; errors carry `script: <name>, on @user_function:N.`"""
         try:
-            _runner, load_library, call = self._open(None, None, FUNCTION_CHUNK_NAME)
+            load_library, call = self._open_library()
             loaded = self._load_library(load_library, code)
             if isinstance(loaded, ErrorReply):
                 return loaded
@@ -554,6 +561,12 @@ class Run:
             return ErrorReply(f"ERR Script used more than {MEMORY_MAX >> 20} MiB of Lua memory")
         finally:
             self._runtime = None
+
+    def _open_library(self) -> Any:
+        """A fresh state for a function library: (load_library, call_function)."""
+        _runner, *internals = self._open(None, None, FUNCTION_CHUNK_NAME)
+        library_setup = _load_chunk(self._runtime, "library")
+        return library_setup(*internals, _log, REDIS_VERSION, REDIS_VERSION_NUM)
 
     def _load_library(self, load_library: Any, code: bytes) -> list[Any] | ErrorReply:
         fn, message = _load(self._runtime, code, FUNCTION_CHUNK_NAME)
