@@ -403,15 +403,26 @@ class Admin:
             return E.SYNTAX
         if sub == b"set" and len(argv) >= 4:
             changes = {}
+            known = self.server.settable_params()
             for i in range(2, len(argv), 2):
                 name = argv[i].decode(errors="replace").lower()
-                if name not in self.server.settable_params():
+                if name not in known:
                     return E.config_set_unknown(argv[i])
+                if name in changes:
+                    return E.config_set_failed(name, "duplicate parameter")
                 changes[name] = argv[i + 1]
+            # As Redis 7: all or nothing. What was set before a refusal is set back.
+            setters = self.server.settable_params()
+            before = {name: params[name]().encode() for name in changes if name in params}
+            done: list[str] = []
             for name, value in changes.items():
-                error = self.server.settable_params()[name](value)
+                error = setters[name](value)
                 if error is not None:
+                    for undo in reversed(done):
+                        if undo in before:
+                            setters[undo](before[undo])
                     return error
+                done.append(name)
             return OK
         if sub == b"resetstat" and len(argv) == 2:
             self.server.stats.reset()

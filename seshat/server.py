@@ -11,6 +11,7 @@ the only place that knows both sides.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import random
 import time
@@ -29,6 +30,7 @@ from seshat.command_timing import CommandTiming
 from seshat.command_timing import config_params as timing_config_params
 from seshat.command_timing import settable_params as timing_settable_params
 from seshat.config import NodeConfig
+from seshat.config_params import RedisParams
 from seshat.kv import errors as E
 from seshat.kv import notify as N
 from seshat.kv.service import KVService
@@ -147,6 +149,7 @@ class Server:
         self.slowlog = SlowLog()  # SLOWLOG, the latency monitor and histograms: this node's
         self.latency = LatencyMonitor()
         self.timing = CommandTiming(self.slowlog, self.latency)  # client.py's timing hook
+        self.redis_params = RedisParams()  # Redis's parameters Seshat only remembers
         self.last_save_s = int(time.time())  # LASTSAVE: start-up, log compaction, SAVE
         self.client_pause = ClientPause()  # CLIENT PAUSE: this node's clients only
         # notify-keyspace-events as Redis's bits (seshat/kv/notify.py); this node's own setting
@@ -610,6 +613,14 @@ class Server:
         return rows
 
     def config_params(self) -> dict[str, Callable[[], str]]:
+        """Every parameter CONFIG GET knows: Redis's (config_params.py), then Seshat's own."""
+        return {**self._redis_params_getters(), **self._own_config_params()}
+
+    def _redis_params_getters(self) -> dict[str, Callable[[], str]]:
+        get = self.redis_params.get
+        return {name: functools.partial(get, name) for name in self.redis_params.names()}
+
+    def _own_config_params(self) -> dict[str, Callable[[], str]]:
         c = self.config
         return {
             "bind": lambda: c.bind,
@@ -621,6 +632,7 @@ class Server:
             "appendonly": lambda: "no",
             "appendfsync": lambda: "always",
             "maxmemory": lambda: "0",
+            "maxmemory-policy": lambda: "noeviction",
             "proto-max-bulk-len": lambda: "536870912",
             "notify-keyspace-events": lambda: N.format_flags(self.notify_flags),
             "client-query-buffer-limit": lambda: "1073741824",
@@ -632,6 +644,19 @@ class Server:
         }
 
     def settable_params(self) -> dict[str, Callable[[bytes], ErrorReply | None]]:
+        """What CONFIG SET may change: Seshat's own setters; Redis's parameters that Seshat
+        reports but decides itself take only their current value; the rest are remembered."""
+        own = self._own_setters()
+        values = self.redis_params
+        params: dict[str, Callable[[bytes], ErrorReply | None]] = {}
+        getters = self._own_config_params()
+        for name in values.names():
+            current = getters.get(name)
+            fixed = None if current is None else current()
+            params[name] = functools.partial(values.set, name, fixed=fixed)
+        return {**params, **own}
+
+    def _own_setters(self) -> dict[str, Callable[[bytes], ErrorReply | None]]:
         def set_requirepass(value: bytes) -> ErrorReply | None:
             self.config.requirepass = value.decode(errors="replace")
             return None
