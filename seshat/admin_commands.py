@@ -6,8 +6,10 @@ Each lives in a module of its own (one job each); this one only gathers their ha
 
 from __future__ import annotations
 
+from seshat.failover import HANDLERS as FAILOVER_HANDLERS
 from seshat.latency import HANDLERS as LATENCY_HANDLERS
 from seshat.memory_report import HANDLERS as MEMORY_HANDLERS
+from seshat.modules import HANDLERS as MODULE_HANDLERS
 from seshat.monitor import HANDLERS as MONITOR_HANDLERS
 from seshat.persistence_commands import HANDLERS as PERSISTENCE_HANDLERS
 from seshat.roles import HANDLERS as ROLE_HANDLERS
@@ -20,4 +22,6 @@ HANDLERS = {
     **MEMORY_HANDLERS,
     **PERSISTENCE_HANDLERS,
     **MONITOR_HANDLERS,
+    **FAILOVER_HANDLERS,
+    **MODULE_HANDLERS,
 }

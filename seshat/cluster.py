@@ -164,6 +164,22 @@ class Cluster:
         if self.transport is not None:
             await self.transport.stop()
 
+    def live_followers(self) -> list[int]:
+        """The leader's other voters that answered lately over a connected stream: those a
+        leadership transfer can reach (FAILOVER, and a stopping leader's hand-off)."""
+        raw, transport = self.server.node.raw, self.transport
+        if transport is None or not self.server.node.is_leader():
+            return []
+        progress = raw.raft.progress
+        return [
+            n
+            for n in raw.conf_state().voters
+            if n != raw.id
+            and n in progress
+            and progress[n].recent_active
+            and transport.peer_state(n) is PeerState.CONNECTED
+        ]
+
     async def hand_off_leadership(self) -> None:
         """A leader that stops hands leadership to its most caught-up live voter first.
 
@@ -175,16 +191,10 @@ class Cluster:
         node, raw, transport = self.server.node, self.server.node.raw, self.transport
         if not node.is_leader() or node.failure is not None or transport is None:
             return
-        progress = raw.raft.progress
-        live = [
-            n
-            for n in raw.conf_state().voters
-            if n != raw.id
-            and progress[n].recent_active
-            and transport.peer_state(n) is PeerState.CONNECTED
-        ]
+        live = self.live_followers()
         if not live:
             return
+        progress = raw.raft.progress
         target = max(live, key=lambda n: progress[n].match)
         config = self.config
         deadline = time.monotonic() + config.election_ticks * config.tick_interval_ms / 1000

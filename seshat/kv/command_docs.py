@@ -6816,6 +6816,227 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
         ),
     ],
     b"bgrewriteaof": [],
+    b"replicaof": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"args"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"host-port"),
+                                        (b"type", b"block"),
+                                        (
+                                            b"arguments",
+                                            [
+                                                Map([(b"name", b"host"), (b"type", b"string")]),
+                                                Map([(b"name", b"port"), (b"type", b"integer")]),
+                                            ],
+                                        ),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"no-one"),
+                                        (b"type", b"block"),
+                                        (
+                                            b"arguments",
+                                            [
+                                                Map(
+                                                    [
+                                                        (b"name", b"no"),
+                                                        (b"type", b"pure-token"),
+                                                        (b"token", b"NO"),
+                                                    ]
+                                                ),
+                                                Map(
+                                                    [
+                                                        (b"name", b"one"),
+                                                        (b"type", b"pure-token"),
+                                                        (b"token", b"ONE"),
+                                                    ]
+                                                ),
+                                            ],
+                                        ),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"slaveof": [
+        (b"doc_flags", Set([SimpleString(b"deprecated")])),
+        (b"deprecated_since", b"5.0.0"),
+        (b"replaced_by", b"`REPLICAOF`"),
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"args"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"host-port"),
+                                        (b"type", b"block"),
+                                        (
+                                            b"arguments",
+                                            [
+                                                Map([(b"name", b"host"), (b"type", b"string")]),
+                                                Map([(b"name", b"port"), (b"type", b"integer")]),
+                                            ],
+                                        ),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"no-one"),
+                                        (b"type", b"block"),
+                                        (
+                                            b"arguments",
+                                            [
+                                                Map(
+                                                    [
+                                                        (b"name", b"no"),
+                                                        (b"type", b"pure-token"),
+                                                        (b"token", b"NO"),
+                                                    ]
+                                                ),
+                                                Map(
+                                                    [
+                                                        (b"name", b"one"),
+                                                        (b"type", b"pure-token"),
+                                                        (b"token", b"ONE"),
+                                                    ]
+                                                ),
+                                            ],
+                                        ),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                )
+            ],
+        ),
+    ],
+    b"failover": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"target"),
+                        (b"type", b"block"),
+                        (b"token", b"TO"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"host"), (b"type", b"string")]),
+                                Map([(b"name", b"port"), (b"type", b"integer")]),
+                                Map(
+                                    [
+                                        (b"name", b"force"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"FORCE"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"abort"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"ABORT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"milliseconds"),
+                        (b"type", b"integer"),
+                        (b"token", b"TIMEOUT"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"module": [],
+    b"module|list": [],
+    b"module|loadex": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"path"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"configs"),
+                        (b"type", b"block"),
+                        (b"token", b"CONFIG"),
+                        (
+                            b"flags",
+                            Set(
+                                [
+                                    SimpleString(b"optional"),
+                                    SimpleString(b"multiple"),
+                                    SimpleString(b"multiple_token"),
+                                ]
+                            ),
+                        ),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"name"), (b"type", b"string")]),
+                                Map([(b"name", b"value"), (b"type", b"string")]),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"args"),
+                        (b"type", b"block"),
+                        (b"token", b"ARGS"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                        (b"arguments", [Map([(b"name", b"arg"), (b"type", b"string")])]),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"module|unload": [(b"arguments", [Map([(b"name", b"name"), (b"type", b"string")])])],
+    b"module|help": [],
+    b"module|load": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"path"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"arg"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
     b"lolwut": [
         (
             b"arguments",
