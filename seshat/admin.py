@@ -9,13 +9,11 @@ a verbatim string, `COMMAND DOCS` a map).
 from __future__ import annotations
 
 import fnmatch
-import os
-import resource
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from seshat import __version__
+from seshat.acl.commands import acl_command
 from seshat.admin_commands import HANDLERS as ADMIN_COMMAND_HANDLERS
 from seshat.client_controls import CLIENT_HANDLERS as CLIENT_CONTROL_HANDLERS
 from seshat.kv import errors as E
@@ -58,6 +56,7 @@ class Admin:
             b"quit": Admin.quit,
             b"hello": Admin.hello,
             b"auth": Admin.auth,
+            b"acl": acl_command,  # ACL's node-answered subcommands (seshat/acl/commands.py)
             b"client": Admin.client,
             b"command": Admin.command,
             b"info": Admin.info,
@@ -105,21 +104,13 @@ class Admin:
     def auth(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
         if len(argv) > 3:
             return E.SYNTAX
-        password = self.server.config.requirepass
-        if len(argv) == 2 and not password:
+        acl = self.server.acl  # users, requirepass included: seshat/acl/state.py
+        if len(argv) == 2 and acl.default_nopass():
             return E.AUTH_NOT_CONFIGURED
         user = argv[1] if len(argv) == 3 else b"default"
-        given = argv[-1]
-        if self._check_password(user, given):
-            conn.set_authenticated()
+        if acl.authenticate(conn, user, argv[-1], argv[0]):
             return OK
         return E.WRONGPASS
-
-    def _check_password(self, user: bytes, given: bytes) -> bool:
-        if user != b"default":
-            return False
-        password = self.server.config.requirepass
-        return not password or given == password.encode()
 
     def hello(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
         protocol = conn.protocol
@@ -144,10 +135,8 @@ class Admin:
                 i += 2
             else:
                 return E.hello_syntax(argv[i])
-        if auth is not None:
-            if not self._check_password(*auth):
-                return E.WRONGPASS
-            conn.set_authenticated()
+        if auth is not None and not self.server.acl.authenticate(conn, *auth, argv[0]):
+            return E.WRONGPASS
         if not conn.authenticated:
             return E.HELLO_NOAUTH
         if name is not None:
@@ -225,7 +214,8 @@ class Admin:
             f"db={conn.session.db} sub={counts[0]} psub={counts[1]} ssub={counts[2]} multi=-1 "
             f"qbuf={conn.parser.buffered_bytes()} qbuf-free=0 "
             f"argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r "
-            f"cmd={cmd} user=default redir=-1 resp={conn.protocol}\n"
+            f"cmd={cmd} user={conn.user_name.decode(errors='replace')} redir=-1 "
+            f"resp={conn.protocol}\n"
         )
 
     def _client_list(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
@@ -288,8 +278,9 @@ class Admin:
                     return ErrorReply(f"ERR Unknown client type '{value.decode(errors='replace')}'")
                 filters.append(lambda c, t=wanted_type: _client_type(c) == t)
             elif option == b"user":
-                if value != b"default":  # the only user Seshat has
+                if self.server.acl.user(value) is None:  # ACL users: seshat/acl
                     return ErrorReply(f"ERR No such user '{value.decode(errors='replace')}'")
+                filters.append(lambda c, u=value: c.user_name == u)
 
             else:
                 return E.SYNTAX
@@ -363,19 +354,7 @@ class Admin:
     # ------------------------------------------------------------------ INFO
 
     def info(self, conn: ClientConnection, argv: list[bytes]) -> Reply:
-        sections = self.server.info_sections()
-        wanted = [a.decode(errors="replace").lower() for a in argv[1:]] or ["default"]
-        names: list[str] = []
-        for name in wanted:
-            if name in ("all", "everything", "default"):
-                names.extend(sections)
-            elif name in sections and name not in names:
-                names.append(name)
-        parts = []
-        for name in names:
-            body = "".join(f"{k}:{v}\r\n" for k, v in sections[name]())
-            parts.append(f"# {name.capitalize()}\r\n{body}")
-        return Verbatim("\r\n".join(parts).encode())
+        return self.server.info.render(argv)  # sections and fields: seshat/info_sections.py
 
     # ------------------------------------------------------------------ CONFIG
 
@@ -425,7 +404,7 @@ class Admin:
                 done.append(name)
             return OK
         if sub == b"resetstat" and len(argv) == 2:
-            self.server.stats.reset()
+            self.server.info.reset_stats()
             return OK
         if sub == b"rewrite" and len(argv) == 2:
             return ErrorReply("ERR The server is running without a config file")
@@ -488,25 +467,6 @@ def _help(container: bytes) -> Reply:
     for spec in SUBCOMMANDS[container.lower()]:
         lines.append(spec.name.split(b"|", 1)[1].upper())
     return [SimpleString(line) for line in lines]
-
-
-def process_stats() -> dict[str, str]:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    rss = 0
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    rss = int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return {
-        "used_memory_rss": str(rss),
-        "used_cpu_sys": f"{usage.ru_stime:.6f}",
-        "used_cpu_user": f"{usage.ru_utime:.6f}",
-        "process_id": str(os.getpid()),
-        "seshat_version": __version__,
-    }
 
 
 # ---------------------------------------------------------------------- cluster commands

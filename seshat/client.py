@@ -54,7 +54,8 @@ from seshat.kv.commands import (
     lookup,
     lookup_subcommand,
 )
-from seshat.kv.operation import Watched, encode_exec
+from seshat.kv.operation import Watched, encode_exec, encode_exec_as
+from seshat.kv.script_user import SCRIPT_AS_FORWARD, SCRIPT_WRITES
 from seshat.kv.service import Connection, Immediate, Read, Session, Write
 from seshat.protocol.encoder import encode, encode_into
 from seshat.protocol.errors import ProtocolError
@@ -65,6 +66,7 @@ from seshat.raft.core import ProposalDropped
 from seshat.raft.node import Completion, NodeFailed, OutcomeUnknown, ProposalLost, ReadDropped
 
 if TYPE_CHECKING:
+    from seshat.acl.rules import User
     from seshat.server import Server
     from seshat.tracking import TrackingMode
 
@@ -114,7 +116,13 @@ class ClientConnection(asyncio.Protocol):
         self.lib_name = b""
         self.lib_ver = b""
         self.readonly = False  # READONLY: serve possibly stale reads on a follower
-        self.authenticated = not server.config.requirepass
+        self.authenticated = not server.acl.default_needs_auth()
+        # ACL (seshat/acl/state.py): the user's name, and the user when it is restricted
+        # (None: nothing to check, the common case, tested once per command in `_drain`).
+        self.user_name = b"default"
+        self.acl_user: User | None = server.acl.default_restriction()
+        if self.acl_user is not None:  # a restricted default user: its scripts are checked
+            self.session.script_user = b"default"
         self.parser = Parser(authenticated=self.authenticated)
         self.transport: asyncio.Transport | None = None
         self.addr = "?"
@@ -201,6 +209,9 @@ class ClientConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._close_after_flush:
             return
+        stats = self.server.stats  # INFO: per read, never per command
+        stats.net_input_bytes += len(data)
+        stats.reads_processed += 1
         try:
             self.parser.feed(data)
             commands = self.parser.next_commands()
@@ -259,6 +270,14 @@ class ClientConnection(asyncio.Protocol):
                 queue.popleft()
                 self._emit(E.NOAUTH)
                 continue
+            if self.acl_user is not None:  # a restricted ACL user: seshat/acl/check.py
+                refusal = server.acl.refuse(self, argv, self._multi is not None)
+                if refusal is not None:
+                    queue.popleft()
+                    if self._multi is not None:
+                        self._multi_dirty = True  # as Redis: EXEC then answers EXECABORT
+                    self._emit(refusal)
+                    continue
             if self.subscriptions is not None and self.protocol == 2:
                 refusal = _refused_while_subscribed(argv)
                 if refusal is not None:
@@ -504,7 +523,12 @@ class ClientConnection(asyncio.Protocol):
                 return reply
 
             slot = _Slot(None, False, [b"exec"], 0, then)
-            self._batch.append(encode_exec(now_ms, commands, watched))
+            user = self.session.script_user  # a restricted ACL user: its scripts are checked
+            self._batch.append(
+                encode_exec(now_ms, commands, watched)
+                if user is None
+                else encode_exec_as(now_ms, commands, watched, user)
+            )
             self._batch_slots.append(slot)
             self._slots.append(slot)
             self._pending += 1
@@ -604,7 +628,11 @@ class ClientConnection(asyncio.Protocol):
             self._emit(server.moved_reply(argv))
             return
         relay = cluster.forward_write if batched else cluster.forward
-        completion = relay(argv, self.session.db, self.protocol)
+        relayed = argv
+        user = self.session.script_user  # a restricted ACL user's script: the leader checks it
+        if user is not None and argv[0].lower() in SCRIPT_WRITES:
+            relayed = [SCRIPT_AS_FORWARD, user, *argv]
+        completion = relay(relayed, self.session.db, self.protocol)
         self._add_slot(_Slot(completion, False, argv, 0), forwarded=batched)
 
     def await_admin(self, coroutine: Any) -> None:
@@ -745,6 +773,9 @@ class ClientConnection(asyncio.Protocol):
             self._silenced = [r for r in self._silenced if r[1] > self._flushed]
         if out and self.transport is not None and not self._closed:
             self.transport.write(out)
+            stats = self.server.stats  # INFO: per write, never per reply
+            stats.net_output_bytes += len(out)
+            stats.writes_processed += 1
         if self._close_after_flush and not slots:
             self._close()
 
@@ -829,6 +860,14 @@ class ClientConnection(asyncio.Protocol):
         self.authenticated = True
         self.parser.authenticated = True
 
+    def close_soon(self) -> None:
+        """ACL DELUSER of this connection's user: close once the replies already queued are
+        written (Redis frees such clients; the one that ran DELUSER still gets its reply)."""
+        self._close_after_flush = True
+        if not self._flush_scheduled and not self._closed:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._after_completions)
+
     def kill(self) -> None:
         """CLIENT KILL: close now, dropping unsent replies, as Redis does."""
         self._close()
@@ -846,7 +885,8 @@ class ClientConnection(asyncio.Protocol):
         self.set_reply_mode(on=True, skip_next=False)
         self.server.tracking.stop(self)
         self.server.monitors.forget(self)
-        if self.server.config.requirepass:
+        self.server.acl.bind(self, b"default", self.server.acl.user(b"default"))
+        if self.server.acl.default_needs_auth():
             self.authenticated = self.parser.authenticated = False
 
     def deliver(self, reply: Reply) -> None:

@@ -30,6 +30,7 @@ from seshat.kv import errors as E
 from seshat.kv import transactions
 from seshat.kv import waits
 from seshat.kv.operation import Watched, encode_exec
+from seshat.kv.script_user import SCRIPT_AS_FORWARD
 from seshat.kv.service import Connection, Immediate, Read, Session, Write
 from seshat.protocol.encoder import encode
 from seshat.protocol.replies import ErrorReply, Raw, Reply
@@ -376,6 +377,8 @@ class Cluster:
         proposed: list[tuple[int, Completion]] = []
         for i, (db, argv) in enumerate(commands):
             session = Session(db)
+            if argv[0] == SCRIPT_AS_FORWARD:  # a restricted ACL user's script (seshat/acl)
+                session.script_user, argv = argv[1], argv[2:]
             prepared = None if argv[0] == EXEC_FORWARD else server.kv.prepare(session, argv)
             if isinstance(prepared, Write) and not waits.blocks(argv):
                 indexes.append(i)
@@ -425,6 +428,8 @@ class Cluster:
         server = self.server
         if argv[0] == EXEC_FORWARD:
             return await self._execute_exec(argv[1])
+        if argv[0] == SCRIPT_AS_FORWARD:  # a restricted ACL user's script (seshat/acl)
+            session.script_user, argv = argv[1], argv[2:]
         return await self._run_prepared(session, argv, server.kv.prepare(session, argv))
 
     async def _run_prepared(self, session: Session, argv: list[bytes], prepared: Any) -> Reply:

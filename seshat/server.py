@@ -17,11 +17,11 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from seshat import __version__, logs
-from seshat.admin import REDIS_VERSION, Admin, process_stats
+from seshat.acl.state import NodeAcl
+from seshat.admin import Admin
 from seshat.blocking import Blocking
 from seshat.client import ClientConnection, dropped_reply, failure_reply
 from seshat.client_controls import ClientPause
@@ -31,6 +31,7 @@ from seshat.command_timing import config_params as timing_config_params
 from seshat.command_timing import settable_params as timing_settable_params
 from seshat.config import NodeConfig
 from seshat.config_params import RedisParams
+from seshat.info_sections import InfoSections, Stats, install_error_counter
 from seshat.kv import errors as E
 from seshat.kv import notify as N
 from seshat.kv.service import KVService
@@ -38,7 +39,7 @@ from seshat.kv.state_machine import StateMachine
 from seshat.latency import LatencyMonitor
 from seshat.open_files import MAXCLIENTS_MAX, fit_maxclients
 from seshat.protocol.replies import ErrorReply, Reply
-from seshat.pubsub import CHANNELS, PATTERNS, SHARD_CHANNELS, PubSub
+from seshat.pubsub import PubSub
 from seshat.raft.core import Config as RaftConfig
 from seshat.raft.core import ProposalDropped
 from seshat.raft.node import NoTransport, RaftNode
@@ -56,21 +57,6 @@ CLUSTER_ID_KEY = b"cluster_id"
 
 class DataDirMismatch(Exception):
     """The data dir belongs to another node or cluster: refuse it rather than reuse it."""
-
-
-@dataclass(slots=True)
-class Stats:
-    connections_received: int = 0
-    rejected_connections: int = 0
-    commands_processed: int = 0
-    expired_keys: int = 0
-    started_s: float = 0.0
-
-    def reset(self) -> None:
-        self.connections_received = 0
-        self.rejected_connections = 0
-        self.commands_processed = 0
-        self.expired_keys = 0
 
 
 class RocksDurableLog:
@@ -115,7 +101,11 @@ class KVApplier:
         if state_machine.last_slow:
             self.server.timing.observe_applied(state_machine.last_slow)
         self.server.blocking.notify(state_machine.last_touched, state_machine.last_flushed)
+        if state_machine.last_expired:  # INFO expired_keys: one add per batch
+            self.server.stats.expired_keys += len(state_machine.last_expired)
         self.server.tell_clients(state_machine)
+        if state_machine.last_acl_changed:  # ACL SETUSER/DELUSER: this node's users and clients
+            self.server.acl.on_applied(state_machine.view, state_machine.last_acl_changed)
         cluster = self.server.cluster
         if cluster is not None:
             for entry in conf_entries:
@@ -141,7 +131,10 @@ class Server:
         self.log = logs.get("seshat")
         self.stats = Stats(started_s=time.monotonic())
         self.clients: dict[int, ClientConnection] = {}
+        self.info = InfoSections(self)  # INFO, and its 100 ms rate sampler
+        install_error_counter(self.stats)  # INFO errorstats: counted as errors are encoded
         self.admin = Admin(self)
+        self.acl = NodeAcl(self, lambda: self.config.requirepass)  # users: seshat/acl
         self.blocking = Blocking(self)  # clients parked in BLPOP & co. (leader only)
         self.pubsub = PubSub()  # this node's subscribers; messages are not replicated
         self.tracking = Tracking(self)  # CLIENT TRACKING of this node's clients
@@ -194,6 +187,7 @@ class Server:
         self.state_machine = StateMachine(engine)
         self.state_machine.notify_classes = N.emitted_classes(self.notify_flags)
         self.kv = KVService(self.state_machine, _wall_clock_ms)
+        self.acl.load(self.state_machine.view)
         raft_config = RaftConfig(
             id=config.node_id,
             rng=random.Random(os.urandom(16)),  # the core only sees the generator
@@ -235,6 +229,7 @@ class Server:
         if self.cluster is not None:
             self.cluster.client_addresses[config.node_id] = self.cluster.own_client_address()
         self._schedule_maintenance()
+        self.info.start()
         self.log.info(
             "seshat_started",
             version=__version__,
@@ -308,6 +303,7 @@ class Server:
         config = self.config
         for timer in self._timers:
             timer.cancel()
+        self.info.stop()
         if self._listener is not None:
             self._listener.close()
         deadline = time.monotonic() + config.timeout_graceful_shutdown_s
@@ -338,6 +334,7 @@ class Server:
         self.state_machine = StateMachine(self.engine)
         self.state_machine.notify_classes = N.emitted_classes(self.notify_flags)
         self.kv.state_machine = self.state_machine
+        self.acl.load(self.state_machine.view)
 
     def tell_clients(self, state_machine: StateMachine) -> None:
         """What this node's clients hear about an applied batch: keyspace notifications and
@@ -462,155 +459,7 @@ class Server:
     # ------------------------------------------------------------------ INFO and CONFIG
 
     def info_sections(self) -> dict[str, Callable[[], list[tuple[str, object]]]]:
-        return {
-            "server": self._info_server,
-            "clients": lambda: [
-                ("connected_clients", len(self.clients)),
-                ("maxclients", self.config.maxclients),
-                ("blocked_clients", self.blocking.parked()),
-            ],
-            "memory": self._info_memory,
-            "persistence": self._info_persistence,
-            "stats": self._info_stats,
-            "replication": self._info_replication,
-            "keyspace": self._info_keyspace,
-            "raft": self._info_raft,
-        }
-
-    def _info_server(self) -> list[tuple[str, object]]:
-        uptime = int(time.monotonic() - self.stats.started_s)
-        return [
-            ("redis_version", REDIS_VERSION),
-            ("seshat_version", __version__),
-            ("redis_mode", "standalone"),
-            ("os", os.uname().sysname + " " + os.uname().release),
-            ("process_id", os.getpid()),
-            ("tcp_port", self.port),
-            ("uptime_in_seconds", uptime),
-            ("uptime_in_days", uptime // 86400),
-            ("node_id", self.config.node_id),
-            ("cluster_id", self.cluster_id),
-        ]
-
-    def _info_memory(self) -> list[tuple[str, object]]:
-        stats = process_stats()
-        return [("used_memory_rss", stats["used_memory_rss"]), ("maxmemory", 0)]
-
-    def _info_persistence(self) -> list[tuple[str, object]]:
-        return [
-            ("loading", 0),
-            ("aof_enabled", 0),
-            ("rdb_last_save_time", self.last_save_s),  # LASTSAVE (persistence_commands.py)
-            ("raft_log_fsyncs", self.node.fsyncs),
-            ("raft_readies", self.node.readies),
-            ("raft_log_first_index", self.log_storage.first_index()),
-        ]
-
-    def _info_stats(self) -> list[tuple[str, object]]:
-        return [
-            ("total_connections_received", self.stats.connections_received),
-            ("total_commands_processed", self.stats.commands_processed),
-            ("rejected_connections", self.stats.rejected_connections),
-            ("pubsub_channels", self.pubsub.active_count(CHANNELS)),
-            ("pubsub_patterns", self.pubsub.active_count(PATTERNS)),
-            ("pubsubshard_channels", self.pubsub.active_count(SHARD_CHANNELS)),
-        ]
-
-    def _info_replication(self) -> list[tuple[str, object]]:
-        raw = self.node.raw
-        leader = self.node.is_leader()
-        rows: list[tuple[str, object]] = [("role", "master" if leader else "slave")]
-        cluster = self.cluster
-        if not leader:
-            address = cluster.leader_client_address() if cluster is not None else ""
-            host, _, port = address.rpartition(":")
-            rows += [
-                ("master_host", host),
-                ("master_port", port),
-                ("master_link_status", "up" if raw.leader_id() else "down"),
-            ]
-            return rows
-        followers = [n for n in raw.conf_state().all_nodes() if n != raw.id]
-        rows.append(("connected_slaves", len(followers)))
-        for i, n in enumerate(followers):
-            progress = raw.raft.progress.get(n)
-            match = progress.match if progress is not None else 0
-            address = cluster.client_addresses.get(n, ":") if cluster is not None else ":"
-            host, _, port = address.rpartition(":")
-            rows.append(
-                (f"slave{i}", f"ip={host},port={port},state=online,offset={match},"
-                 f"lag={raw.last_index() - match},node_id={n}")
-            )
-        return rows
-
-    def _info_keyspace(self) -> list[tuple[str, object]]:
-        rows: list[tuple[str, object]] = []
-        view = self.state_machine.view
-        for db in range(16):
-            keys = view.db_size(db)
-            if keys:
-                rows.append((f"db{db}", f"keys={keys},expires=0,avg_ttl=0"))
-        return rows
-
-    def _info_raft(self) -> list[tuple[str, object]]:
-        raw = self.node.raw
-        role = raw.role()
-        if raw.id in raw.conf_state().learners:
-            role_name = "learner"
-        elif role is StateRole.PRE_CANDIDATE:
-            role_name = "candidate"
-        else:
-            role_name = role.value
-        return [
-            ("role", role_name),
-            ("node_id", raw.id),
-            ("term", raw.term()),
-            ("leader_id", raw.leader_id()),
-            ("commit_index", raw.committed()),
-            ("applied_index", self.node.applied),
-            ("last_log_index", raw.last_index()),
-            ("first_log_index", self.log_storage.first_index()),
-            ("voters", ",".join(map(str, raw.conf_state().voters))),
-            ("learners", ",".join(map(str, raw.conf_state().learners))),
-        ] + self._info_peers() + self._info_transport()
-
-    def _info_transport(self) -> list[tuple[str, object]]:
-        """Messages and gRPC frames each way: a frame costs far more than a message."""
-        cluster = self.cluster
-        transport = cluster.transport if cluster is not None else None
-        if cluster is None or transport is None:
-            return []
-        forwarder = cluster.forwarder
-        rows: list[tuple[str, object]] = [
-            ("transport_received", f"msgs={transport.stats.received_msgs},"
-             f"frames={transport.stats.received_batches}"),
-            # Writes this node relayed to a leader, in how many batches; of those, how many went
-            # as unary ForwardBatch calls (a leader without ForwardStream) and how many as
-            # single Forwards (a leader without ForwardBatch).
-            (
-                "forwarded",
-                f"commands={forwarder.commands},batches={forwarder.batches},"
-                f"unary={forwarder.unary},fallbacks={forwarder.fallbacks}",
-            ),
-        ]
-        for n in sorted(transport.peers()):
-            stats = transport.peer_stats(n)
-            if stats is not None:
-                rows.append((f"transport_peer{n}", f"sent_msgs={stats.sent_msgs},"
-                             f"sent_frames={stats.sent_batches},dropped={stats.dropped_msgs}"))
-        return rows
-
-    def _info_peers(self) -> list[tuple[str, object]]:
-        raw = self.node.raw
-        if raw.role() is not StateRole.LEADER:
-            return []
-        rows: list[tuple[str, object]] = []
-        for n, progress in sorted(raw.raft.progress.items()):
-            if n == raw.id:
-                continue
-            lag = raw.last_index() - progress.match
-            rows.append((f"peer{n}", f"match_index={progress.match},lag={lag},state={progress.state.value}"))
-        return rows
+        return self.info.sections()  # INFO's sections: seshat/info_sections.py
 
     def config_params(self) -> dict[str, Callable[[], str]]:
         """Every parameter CONFIG GET knows: Redis's (config_params.py), then Seshat's own."""

@@ -7052,4 +7052,135 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
             ],
         )
     ],
+    b"acl": [],
+    b"acl|cat": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"categoryname"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"acl|deluser": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"username"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"acl|dryrun": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"username"), (b"type", b"string")]),
+                Map([(b"name", b"command"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"arg"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"acl|genpass": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"bits"),
+                        (b"type", b"integer"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"acl|getuser": [
+        (
+            b"history",
+            Set(
+                [
+                    [b"6.2.0", b"Added Pub/Sub channel patterns."],
+                    [
+                        b"7.0.0",
+                        b"Added selectors and changed the format of key and channel patterns from a list to their rule representation.",
+                    ],
+                ]
+            ),
+        ),
+        (b"arguments", [Map([(b"name", b"username"), (b"type", b"string")])]),
+    ],
+    b"acl|help": [],
+    b"acl|list": [],
+    b"acl|load": [],
+    b"acl|log": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"operation"),
+                        (b"type", b"oneof"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"count"), (b"type", b"integer")]),
+                                Map(
+                                    [
+                                        (b"name", b"reset"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"RESET"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"acl|save": [],
+    b"acl|setuser": [
+        (
+            b"history",
+            Set(
+                [
+                    [b"6.2.0", b"Added Pub/Sub channel patterns."],
+                    [b"7.0.0", b"Added selectors and key based permissions."],
+                ]
+            ),
+        ),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"username"), (b"type", b"string")]),
+                Map(
+                    [
+                        (b"name", b"rule"),
+                        (b"type", b"string"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"acl|users": [],
+    b"acl|whoami": [],
 }

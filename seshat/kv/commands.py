@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from seshat.acl.table import ACL_ROWS, ACL_SUBCOMMAND_ROWS
 from seshat.kv import lcs
 from seshat.kv import reads as R
 from seshat.kv import writes as W
@@ -482,6 +483,8 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
     _row(**{**row, "kind": Kind(row["kind"])}) for row in DUMP_ROWS  # DUMP, RESTORE
 ) + tuple(
     _row(**{**row, "kind": Kind(row["kind"])}) for row in ADMIN_ROWS  # ROLE, SLOWLOG, MEMORY...
+) + tuple(
+    _row(**{**row, "kind": Kind(row["kind"])}) for row in ACL_ROWS  # ACL (seshat/acl/table.py)
 )
 
 # Subcommands of the container commands that Seshat implements, as Redis 7.0.15 publishes them
@@ -535,6 +538,7 @@ SUBCOMMANDS: Final[dict[bytes, tuple[CommandSpec, ...]]] = {
     b"pubsub": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in PUBSUB_SUBCOMMAND_ROWS),
     b"script": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in SCRIPT_SUBCOMMAND_ROWS),
     b"function": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in FUNCTION_SUBCOMMAND_ROWS),
+    b"acl": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in ACL_SUBCOMMAND_ROWS),
     **{
         container: tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in rows)
         for container, rows in STREAM_SUBCOMMAND_ROWS.items()

@@ -27,20 +27,27 @@ VERSIONS_PER_ENTRY_MAX = 1 << 20  # collection incarnations one log entry may cr
 class KeyspaceView:
     """Committed keyspace, for reads. `db_map` is shared with the state machine that owns it."""
 
-    __slots__ = ("db_map", "engine")
+    __slots__ = ("db_map", "engine", "hits", "misses")
 
     def __init__(self, engine: Engine, db_map: list[int]) -> None:
         self.engine = engine
         self.db_map = db_map
+        # INFO keyspace_hits/keyspace_misses: lookups on the read path, one add each (reads
+        # inside MULTI and scripts see the writer instead and are not counted).
+        self.hits = 0
+        self.misses = 0
 
     def record(self, db: int, key: bytes, now_ms: int) -> bytes | None:
         """The live record of `key` in logical `db`, or None if missing or expired."""
         rec = self.engine.get(KV_DATA, L.meta_key(self.db_map[db], key))
         if rec is None:
+            self.misses += 1
             return None
         exp = int.from_bytes(rec[1:9], "big")
         if exp and exp <= now_ms:
+            self.misses += 1
             return None
+        self.hits += 1
         return rec
 
     def records(self, db: int, keys: list[bytes], now_ms: int) -> list[bytes | None]:
@@ -53,6 +60,9 @@ class KeyspaceView:
                 if exp and exp <= now_ms:
                     rec = None
             out.append(rec)
+        hits = len(out) - out.count(None)
+        self.hits += hits
+        self.misses += len(out) - hits
         return out
 
     def has_tombstones(self) -> bool:
@@ -122,8 +132,8 @@ class KeyspaceWriter:
 
     __slots__ = (
         "_map_dirty", "_overlay", "_ranges", "_sizes", "_swaps", "_tombs", "_version_seq",
-        "db_map", "engine", "entry_index", "events", "expired", "flushed", "notify_classes",
-        "touched",
+        "acl_changed", "db_map", "engine", "entry_index", "events", "expired", "flushed",
+        "notify_classes", "touched",
     )  # fmt: skip
 
     def __init__(self, engine: Engine, db_map: list[int], notify_classes: int = 0) -> None:
@@ -142,6 +152,7 @@ class KeyspaceWriter:
         self.touched: dict[tuple[int, bytes], int] = {}
         self._swaps: dict[int, int] = {}
         self.flushed = False
+        self.acl_changed: list[bytes] = []  # users ACL SETUSER/DELUSER wrote (seshat/acl)
         # Keyspace notifications (seshat/kv/notify.py): the classes this node's config asks
         # for, and `(event, db, key)` of what the batch did, in order.
         self.notify_classes = notify_classes

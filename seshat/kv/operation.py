@@ -22,9 +22,11 @@ changed (see `seshat/kv/transactions.py`).
 Wire form (msgpack, bin type for bytes):
 
     [0, now_ms, db, [argv...]]          a command
+    [0, now_ms, db, [argv...], user]    a restricted ACL user's EVAL/EVALSHA/FCALL
     [1, now_ms, [[slot, key], ...]]     active expiry
     [2, now_ms, limit]                  collection GC
     [3, now_ms, [[db, [argv...]], ...], [[db, key, watch_index, existed], ...]]   EXEC
+    [3, now_ms, [...], [...], user]     EXEC of a restricted ACL user
 """
 
 from __future__ import annotations
@@ -86,6 +88,14 @@ def encode_command(now_ms: int, db: int, argv: list[bytes]) -> bytes:
     return data
 
 
+def encode_command_as(now_ms: int, db: int, argv: list[bytes], user: bytes) -> bytes:
+    """A restricted ACL user's script (EVAL, EVALSHA, FCALL): the command and the user's name,
+    as a fifth field, so every replica checks the script's calls for that user
+    (`seshat/kv/script_user.py`). Other entries never carry it."""
+    data: bytes = msgpack.packb((KIND_COMMAND, now_ms, db, argv, user), use_bin_type=True)
+    return data
+
+
 def encode_expire(now_ms: int, keys: list[tuple[int, bytes]]) -> bytes:
     data: bytes = msgpack.packb(
         (KIND_EXPIRE, now_ms, [[slot, key] for slot, key in keys]), use_bin_type=True
@@ -113,6 +123,15 @@ def encode_exec(
     return data
 
 
+def encode_exec_as(
+    now_ms: int, commands: list[tuple[int, list[bytes]]], watched: list[Watched], user: bytes
+) -> bytes:
+    """EXEC of a restricted ACL user: the user's name as a fifth field (scripts inside)."""
+    fields = msgpack.unpackb(encode_exec(now_ms, commands, watched), raw=False, use_list=True)
+    data: bytes = msgpack.packb([*fields, user], use_bin_type=True)
+    return data
+
+
 def encode(op: Operation) -> bytes:
     if isinstance(op, ExecOp):
         return encode_exec(op.now_ms, op.commands, op.watched)
@@ -128,13 +147,13 @@ def decode(data: bytes) -> Operation:
     fields = msgpack.unpackb(data, raw=False, use_list=True)
     kind = fields[0]
     if kind == KIND_COMMAND:
-        _, now_ms, db, argv = fields
+        _, now_ms, db, argv = fields[:4]  # a fifth field names a restricted ACL user
         return CommandOp(now_ms, db, argv)
     if kind == KIND_GC:
         _, now_ms, limit = fields
         return GcOp(now_ms, limit)
     if kind == KIND_EXEC:
-        _, now_ms, commands, watched = fields
+        _, now_ms, commands, watched = fields[:4]
         return ExecOp(
             now_ms,
             [(db, argv) for db, argv in commands],

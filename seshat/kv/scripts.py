@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final, cast
 
-from seshat.kv import chance, waits
+from seshat.kv import chance, script_user, waits
 from seshat.kv import commands as T  # a cycle: the table's rows name this module's handlers
 from seshat.kv import errors as E
 from seshat.kv import layout as L
@@ -163,7 +163,7 @@ class Host:
     """What `redis.call` reaches inside one script run: the command table, over `view` (and
     `writer`, when the script may write)."""
 
-    __slots__ = ("db", "now_ms", "view", "writer")
+    __slots__ = ("db", "now_ms", "user", "view", "writer")
 
     def __init__(
         self, view: KeyspaceView, writer: KeyspaceWriter | None, now_ms: int, db: int
@@ -172,6 +172,7 @@ class Host:
         self.writer = writer  # None: a read-only script (EVAL_RO, or `flags=no-writes`)
         self.now_ms = now_ms
         self.db = db
+        self.user = script_user.running()  # a restricted ACL user: each call is checked
 
     def call(self, argv: list[bytes], resp: int) -> Reply:
         spec = T.lookup(argv[0])
@@ -187,6 +188,10 @@ class Host:
                 return UNKNOWN_COMMAND
             if sub.flags & T.F_NOSCRIPT:
                 return NOT_ALLOWED
+        if self.user is not None:  # after the noscript check, as Redis's `scriptCall`
+            refusal = script_user.check(self.view, self.user, argv)
+            if refusal is not None:
+                return refusal
         if spec.name in _STREAM_READS and waits.blocks(argv):
             name = argv[0].decode("utf-8", "surrogateescape")
             return ErrorReply(f"ERR {name} command is not allowed with BLOCK option from scripts")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from seshat.kv import errors as E
+from seshat.kv import script_user
 from seshat.kv.commands import (
     CONNECTION,
     LOCAL,
@@ -33,7 +34,7 @@ from seshat.kv.commands import (
     lookup_subcommand,
 )
 from seshat.kv.gc import GC_ENTRIES_MAX
-from seshat.kv.operation import encode_command, encode_expire, encode_gc
+from seshat.kv.operation import encode_command, encode_command_as, encode_expire, encode_gc
 from seshat.kv.sort import has_store
 from seshat.kv.state_machine import StateMachine
 from seshat.kv.streams import pin_blocking_read
@@ -46,10 +47,12 @@ ACTIVE_EXPIRE_KEYS_MAX: Final = 200  # keys per proposed expiry batch; bounds on
 class Session:
     """Per-connection state the command layer owns: the selected logical DB."""
 
-    __slots__ = ("db",)
+    __slots__ = ("db", "script_user")
 
     def __init__(self, db: int = 0) -> None:
         self.db = db
+        # A restricted ACL user's name (None for any other): its scripts' entries carry it.
+        self.script_user: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +118,8 @@ class KVService:
             sub = lookup_subcommand(spec.name, argv[1])
             if sub is not None and sub.kind is READ and sub.arity_ok(len(argv)):
                 return Read(sub)
+            if sub is not None and sub.kind is CONNECTION and sub.arity_ok(len(argv)):
+                return Connection(spec)  # ACL WHOAMI, LIST ...: the node answers (seshat/acl)
         if kind is CONNECTION:
             if spec.subcommands and len(argv) > 1:  # CLIENT, CONFIG, COMMAND: the sub's row
                 sub = lookup_subcommand(spec.name, argv[1])
@@ -132,6 +137,9 @@ class KVService:
             if isinstance(rewritten, ErrorReply):
                 return Immediate(rewritten)
             argv = rewritten
+        user = session.script_user
+        if user is not None and spec.name in script_user.SCRIPT_WRITES:
+            return Write(encode_command_as(now_ms, session.db, argv, user))
         return Write(encode_command(now_ms, session.db, argv))
 
     def execute_read(self, session: Session, argv: list[bytes]) -> Reply:
@@ -141,6 +149,13 @@ class KVService:
         if spec.read is None:  # a container routed by its subcommand (SCRIPT EXISTS)
             spec = lookup_subcommand(spec.name, argv[1])
             assert spec is not None and spec.read is not None, argv[:2]
+        user = session.script_user
+        if user is not None and spec.name in script_user.SCRIPT_READS:
+            script_user.set_running(user)  # EVAL_RO of a restricted ACL user: checked calls
+            try:
+                return spec.read(self.state_machine.view, self.clock_ms(), session.db, argv)
+            finally:
+                script_user.set_running(None)
         return spec.read(self.state_machine.view, self.clock_ms(), session.db, argv)
 
     def active_expire_sample(

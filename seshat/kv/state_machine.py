@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import hashlib
 from time import perf_counter_ns
-from typing import Final
+from typing import Any, Final
 
 import msgpack
 
 from seshat.kv import layout as L
+from seshat.kv import script_user
 from seshat.kv.commands import lookup
 from seshat.kv.gc import apply_gc
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
@@ -35,8 +36,8 @@ class StateMachine:
     """Applies committed entries to the keyspace in `engine`; see the module docstring."""
 
     __slots__ = (
-        "_applied", "db_map", "engine", "last_events", "last_expired", "last_flushed",
-        "last_slow", "last_touched", "notify_classes", "slow_ns", "view",
+        "_applied", "db_map", "engine", "last_acl_changed", "last_events", "last_expired",
+        "last_flushed", "last_slow", "last_touched", "notify_classes", "slow_ns", "view",
     )  # fmt: skip
 
     def __init__(self, engine: Engine) -> None:
@@ -50,6 +51,7 @@ class StateMachine:
         # (slot, key) pairs, and whether a FLUSHDB/FLUSHALL/SWAPDB ran.
         self.last_touched: dict[tuple[int, bytes], int] = {}
         self.last_flushed = False
+        self.last_acl_changed: list[bytes] = []  # users the last batch changed (seshat/acl)
         # Keyspace notifications: the classes to record (`notify.emitted_classes` of this
         # node's config; 0 records none) and what the last batch recorded, `(event, db, key)`.
         self.notify_classes = 0
@@ -97,6 +99,7 @@ class StateMachine:
             self._applied = applied
         self.last_touched = writer.touched
         self.last_flushed = writer.flushed
+        self.last_acl_changed = writer.acl_changed
         self.last_events = writer.events
         self.last_expired = writer.expired
         self.last_slow = slow
@@ -119,6 +122,16 @@ class StateMachine:
 
 def _apply_one(writer: KeyspaceWriter, data: bytes) -> Reply:
     fields = msgpack.unpackb(data, raw=False, use_list=True)
+    if len(fields) == 5:  # a restricted ACL user's script or EXEC (seshat/kv/script_user.py)
+        script_user.set_running(fields.pop())
+        try:
+            return _apply_one_fields(writer, fields)
+        finally:
+            script_user.set_running(None)
+    return _apply_one_fields(writer, fields)
+
+
+def _apply_one_fields(writer: KeyspaceWriter, fields: list[Any]) -> Reply:
     if fields[0] == KIND_COMMAND:
         _, now_ms, db, argv = fields
         spec = lookup(argv[0])

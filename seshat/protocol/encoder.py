@@ -122,9 +122,16 @@ def _simple(out: bytearray, reply: Reply) -> None:
     out += constant if constant is not None else b"+%b\r\n" % reply.value
 
 
+error_observer: Callable[[str], None] | None = None
+"""Told the message of every error reply encoded (INFO `errorstats`: the server installs it,
+`seshat/info_sections.py`). Only the error writer calls it, so other replies pay nothing."""
+
+
 def _error(out: bytearray, reply: Reply) -> None:
     assert isinstance(reply, ErrorReply), reply
     out += encode_error(reply.message)
+    if error_observer is not None:
+        error_observer(reply.message)
 
 
 def _raw(out: bytearray, reply: Reply) -> None:

@@ -96,6 +96,7 @@ NAMES += [row["name"].decode().upper() for row in ADMIN_ROWS]  # ROLE, SLOWLOG, 
 NAMES += [row["name"].decode().upper() for row in DUMP_ROWS]  # DUMP, RESTORE
 NAMES += ["CLUSTER", "READONLY", "READWRITE"]
 NAMES += ["MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"]  # transactions
+NAMES += ["ACL"]  # seshat/acl/table.py
 SESHAT_ONLY = ["RAFT.NODE", "RAFT.TRANSFER", "RAFT.STATUS"]  # no Redis row to compare with
 
 
@@ -113,8 +114,10 @@ def test_every_command_has_a_row_and_lookup_ignores_case() -> None:
 # script may write and SCRIPT LOAD/FLUSH change the replicated script cache (scripts.py); XGROUP
 # is a container whose subcommands carry the flag. FCALL runs a function that may write, and
 # FUNCTION is a container whose LOAD/DELETE/FLUSH/RESTORE change the replicated libraries
-# (functions.py).
-UNFLAGGED_WRITES = {b"pfcount", b"eval", b"evalsha", b"script", b"xgroup", b"fcall", b"function"}
+# (functions.py). ACL is a container whose SETUSER/DELUSER change the replicated users.
+UNFLAGGED_WRITES = {
+    b"pfcount", b"eval", b"evalsha", b"script", b"xgroup", b"fcall", b"function", b"acl",
+}  # fmt: skip
 
 
 def test_kinds_match_flags() -> None:

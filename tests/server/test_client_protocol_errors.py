@@ -13,6 +13,7 @@ from typing import Any
 
 from seshat.client import ClientConnection
 from seshat.command_timing import CommandTiming
+from seshat.info_sections import Stats
 from seshat.latency import LatencyMonitor
 from seshat.monitor import Monitors
 from seshat.protocol.limits import ParserLimits
@@ -41,12 +42,13 @@ def _connection() -> tuple[ClientConnection, FakeTransport]:
     server = SimpleNamespace(
         config=SimpleNamespace(requirepass="", maxclients=10_000),
         clients={},
-        stats=SimpleNamespace(connections_received=0, commands_processed=0),
+        stats=Stats(),  # the counters client.py bumps (INFO)
         kv=SimpleNamespace(prepare=_prepare_ping),
         admin=SimpleNamespace(execute=lambda conn, argv: PONG),
         client_pause=SimpleNamespace(mode=None),  # CLIENT PAUSE: none
         timing=CommandTiming(SlowLog(), LatencyMonitor()),  # SLOWLOG, LATENCY: the defaults
         monitors=Monitors(),  # MONITOR: nobody
+        acl=SimpleNamespace(default_needs_auth=lambda: False, default_restriction=lambda: None),
     )
     conn = ClientConnection(server)  # type: ignore[arg-type]
     conn.parser = Parser(limits=ParserLimits(query_buffer_bytes_max=64))
