@@ -111,7 +111,8 @@ def _parse(argv: list[bytes], readonly: bool) -> _Options | ErrorReply:
             j += 1
         elif word == b"by" and left >= 1:
             opts.by = argv[j + 1]
-            opts.dontsort = b"*" not in _cstr(opts.by)
+            if b"*" not in _cstr(opts.by):
+                opts.dontsort = True  # as Redis: a later BY with a pattern does not undo it
             j += 1
         elif word == b"get" and left >= 1:
             opts.gets.append(argv[j + 1])

@@ -114,6 +114,11 @@ SEQUENCES: dict[str, str] = {
         sort l by nosort limit 5 10
         sort l by nosort limit -1 0
         sort l by nosort alpha
+        set w_3 9
+        set w_1 -4
+        sort l by nosort by w_*
+        sort l by w_* by nosort
+        sort l by w_* by w_*
         sort l by w
         zadd z 3 c 1 a 2 b 2 bb 5 e
         sort z by nosort
