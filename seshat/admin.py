@@ -18,15 +18,26 @@ from seshat.admin_commands import HANDLERS as ADMIN_COMMAND_HANDLERS
 from seshat.client_controls import CLIENT_HANDLERS as CLIENT_CONTROL_HANDLERS
 from seshat.kv import errors as E
 from seshat.kv.commands import (
+    FLAG_BITS,
     SUBCOMMANDS,
     TABLE,
     command_docs_reply,
     command_info_reply,
-    get_keys,
     lookup,
+    lookup_subcommand,
 )
+from seshat.kv.key_specs import find_keys, ordered
 from seshat.kv.numbers import parse_int
-from seshat.protocol.replies import OK, PONG, ErrorReply, Map, Reply, SimpleString, Verbatim
+from seshat.protocol.replies import (
+    OK,
+    PONG,
+    ErrorReply,
+    Map,
+    Reply,
+    Set,
+    SimpleString,
+    Verbatim,
+)
 from seshat.pubsub import CHANNELS, PATTERNS, SHARD_CHANNELS
 from seshat.pubsub import HANDLERS as PUBSUB_HANDLERS
 from seshat.tracking import CLIENT_HANDLERS as TRACKING_HANDLERS
@@ -320,18 +331,8 @@ class Admin:
             return self._command_list_filtered(argv)
         if sub == b"help" and len(argv) == 2:
             return _help(b"COMMAND")
-        if sub == b"getkeys" and len(argv) >= 3:
-            spec = lookup(argv[2])
-            if spec is None:
-                return E.INVALID_COMMAND
-            args = argv[2:]
-            arity = spec.arity
-            if (len(args) != arity) if arity >= 0 else (len(args) < -arity):
-                return E.INVALID_ARGUMENTS
-            keys = get_keys(spec, args)
-            if not keys:
-                return E.NO_KEY_ARGUMENTS
-            return list(keys)
+        if sub in (b"getkeys", b"getkeysandflags") and len(argv) >= 3:
+            return _get_keys_reply(argv[2:], with_flags=sub == b"getkeysandflags")
         return ErrorReply(
             f"ERR unknown subcommand or wrong number of arguments for "
             f"'{argv[1].decode(errors='replace')[:128]}'. Try COMMAND HELP."
@@ -459,6 +460,30 @@ def _command_rows() -> list[Any]:
 def _client_type(conn: ClientConnection) -> bytes:
     """CLIENT LIST TYPE / CLIENT KILL TYPE: a connection in pub/sub mode, or a normal one."""
     return b"pubsub" if conn.subscriptions is not None else b"normal"
+
+
+def _get_keys_reply(args: list[bytes], with_flags: bool) -> Reply:
+    """COMMAND GETKEYS / GETKEYSANDFLAGS, as Redis 7.0's `getKeysSubcommandImpl`."""
+    spec = lookup(args[0])
+    if spec is not None and spec.subcommands and len(args) > 1:
+        spec = lookup_subcommand(spec.name, args[1])
+    if spec is None:
+        return E.INVALID_COMMAND
+    if not any("not_key" not in ks.flags for ks in spec.key_specs):
+        return E.NO_KEY_ARGUMENTS
+    if not spec.arity_ok(len(args)):
+        return E.INVALID_ARGUMENTS
+    keys = find_keys(spec, args)
+    if not keys:
+        if spec.flags & FLAG_BITS["no_mandatory_keys"]:
+            return []
+        return ErrorReply("ERR Invalid arguments specified for command")
+    if not with_flags:
+        return [args[ref.position] for ref in keys]
+    return [
+        [args[ref.position], Set([SimpleString(f.encode()) for f in ordered(ref.flags)])]
+        for ref in keys
+    ]
 
 
 def _help(container: bytes) -> Reply:

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Final
 
 from seshat.acl.rules import READ, WRITE, Selector, User
 from seshat.kv.glob import match
+from seshat.kv.key_specs import find_keys
 from seshat.protocol.replies import ErrorReply
 
 if TYPE_CHECKING:
-    from seshat.kv.commands import CommandSpec, KeySpec
+    from seshat.kv.commands import CommandSpec
 
 # Redis's ACL_DENIED_* values: the order decides which denial a multi-selector user reports.
 DENIED_CMD: Final = 1
@@ -170,82 +171,14 @@ def _channel_allowed(sel: Selector, channel: bytes, literal: bool) -> bool:
 # -- keys ------------------------------------------------------------------------------------
 
 
-def _needs(ks: KeySpec) -> int:
-    needs = 0
-    if "access" in ks.flags:
-        needs |= READ
-    if "insert" in ks.flags or "update" in ks.flags or "delete" in ks.flags:
-        needs |= WRITE
-    return needs
-
-
 def key_positions(spec: CommandSpec, argv: list[bytes]) -> list[tuple[int, int]]:
-    """(argument position, READ|WRITE needed) of each key, by the row's key specs
-    (`getKeysUsingKeySpecs`); SORT's STORE key as `sortGetKeys` finds it."""
-    out: list[tuple[int, int]] = []
-    argc = len(argv)
-    for ks in spec.key_specs:
-        if ks.find == "unknown":
-            continue
-        found = _spec_range(ks, argv)
-        if found is None:
-            if spec.name in (b"sort", b"sort_ro"):
-                break
-            return []  # an invalid spec: Redis finds no keys, and the command fails itself
-        first, last, step = found
-        needs = _needs(ks)
-        out += [(i, needs) for i in range(first, last + 1, max(step, 1)) if i < argc]
-    if spec.name == b"sort":
-        for i in range(2, argc - 1):
-            if argv[i].lower() == b"store":
-                out.append((i + 1, WRITE))
-    return out
-
-
-def _spec_range(ks: KeySpec, argv: list[bytes]) -> tuple[int, int, int] | None:
-    argc = len(argv)
-    if ks.keyword:
-        start = ks.begin_index if ks.begin_index > 0 else argc + ks.begin_index
-        end = argc - 1 if ks.begin_index > 0 else 1
-        first = 0
-        i = start
-        while i != end:
-            if i >= argc or i < 1:
-                break
-            if argv[i].lower() == ks.keyword.lower().encode():
-                first = i + 1
-                break
-            i = i + 1 if start <= end else i - 1
-        if not first:
-            return (1, 0, 1)  # keyword absent: no keys from this spec
-    else:
-        first = ks.begin_index
-    if ks.find == "keynum":
-        at = first + ks.last_key  # keynumidx
-        if at >= argc:
-            return None
-        try:
-            numkeys = int(argv[at])
-        except ValueError:
-            return None
-        if numkeys < 0:
-            return None
-        first += ks.key_step  # firstkey
-        last = first + numkeys - 1
-        step = ks.limit  # keystep
-    else:
-        if ks.last_key >= 0:
-            last = first + ks.last_key
-        elif not ks.limit:
-            last = argc + ks.last_key
-        else:
-            last = first + ((argc - first) // ks.limit + ks.last_key)
-        step = ks.key_step
-    if last < first:
-        return (1, 0, 1) if ks.find == "keynum" else None
-    if last >= argc or first >= argc:
-        return None
-    return first, last, step
+    """(argument position, READ|WRITE needed) of each key, as Redis 7.0's ACL finds them
+    (`getKeysFromCommandWithSpecs`: seshat/kv/key_specs.py). Arguments that contradict the
+    specs give no keys: the command then fails by itself, as in Redis."""
+    return [
+        (ref.position, (READ if ref.reads else 0) | (WRITE if ref.writes else 0))
+        for ref in find_keys(spec, argv) or ()
+    ]
 
 
 def script_error(denial: Denial) -> str:

@@ -702,6 +702,7 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
         )
     ],
     b"command|getkeys": [],
+    b"command|getkeysandflags": [],
     b"command|help": [],
     b"info": [
         (b"history", Set([[b"7.0.0", b"Added support for taking multiple section arguments."]])),

@@ -532,6 +532,7 @@ SUBCOMMANDS: Final[dict[bytes, tuple[CommandSpec, ...]]] = {
         _sub(b"command", b"docs", -2, "loading stale", _ACL_CONN, "nondeterministic_output_order", "Get array of specific Redis command documentation", "7.0.0", "O(N) where N is the number of commands to look up"),
         _sub(b"command", b"list", -2, "loading stale", _ACL_CONN, "nondeterministic_output_order", "Get an array of Redis command names", "7.0.0", "O(N) where N is the total number of Redis commands"),
         _sub(b"command", b"getkeys", -4, "loading stale", _ACL_CONN, "", "Extract keys given a full Redis command", "2.8.13", "O(N) where N is the number of arguments to the command"),
+        _sub(b"command", b"getkeysandflags", -4, "loading stale", _ACL_CONN, "", "Extract keys and access flags given a full Redis command", "7.0.0", "O(N) where N is the number of arguments to the command"),
         _sub(b"command", b"help", 2, "loading stale", _ACL_CONN, "", _HELP, "5.0.0", "O(1)"),
     ),
     b"object": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in OBJECT_SUBCOMMAND_ROWS),

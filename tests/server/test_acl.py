@@ -325,6 +325,24 @@ DRYRUN = [
     "ACL DRYRUN x select 1",
     "ACL DRYRUN x client id",
     "ACL DRYRUN x client getname",
+    # Keys whose flags depend on the arguments (SET's GET, BITFIELD's operations) and SORT's
+    # STORE and BY: a read-only and a write-only pattern tell them apart.
+    "ACL SETUSER t on nopass +@all %R~r* %W~w*",
+    "ACL DRYRUN t set w1 v",
+    "ACL DRYRUN t set w1 v get",
+    "ACL DRYRUN t set r1 v",
+    "ACL DRYRUN t bitfield r1 get u8 0",
+    "ACL DRYRUN t bitfield r1 get u8 0 overflow sat",
+    "ACL DRYRUN t bitfield r1 set u8 0 1",
+    "ACL DRYRUN t bitfield w1 set u8 0 1",
+    "ACL DRYRUN t bitfield w1 get u8 0",
+    "ACL DRYRUN t bitfield_ro r1 get u8 0",
+    "ACL DRYRUN t sort r1 store w2",
+    "ACL DRYRUN t sort r1 store r2",
+    "ACL DRYRUN t sort r1 by w9 get w8",
+    "ACL DRYRUN t sort_ro r1 by w9",
+    "ACL DRYRUN t lmove r1 w1 left left",
+    "ACL DRYRUN t getdel w1",
 ]
 
 
