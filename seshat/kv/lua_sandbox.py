@@ -18,8 +18,11 @@ same state must do the same thing everywhere. That decides how this sandbox is b
 What Redis offers is here: the globals Redis 7 exposes (no `os`, `io`, `debug`, `require`,
 `print`...), read-only globals with Redis's two error texts, the `redis` table (call, pcall,
 error_reply, status_reply, sha1hex, setresp, log, set_repl, replicate_commands, breakpoint,
-debug, acl_check_cmd and the constants), `bit` (LuaBitOp) and `cjson` subsets. Left out:
-`cmsgpack`, `struct` and the Lua debugger (SCRIPT DEBUG).
+debug, acl_check_cmd and the constants), `bit` (LuaBitOp) and `cjson` subsets, and `cmsgpack`
+and `struct` (`seshat/kv/lua_msgpack.py`, `seshat/kv/lua_struct.py`: pure Python codecs that
+follow Redis 7.0.15's C libraries byte for byte; the two tables are built the first time a
+script names them, so other scripts pay nothing for them). Left out: the Lua debugger
+(SCRIPT DEBUG).
 
 What stays the script's job, as it was in Redis before 5.0 replicated scripts by their
 effects: what `tostring` of a table or a function prints (an address), and the order `pairs`
@@ -39,6 +42,7 @@ from typing import Any, Final
 
 import lupa.lua51 as lua  # type: ignore[import-untyped]
 
+from seshat.kv import lua_msgpack, lua_struct
 from seshat.kv.lua_bytecode import compile_stripped
 from seshat.protocol.numbers import format_double
 from seshat.protocol.replies import (
@@ -58,6 +62,7 @@ from seshat.protocol.replies import (
 
 HOOK_EVERY: Final = 100_000  # Lua instructions between two budget checks
 CALL_COST: Final = 1_000  # what one redis.call or redis.pcall costs, in instructions
+PACK_TABLE_COST: Final = 1_000  # what cmsgpack.pack costs per table it encodes
 BUDGET: Final = 100_000_000  # about a third of a second of Lua here; the same on every replica
 MEMORY_MAX: Final = 256 << 20  # bytes one run may allocate at once
 BUDGET_EXCEEDED: Final = (
@@ -74,8 +79,8 @@ FUNCTION_CHUNK_NAME: Final = b"@user_function"  # a Redis 7 function library's c
 # no `debug` library to read upvalues with.
 _SETUP: Final = r"""
 local redis_call, redis_pcall, redis_setresp, redis_log, redis_acl, py_error_of, py_random,
-      py_reseed, py_sha1, py_charge, cjson_encode, cjson_decode, keys, argv, version,
-      version_num, budget_error, chunk_source = ...
+      py_reseed, py_sha1, py_charge, cjson_encode, cjson_decode, py_library, keys, argv,
+      version, version_num, budget_error, chunk_source = ...
 local dbg, error, type, tostring, select, pairs, setfenv, rawget =
       debug, error, type, tostring, select, pairs, setfenv, rawget
 local KILLED = {err = budget_error}
@@ -90,8 +95,9 @@ dbg.sethook(charge, "", HOOK_EVERY)
 -- raise reaches Lua as a userdata; this turns it into Redis's error table, or KILLED.
 local function as_error(e)
   if type(e) == 'userdata' then
-    local killed, message, positional = py_error_of(e)
+    local killed, message, positional, bare = py_error_of(e)
     if killed then return KILLED end
+    if bare then return message end  -- a C library's error string (cmsgpack, struct), as is
     return {err = message, positional = positional}
   end
   return e
@@ -271,8 +277,17 @@ env.load = function(reader, name)
   return env.loadstring(concat(parts), name)
 end
 env._G, env.KEYS, env.ARGV, env.redis, env.bit, env.cjson = env, keys, argv, redis, bit, cjson
+-- cmsgpack and struct are built the first time a script names them (py_library), so a script
+-- that does not pays nothing for them; any other name missing from `env` stays missing.
+local function global_of(name)
+  local lib = py_library(name)
+  if lib ~= nil then rawset(env, name, lib) end
+  return lib
+end
 setmetatable(env, {
   __index = function(_, name)
+    local lib = global_of(name)
+    if lib ~= nil then return lib end
     error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
   end,
   __newindex = function() error("Attempt to modify a readonly table", 2) end,
@@ -304,13 +319,33 @@ local function runner(fn)
   return raw_xpcall(fn, handler)
 end
 
-return runner, handler, env, raw_xpcall, KILLED
+return runner, handler, env, raw_xpcall, KILLED, global_of
+"""
+
+# Builds `cmsgpack` or `struct` (Redis 7's read-only library tables) in a state whose script
+# first names one. Their functions are Python callables: C functions to Lua, so the script's
+# frame stays on the stack when it tail-calls one and an error names the script's line.
+_LIBRARIES: Final = r"""
+local name, a, b, c, d = ...
+local t
+if name == 'cmsgpack' then
+  t = {pack = a, unpack = b, unpack_one = c, unpack_limit = d, _NAME = 'cmsgpack',
+       _VERSION = 'lua-cmsgpack 0.4.0', _COPYRIGHT = 'Copyright (C) 2012, Salvatore Sanfilippo',
+       _DESCRIPTION = 'MessagePack C implementation for Lua'}
+else
+  t = {pack = a, unpack = b, size = c}
+end
+return setmetatable({}, {
+  __index = t,
+  __newindex = function() error("Attempt to modify a readonly table", 2) end,
+  __metatable = false,
+})
 """
 
 # Runs after `_SETUP` in a state that loads a Redis 7 function library (FUNCTION LOAD, FCALL), and
 # only there: an EVAL pays for none of it.
 _LIBRARY_SETUP: Final = r"""
-local handler, env, raw_xpcall, KILLED, redis_log, version, version_num = ...
+local handler, env, raw_xpcall, KILLED, global_of, redis_log, version, version_num = ...
 local error, type, tostring, select, pairs, setmetatable, rawget, setfenv =
       error, type, tostring, select, pairs, setmetatable, rawget, setfenv
 -- Redis 7 functions. A library's code runs once with only redis.register_function, redis.log,
@@ -399,6 +434,7 @@ local function load_library(chunk)
   setfenv(chunk, setmetatable({}, {
     __index = function(_, name)
       local value = rawget(current, name)
+      if value == nil and current == env then value = global_of(name) end
       if value == nil then
         error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
       end
@@ -440,7 +476,7 @@ def _compile_failure(message: Any) -> str:
 
 @functools.cache
 def _bytecode(name: str) -> bytes:
-    source = {"setup": _SETUP, "library": _LIBRARY_SETUP}[name]
+    source = {"setup": _SETUP, "library": _LIBRARY_SETUP, "libraries": _LIBRARIES}[name]
     return compile_stripped(source.replace("HOOK_EVERY", str(HOOK_EVERY)))
 
 
@@ -475,7 +511,8 @@ class Run:
         self.resp = 2
 
     def _open(self, keys: list[bytes] | None, argv: list[bytes] | None, chunk: bytes) -> Any:
-        """A fresh state with Redis's environment: (runner, handler, env, raw_xpcall, KILLED)."""
+        """A fresh state with Redis's environment: (runner, handler, env, raw_xpcall, KILLED,
+        global_of)."""
         runtime = lua.LuaRuntime(
             encoding=None,
             register_eval=False,
@@ -489,7 +526,8 @@ class Run:
         return setup(
             self._redis_call, self._redis_pcall, self._set_resp, _log, _acl_check_cmd,
             _error_of, self._draw, self._reseed, sha1hex, self._charge, self._cjson_encode,
-            self._cjson_decode, None if keys is None else runtime.table_from(keys),
+            self._cjson_decode, self._library,
+            None if keys is None else runtime.table_from(keys),
             None if argv is None else runtime.table_from(argv),
             REDIS_VERSION, REDIS_VERSION_NUM, BUDGET_EXCEEDED.encode(), chunk,
         )  # fmt: skip
@@ -641,6 +679,64 @@ class Run:
             ) from None
         return self._json_to_lua(decoded)
 
+    def _library(self, name: Any) -> Any:
+        """`cmsgpack` or `struct` for a script that names one (once per run), else None."""
+        functions: tuple[Callable[..., Any], ...]
+        if name == b"cmsgpack":
+            functions = (self._mp_pack, self._mp_unpack, self._mp_unpack_one, self._mp_unpack_limit)
+        elif name == b"struct":
+            functions = (self._struct_pack, self._struct_unpack, self._struct_size)
+        else:
+            return None
+        return _load_chunk(self._runtime, "libraries")(name, *functions)
+
+    def _mp_pack(self, *args: Any) -> Any:
+        values = tuple(self._msgpack_value(a, 0) for a in args)
+        return _library_call(self._runtime, lua_msgpack.pack, values)
+
+    def _msgpack_value(self, value: Any, depth: int) -> Any:
+        """A Lua value for cmsgpack.pack: tables as their pairs in `next` order, down to the
+        depth where cmsgpack stops (deeper tables encode as nil, which also ends cycles).
+        Each table costs PACK_TABLE_COST of the budget: a table that holds itself n times
+        is n^16 tables to encode, which Redis spends its time on too."""
+        if value is None or isinstance(value, bytes | bool | int | float):
+            return value
+        kind = _lua_kind(value)
+        if kind != "table" or depth >= lua_msgpack.MAX_NESTING:
+            return lua_msgpack.Opaque(kind)
+        self._spent += PACK_TABLE_COST
+        if self._spent > BUDGET:
+            raise ScriptError(BUDGET_EXCEEDED, killed=True)
+        below = depth + 1
+        return lua_msgpack.LuaTable(
+            tuple(
+                (self._msgpack_value(k, below), self._msgpack_value(v, below))
+                for k, v in value.items()
+            )
+        )
+
+    def _mp_unpack(self, *args: Any) -> Any:
+        return self._mp_decode(lua_msgpack.unpack, args)
+
+    def _mp_unpack_one(self, *args: Any) -> Any:
+        return self._mp_decode(lua_msgpack.unpack_one, args)
+
+    def _mp_unpack_limit(self, *args: Any) -> Any:
+        return self._mp_decode(lua_msgpack.unpack_limit, args)
+
+    def _mp_decode(self, decode: Any, args: tuple[Any, ...]) -> Any:
+        runtime = self._runtime
+        return _library_call(runtime, decode, tuple(_plain(a) for a in args), runtime.table, _set)
+
+    def _struct_pack(self, *args: Any) -> Any:
+        return _library_call(self._runtime, lua_struct.pack, tuple(_plain(a) for a in args))
+
+    def _struct_unpack(self, *args: Any) -> Any:
+        return _library_call(self._runtime, lua_struct.unpack, tuple(_plain(a) for a in args))
+
+    def _struct_size(self, *args: Any) -> Any:
+        return _library_call(self._runtime, lua_struct.size, tuple(_plain(a) for a in args))
+
     # -- conversions --------------------------------------------------------------------------
 
     def _to_lua(self, reply: Reply) -> Any:
@@ -773,6 +869,48 @@ def _from_lua_json(value: Any) -> Any:
     return {_json_key(k): _from_lua_json(v) for k, v in value.items()}
 
 
+def _library_call(runtime: Any, fn: Any, *args: Any) -> Any:
+    """A cmsgpack or struct function: its result, or its error raised into the script."""
+    try:
+        return fn(*args)
+    except lua_msgpack.LibraryError as error:
+        raise ScriptError(_library_error(runtime, error), bare=True) from None
+
+
+def _library_error(runtime: Any, error: lua_msgpack.LibraryError) -> str:
+    """The error's text as the C library raises it: luaL_argerror names the function as the
+    script called it ('pack', a local's name, '?' through pcall), and luaL_error starts with
+    where the caller is (`user_script:3: `, nothing when the caller is C, as pcall)."""
+    if not error.positional:
+        return error.message
+    getinfo = runtime.globals().debug.getinfo  # level 1: the library function; 2: its caller
+    message = error.message
+    if error.narg is not None:
+        info = getinfo(1, b"n")
+        name = None if info is None or info[b"name"] is None else _text(info[b"name"])
+        message = error.named(name, info is not None and info[b"namewhat"] == b"method")
+    caller = getinfo(2, b"Sl")
+    if caller is not None and caller[b"currentline"] > 0:
+        message = f"{_text(caller[b'short_src'])}:{caller[b'currentline']}: {message}"
+    return message
+
+
+def _plain(value: Any) -> Any:
+    """A Lua argument as the libraries see it: tables, functions... only by their type."""
+    if value is None or isinstance(value, bytes | bool | int | float):
+        return value
+    return lua_msgpack.Opaque(_lua_kind(value))
+
+
+def _lua_kind(value: Any) -> str:
+    kind = lua.lua_type(value)
+    return "userdata" if kind is None else kind.decode() if isinstance(kind, bytes) else kind
+
+
+def _set(table: Any, key: Any, value: Any) -> None:
+    table[key] = value
+
+
 def _json_key(key: Any) -> str:
     if isinstance(key, bytes):
         return key.decode("utf-8", "surrogateescape")
@@ -793,13 +931,18 @@ class FunctionInfo:
 class ScriptError(Exception):
     """An error a redis.* function raises into the script (Redis's error table, as text);
     `killed`: the budget ran out, which no pcall may catch; `positional`: a Lua runtime
-    error, which names the script's line first (`ERR user_script:3: ...`)."""
+    error, which names the script's line first (`ERR user_script:3: ...`); `bare`: the text is
+    the whole Lua error string, as a C library raises it (cmsgpack, struct: any position is
+    already in front), so pcall returns it as it is and Redis replies `ERR <text>`."""
 
-    def __init__(self, message: str, killed: bool = False, positional: bool = False) -> None:
+    def __init__(
+        self, message: str, killed: bool = False, positional: bool = False, bare: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.killed = killed
         self.positional = positional
+        self.bare = bare
 
 
 def command_words(args: tuple[Any, ...]) -> list[bytes]:
@@ -827,11 +970,11 @@ def _lua_number(number: float) -> bytes:
     return b"%.17g" % value
 
 
-def _error_of(error: Any) -> tuple[bool, bytes, bool]:
-    """What a Python error raised into Lua means there: (killed, the text, positional)."""
+def _error_of(error: Any) -> tuple[bool, bytes, bool, bool]:
+    """What a Python error raised into Lua means there: (killed, the text, positional, bare)."""
     if isinstance(error, ScriptError):
-        return error.killed, error.message.encode(), error.positional
-    return False, f"ERR {error}".encode(), False
+        return error.killed, error.message.encode(), error.positional, error.bare
+    return False, f"ERR {error}".encode(), False, False
 
 
 def _failure(error: Any, sha: str) -> ErrorReply:
