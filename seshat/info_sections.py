@@ -47,7 +47,7 @@ from seshat.admin import REDIS_VERSION
 from seshat.kv import layout as L
 from seshat.kv.functions import FUNC_PREFIX, LIB_END, LIB_PREFIX
 from seshat.kv.scripts import SCRIPT_END, SCRIPT_PREFIX
-from seshat.memory_report import STARTUP_RSS_BYTES, proc_memory_bytes
+from seshat.memory_report import STARTUP_RSS_BYTES, client_buffers_bytes, proc_memory_bytes
 from seshat.protocol import encoder
 from seshat.protocol.replies import Reply, Verbatim
 from seshat.pubsub import CHANNELS, PATTERNS, SHARD_CHANNELS
@@ -233,7 +233,7 @@ class InfoSections:
             "stats": self.stats_rows,
             "replication": self.replication_rows,
             "cpu": self.cpu_rows,
-            "modules": lambda: [],
+            "modules": list,
             "errorstats": self.errorstats_rows,
             "cluster": lambda: [("cluster_enabled", 0)],
             "keyspace": self.keyspace_rows,
@@ -315,12 +315,7 @@ class InfoSections:
         rss, peak = proc_memory_bytes()  # VmRSS and VmHWM (see the module docstring)
         self.peak_rss_bytes = peak = max(peak, self.peak_rss_bytes, rss)
         used = rss
-        clients = 0
-        for client in server.clients.values():
-            clients += client.parser.buffered_bytes()
-            transport = client.transport
-            if transport is not None and not transport.is_closing():
-                clients += transport.get_write_buffer_size()
+        clients = client_buffers_bytes(server)
         startup = STARTUP_RSS_BYTES
         overhead = startup + clients
         dataset = max(0, used - overhead)
@@ -594,18 +589,22 @@ class InfoSections:
             role_name = "candidate"
         else:
             role_name = role.value
-        return [
-            ("role", role_name),
-            ("node_id", raw.id),
-            ("term", raw.term()),
-            ("leader_id", raw.leader_id()),
-            ("commit_index", raw.committed()),
-            ("applied_index", server.node.applied),
-            ("last_log_index", raw.last_index()),
-            ("first_log_index", server.log_storage.first_index()),
-            ("voters", ",".join(map(str, raw.conf_state().voters))),
-            ("learners", ",".join(map(str, raw.conf_state().learners))),
-        ] + self._peers_rows() + self._transport_rows()
+        return (
+            [
+                ("role", role_name),
+                ("node_id", raw.id),
+                ("term", raw.term()),
+                ("leader_id", raw.leader_id()),
+                ("commit_index", raw.committed()),
+                ("applied_index", server.node.applied),
+                ("last_log_index", raw.last_index()),
+                ("first_log_index", server.log_storage.first_index()),
+                ("voters", ",".join(map(str, raw.conf_state().voters))),
+                ("learners", ",".join(map(str, raw.conf_state().learners))),
+            ]
+            + self._peers_rows()
+            + self._transport_rows()
+        )
 
     def _transport_rows(self) -> Rows:
         """Messages and gRPC frames each way: a frame costs far more than a message."""

@@ -132,7 +132,8 @@ def _usage(server: Server, conn: ClientConnection, argv: list[bytes]) -> Reply:
     return key_usage_bytes(server, conn.session.db, argv[2], samples)
 
 
-def _client_buffers_bytes(server: Server) -> int:
+def client_buffers_bytes(server: Server) -> int:
+    """What clients' unread input and unsent output hold (MEMORY STATS, INFO memory)."""
     total = 0
     for client in server.clients.values():
         total += client.parser.buffered_bytes()
@@ -149,7 +150,7 @@ def _keys_count(server: Server) -> int:
 
 def stats_reply(server: Server) -> Reply:
     rss, peak = proc_memory_bytes()
-    clients = _client_buffers_bytes(server)
+    clients = client_buffers_bytes(server)
     keys = _keys_count(server)
     overhead = STARTUP_RSS_BYTES + clients
     dataset = max(0, rss - overhead)

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.server.wire import Pair
 from tests.waiting import poll_until
 
 SESHAT = [sys.executable, "-m", "seshat.cli"]
@@ -158,10 +159,14 @@ class SeshatProcess:
 def start_seshat(tmp_path: Path) -> Iterator[Callable[..., SeshatProcess]]:
     started: list[SeshatProcess] = []
 
-    def start(*args: str, data_dir: Path | None = None, port: int | None = None,
-              env: dict[str, str] | None = None,
-              file_size_limit: int | None = None,
-              open_files_limit: int | None = None) -> SeshatProcess:
+    def start(
+        *args: str,
+        data_dir: Path | None = None,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        file_size_limit: int | None = None,
+        open_files_limit: int | None = None,
+    ) -> SeshatProcess:
         node = SeshatProcess(
             port=port or free_port(),
             data_dir=data_dir or tmp_path / f"node{len(started)}",
@@ -188,3 +193,12 @@ def wait_blocked(client: redis.Redis, count: int) -> None:
     """Wait (bounded) until `count` clients are parked in a blocking pop on this node."""
     if not poll_until(lambda: int(client.info("clients")["blocked_clients"]) >= count, 4):
         raise AssertionError(f"fewer than {count} clients blocked in time")
+
+
+@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
+def pair(request: pytest.FixtureRequest, redis_port: int, seshat_port: int) -> Iterator[Pair]:
+    """A `Pair` in each protocol, for modules that import test_differential_wire's module-scoped
+    `redis_port` and `seshat_port` fixtures (one redis-server and one Seshat per module)."""
+    p = Pair(redis_port, seshat_port, request.param)
+    yield p
+    p.close()

@@ -25,7 +25,7 @@ import redis
 
 from tests.server.test_admin_commands import decoded
 from tests.server.test_differential_wire import redis_port, seshat_port  # noqa: F401
-from tests.server.wire import WireClient, encode_command
+from tests.server.wire import Pair, WireClient, encode_command
 
 PROTOCOLS = [2, 3]
 USERS = [b"alice", b"bob", b"k", b"t", b"x", b"y", b"z", b"sel", b"gone"]
@@ -80,28 +80,6 @@ def normalise(raw: bytes) -> bytes:
     return bytes(out)
 
 
-class Pair:
-    def __init__(self, redis_port: int, seshat_port: int, protocol: int) -> None:  # noqa: F811
-        self.redis = WireClient(redis_port)
-        self.seshat = WireClient(seshat_port)
-        self.protocol = protocol
-        if protocol == 3:
-            self.both("HELLO 3")  # ids differ
-
-    def both(self, line: str | list[bytes]) -> tuple[bytes, bytes]:
-        argv = [w.encode() for w in line.split()] if isinstance(line, str) else line
-        return self.redis.call(argv), self.seshat.call(argv)
-
-    def same(self, line: str | list[bytes]) -> bytes:
-        theirs, ours = self.both(line)
-        assert normalise(ours) == normalise(theirs), (line, theirs, ours)
-        return ours
-
-    def close(self) -> None:
-        self.redis.close()
-        self.seshat.close()
-
-
 def _cleanup(port: int) -> None:
     c = WireClient(port)
     c.call([b"AUTH", b"default", b"pw-default"])  # in case a test set requirepass
@@ -123,7 +101,7 @@ def servers(redis_port: int, seshat_port: int) -> Iterator[tuple[int, int]]:  # 
 
 @pytest.fixture(params=PROTOCOLS, ids=["resp2", "resp3"])
 def pair(request: pytest.FixtureRequest, servers: tuple[int, int]) -> Iterator[Pair]:
-    p = Pair(*servers, request.param)
+    p = Pair(*servers, request.param, normalise=normalise)
     yield p
     p.close()
 
@@ -209,7 +187,7 @@ RULE_SEQUENCES = [
 @pytest.mark.parametrize("rules", RULE_SEQUENCES)
 def test_rule_sequences(rules: str, servers: tuple[int, int]) -> None:
     """Each sequence on a fresh user: the same reply and the same ACL LIST line."""
-    pair = Pair(*servers, 2)
+    pair = Pair(*servers, 2, normalise=normalise)
     try:
         pair.same("ACL SETUSER t " + rules)
         pair.same("ACL GETUSER t")
@@ -508,7 +486,7 @@ def test_requirepass_is_the_default_users_password(pair: Pair) -> None:
     pair.same("ACL SETUSER bob on >secret ~* &* +@all")
     pair.same("CONFIG SET requirepass pw-default")
     pair.same("ACL GETUSER default")
-    fresh = Pair(pair.redis.port, pair.seshat.port, 2)
+    fresh = Pair(pair.redis.port, pair.seshat.port, 2, normalise=normalise)
     try:
         fresh.same("GET k")
         fresh.same("AUTH bob secret")
@@ -526,7 +504,7 @@ def test_requirepass_is_the_default_users_password(pair: Pair) -> None:
 def test_a_disabled_default_user(pair: Pair) -> None:
     pair.same("ACL SETUSER bob on >secret ~* &* +@all")
     pair.same("ACL SETUSER default off")
-    fresh = Pair(pair.redis.port, pair.seshat.port, 2)
+    fresh = Pair(pair.redis.port, pair.seshat.port, 2, normalise=normalise)
     try:
         fresh.same("GET k")
         fresh.same("AUTH anything")
@@ -540,7 +518,7 @@ def test_a_disabled_default_user(pair: Pair) -> None:
 
 def test_a_restricted_default_user(pair: Pair) -> None:
     pair.same("ACL SETUSER default resetkeys ~d*")
-    fresh = Pair(pair.redis.port, pair.seshat.port, pair.protocol)
+    fresh = Pair(pair.redis.port, pair.seshat.port, pair.protocol, normalise=normalise)
     try:
         fresh.same("GET d1")
         fresh.same("GET e1")

@@ -11,48 +11,15 @@ the latency-monitor test runs a Lua loop far slower than its 1 ms threshold.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-
-import pytest
 
 from tests.server.test_differential_wire import redis_port, seshat_port  # noqa: F401
-from tests.server.wire import Node, WireClient, parse
+from tests.server.wire import Node, Pair, WireClient, parse
 from tests.waiting import poll_until
 
 PROTOCOLS = [2, 3]
 # Bounds Redis prints for its histogram buckets (HDR, 1024 ns doubling, in µs).
 REDIS_BUCKETS = {(((1024 << k) + (1024 << k >> 7)) - 1) // 1000 for k in range(40)}
 BUSY_SCRIPT = b"local i = 0 while i < 5000000 do i = i + 1 end return i"
-
-
-class Pair:
-    """One connection to each server, in the same protocol; `both` sends a command to both."""
-
-    def __init__(self, redis_port: int, seshat_port: int, protocol: int) -> None:  # noqa: F811
-        self.redis = WireClient(redis_port)
-        self.seshat = WireClient(seshat_port)
-        if protocol == 3:
-            self.both("HELLO 3")
-
-    def both(self, line: str | list[bytes]) -> tuple[bytes, bytes]:
-        argv = [w.encode() for w in line.split()] if isinstance(line, str) else line
-        return self.redis.call(argv), self.seshat.call(argv)
-
-    def same(self, line: str | list[bytes]) -> bytes:
-        theirs, ours = self.both(line)
-        assert ours == theirs, (line, theirs, ours)
-        return ours
-
-    def close(self) -> None:
-        self.redis.close()
-        self.seshat.close()
-
-
-@pytest.fixture(params=PROTOCOLS, ids=["resp2", "resp3"])
-def pair(request: pytest.FixtureRequest, redis_port: int, seshat_port: int) -> Iterator[Pair]:  # noqa: F811
-    p = Pair(redis_port, seshat_port, request.param)
-    yield p
-    p.close()
 
 
 def value(node: Node) -> object:

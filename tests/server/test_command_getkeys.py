@@ -4,12 +4,10 @@ specs, SET's and BITFIELD's flags from their arguments, SORT's STORE key, and Re
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.server.test_admin_commands import Pair
 from tests.server.test_differential_wire import redis_port, seshat_port  # noqa: F401
+from tests.server.wire import Pair
 
 COMMANDS = [
     "SET k v", "SET k v GET", "SET k v NX get", "GET k", "MSET a 1 b 2 c 3", "LMOVE a b LEFT RIGHT",
@@ -24,13 +22,6 @@ COMMANDS = [
     "OBJECT ENCODING k", "MEMORY USAGE k", "CONFIG GET x", "CONFIG bogus", "PING",
     "NOSUCH a", "GET", "SET k", "PUBLISH ch m",
 ]  # fmt: skip
-
-
-@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def pair(request: pytest.FixtureRequest, redis_port: int, seshat_port: int) -> Iterator[Pair]:  # noqa: F811
-    p = Pair(redis_port, seshat_port, request.param)
-    yield p
-    p.close()
 
 
 @pytest.mark.parametrize("command", COMMANDS)

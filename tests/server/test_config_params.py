@@ -7,13 +7,10 @@ itself (port, maxmemory, appendfsync...) take only the value they have.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.server.test_admin_commands import Pair
 from tests.server.test_differential_wire import redis_port, seshat_port  # noqa: F401
-from tests.server.wire import parse
+from tests.server.wire import Pair, parse
 
 # Facts about one instance or one machine, or decided by Seshat: compared by name only.
 OWN = {
@@ -23,13 +20,6 @@ OWN = {
     "latency-monitor-threshold", "save", "io-threads", "oom-score-adj", "io-threads-do-reads",
     "appendfsync",
 }  # fmt: skip
-
-
-@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def pair(request: pytest.FixtureRequest, redis_port: int, seshat_port: int) -> Iterator[Pair]:  # noqa: F811
-    p = Pair(redis_port, seshat_port, request.param)
-    yield p
-    p.close()
 
 
 def _pairs(raw: bytes) -> dict[bytes, bytes]:

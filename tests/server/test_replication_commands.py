@@ -5,12 +5,10 @@ is in tests/cluster/test_failover_cluster.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.server.test_admin_commands import Pair
 from tests.server.test_differential_wire import redis_port, seshat_port  # noqa: F401
+from tests.server.wire import Pair
 
 LINES = [
     "REPLICAOF NO ONE", "SLAVEOF no one", "REPLICAOF 127.0.0.1 abc", "REPLICAOF 127.0.0.1 99999",
@@ -24,13 +22,6 @@ LINES = [
 ]  # fmt: skip
 # Their COMMAND INFO and DOCS rows are compared with the rest of the table in
 # tests/server/test_differential_wire.py.
-
-
-@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def pair(request: pytest.FixtureRequest, redis_port: int, seshat_port: int) -> Iterator[Pair]:  # noqa: F811
-    p = Pair(redis_port, seshat_port, request.param)
-    yield p
-    p.close()
 
 
 @pytest.mark.parametrize("line", LINES)

@@ -12,7 +12,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -171,3 +171,40 @@ def start_redis_server(workdir: Path) -> Iterator[int]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+class Pair:
+    """One connection to redis-server and one to Seshat, in the same protocol: `both` sends a
+    command to each, `same` asserts the replies match (after `normalise`, for what
+    legitimately differs between two servers)."""
+
+    def __init__(
+        self,
+        redis_port: int,
+        seshat_port: int,
+        protocol: int,
+        normalise: Callable[[bytes], bytes] | None = None,
+    ) -> None:
+        self.redis = WireClient(redis_port)
+        self.seshat = WireClient(seshat_port)
+        self.protocol = protocol
+        self._normalise = normalise
+        if protocol == 3:
+            self.both("HELLO 3")
+
+    def both(self, line: str | list[bytes]) -> tuple[bytes, bytes]:
+        argv = [w.encode() for w in line.split()] if isinstance(line, str) else line
+        return self.redis.call(argv), self.seshat.call(argv)
+
+    def same(self, line: str | list[bytes]) -> bytes:
+        theirs, ours = self.both(line)
+        norm = self._normalise
+        if norm is None:
+            assert ours == theirs, (line, theirs, ours)
+        else:
+            assert norm(ours) == norm(theirs), (line, theirs, ours)
+        return ours
+
+    def close(self) -> None:
+        self.redis.close()
+        self.seshat.close()
