@@ -364,6 +364,7 @@ class ClientConnection(asyncio.Protocol):
                     buckets = histograms.get(argv[0]) if elapsed < timing.notify_ns else None
                     if buckets is not None:  # latency-tracking's common case, inlined
                         buckets[(elapsed >> 10).bit_length()] += 1
+                        buckets[-1] += elapsed  # INFO commandstats (latency.TOTAL_NS)
                     else:
                         timing.observe(self, argv, elapsed)
         error = self._input_error

@@ -74,7 +74,7 @@ for tens of milliseconds."""
 REPL_ID_ZEROS: Final = "0" * 40
 
 # Sections in Redis 7.0's order; the title each is printed with. `modules` is the module list
-# (empty). Commandstats and Latencystats are not reproduced (docs/operations.md).
+# (empty).
 TITLES: Final = {
     "server": "Server",
     "clients": "Clients",
@@ -84,12 +84,15 @@ TITLES: Final = {
     "replication": "Replication",
     "cpu": "CPU",
     "modules": "Modules",
+    "commandstats": "Commandstats",
     "errorstats": "Errorstats",
+    "latencystats": "Latencystats",
     "cluster": "Cluster",
     "keyspace": "Keyspace",
     "raft": "Raft",
 }
-DEFAULT_SECTIONS: Final = frozenset(TITLES)  # Redis's default is all of these but *stats
+DEFAULT_SECTIONS: Final = frozenset(TITLES) - {"commandstats", "latencystats"}  # as Redis
+PERCENTILES: Final = (50.0, 99.0, 99.9)  # latency-tracking-info-percentiles' default
 
 
 @dataclass(slots=True)
@@ -218,6 +221,7 @@ class InfoSections:
         server.stats.reset()
         view = server.state_machine.view
         view.hits = view.misses = 0
+        server.timing.latency.reset_histograms()  # commandstats and latencystats too
         for rate in (self.ops, self.net_in, self.net_out):
             rate.samples = [0] * SAMPLES
             rate.last_count = 0
@@ -234,7 +238,9 @@ class InfoSections:
             "replication": self.replication_rows,
             "cpu": self.cpu_rows,
             "modules": list,
+            "commandstats": self.commandstats_rows,
             "errorstats": self.errorstats_rows,
+            "latencystats": self.latencystats_rows,
             "cluster": lambda: [("cluster_enabled", 0)],
             "keyspace": self.keyspace_rows,
             "raft": self.raft_rows,
@@ -563,6 +569,30 @@ class InfoSections:
             ("used_cpu_sys_main_thread", f"{thread.ru_stime:.6f}"),
             ("used_cpu_user_main_thread", f"{thread.ru_utime:.6f}"),
         ]
+
+    def commandstats_rows(self) -> Rows:
+        """Per command: calls and time as LATENCY HISTOGRAM counts them (a read while it runs,
+        a write while this node prepares and proposes it, not its quorum wait), and only while
+        `latency-tracking` is on. Rejected and failed calls are not counted per command: 0."""
+        rows: Rows = []
+        for name, calls, total_ns in self.server.timing.latency.command_stats():
+            usec = total_ns // 1000
+            rows.append(
+                (
+                    f"cmdstat_{name.decode()}",
+                    f"calls={calls},usec={usec},usec_per_call={usec / calls:.2f},"
+                    "rejected_calls=0,failed_calls=0",
+                )
+            )
+        return rows
+
+    def latencystats_rows(self) -> Rows:
+        latency = self.server.timing.latency
+        rows: Rows = []
+        for name, _calls, _ns in latency.command_stats():
+            values = ",".join(f"p{p:g}={latency.percentile_usec(name, p):.3f}" for p in PERCENTILES)
+            rows.append((f"latency_percentiles_usec_{name.decode()}", values))
+        return rows
 
     def errorstats_rows(self) -> Rows:
         errors = self.server.stats.errors

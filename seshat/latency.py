@@ -19,6 +19,7 @@ spelling, in `count`. Measuring is `seshat/command_timing.py`'s job.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Final
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 EVENT_SAMPLES_MAX: Final = 160  # LATENCY_TS_LEN in Redis's src/latency.h
 BUCKETS: Final = 64  # buckets of [1024 << (k - 1), 1024 << k) ns; bucket 0: below 1024 ns
 SPELLINGS_MAX: Final = 4096
+TOTAL_NS: Final = BUCKETS  # a histogram's last slot: the calls' summed ns (INFO commandstats)
 """Distinct command-name spellings remembered for the histograms; past it a new spelling is
 still counted, through the slow path (a client sending every case of every name costs it time,
 never memory)."""
@@ -116,6 +118,7 @@ class LatencyMonitor:
             if buckets is None:
                 return
         buckets[(duration_ns >> 10).bit_length()] += 1
+        buckets[TOTAL_NS] += duration_ns
 
     def _buckets_slow(self, argv: list[bytes]) -> list[int] | None:
         spec = lookup(argv[0])
@@ -134,7 +137,7 @@ class LatencyMonitor:
     def _histogram(self, name: bytes) -> list[int]:
         buckets = self._by_name.get(name)
         if buckets is None:
-            buckets = self._by_name[name] = [0] * BUCKETS
+            buckets = self._by_name[name] = [0] * (BUCKETS + 1)  # + the total: TOTAL_NS
         return buckets
 
     def add_sample(self, fast: bool, duration_ms: int) -> None:
@@ -151,7 +154,7 @@ class LatencyMonitor:
         buckets = self._by_name[name]
         cumulative = 0
         points: list[tuple[Reply, Reply]] = []
-        for k, n in enumerate(buckets):
+        for k, n in enumerate(buckets[:BUCKETS]):
             if n:
                 cumulative += n
                 points.append((bucket_usec(k), cumulative))
@@ -181,11 +184,45 @@ class LatencyMonitor:
         seen: set[bytes] = set()
         for name in wanted:
             buckets = self._by_name.get(name)
-            if name in seen or buckets is None or not any(buckets):
+            if name in seen or buckets is None or not any(buckets[:BUCKETS]):
                 continue
             seen.add(name)
             items.append((name, self.histogram_reply(name)))
         return Map(items)
+
+    def reset_histograms(self) -> None:
+        """CONFIG RESETSTAT: every command's calls, time and histogram start again (in place:
+        `by_spelling` holds the same lists)."""
+        for buckets in self._by_name.values():
+            buckets[:] = [0] * len(buckets)
+
+    def command_stats(self) -> list[tuple[bytes, int, int]]:
+        """(name, calls, total ns) of every command counted so far, in table order: INFO
+        commandstats. Counted with the histograms, so only while `latency-tracking` is on."""
+        out = []
+        for row in TABLE:
+            for name in (row.name, *(sub.name for sub in SUBCOMMANDS.get(row.name, ()))):
+                buckets = self._by_name.get(name)
+                if buckets is not None:
+                    calls = sum(buckets[:BUCKETS])
+                    if calls:
+                        out.append((name, calls, buckets[TOTAL_NS]))
+        return out
+
+    def percentile_usec(self, name: bytes, percentile: float) -> float:
+        """The bound (µs) of the bucket that holds `percentile` % of `name`'s calls: INFO
+        latencystats, from the same power-of-two buckets as LATENCY HISTOGRAM, so coarser
+        than Redis's HDR histogram (each value is an upper bound within a factor of two)."""
+        buckets = self._by_name[name]
+        calls = sum(buckets[:BUCKETS])
+        wanted = max(1, math.ceil(calls * percentile / 100))
+        seen = 0
+        for k in range(BUCKETS):
+            seen += buckets[k]
+            if seen >= wanted:
+                ns = 1024 << k
+                return (ns + (ns >> 7) - 1) / 1000
+        return 0.0
 
     def doctor(self) -> str:
         if not self.threshold_ms:

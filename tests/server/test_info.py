@@ -69,7 +69,7 @@ def parse_info(text: str) -> dict[str, Section]:
         elif line:
             assert current is not None, line
             name, sep, value = line.partition(":")
-            assert sep and re.fullmatch(r"[\w]+", name), line
+            assert sep and re.fullmatch(r"[\w|]+", name), line  # `|`: cmdstat_config|get
             current.append((name, value))
     return sections
 
@@ -135,13 +135,45 @@ def test_default_sections_as_redis_then_raft(argv: list[str], prepared: tuple[in
 
 
 @pytest.mark.parametrize("word", ["all", "everything"])
-def test_all_sections_are_redis_ones_but_per_command_stats(
-    word: str, prepared: tuple[int, int]
-) -> None:
+def test_all_sections_are_redis_ones_then_raft(word: str, prepared: tuple[int, int]) -> None:
     redis_port, seshat_port = prepared
-    per_command = ("Commandstats", "Latencystats")  # not reproduced (docs/operations.md)
-    theirs = [t for t in parse_info(info_text(redis_port, word)) if t not in per_command]
+    theirs = list(parse_info(info_text(redis_port, word)))
     assert list(parse_info(info_text(seshat_port, word))) == [*theirs, "Raft"]
+
+
+PER_COMMAND = [[b"SET", b"cs:a", b"1"], *[[b"GET", b"cs:a"]] * 3, *[[b"INCR", b"cs:n"]] * 2,
+               [b"HSET", b"cs:h", b"f", b"v"], [b"CONFIG", b"GET", b"hz"]]  # fmt: skip
+
+
+def test_commandstats_and_latencystats_count_calls_as_redis(prepared: tuple[int, int]) -> None:
+    """After CONFIG RESETSTAT, the same commands on both servers: the same calls per command,
+    rows of the same shape (times and percentiles differ, and Seshat's are bucket bounds)."""
+    rows = []
+    for port in prepared:
+        client = WireClient(port)
+        try:
+            client.call([b"CONFIG", b"RESETSTAT"])
+            for argv in PER_COMMAND:
+                client.call(argv)
+        finally:
+            client.close()
+        info = parse_info(info_text(port, "commandstats", "latencystats"))
+        rows.append({title: dict(section) for title, section in info.items()})
+    theirs, ours = rows
+    for name in ("set", "get", "incr", "hset", "config|get"):
+        their_row = theirs["Commandstats"][f"cmdstat_{name}"]
+        our_row = ours["Commandstats"][f"cmdstat_{name}"]
+        assert shape(our_row) == shape(their_row), (name, their_row, our_row)
+        calls = [row.split(",")[0] for row in (their_row, our_row)]
+        assert calls[0] == calls[1], (name, calls)
+        key = f"latency_percentiles_usec_{name}"
+        assert shape(ours["Latencystats"][key]) == shape(theirs["Latencystats"][key])
+    client = WireClient(prepared[1])
+    try:
+        client.call([b"CONFIG", b"RESETSTAT"])
+    finally:
+        client.close()
+    assert "cmdstat_get" not in info_text(prepared[1], "commandstats")
 
 
 @pytest.mark.parametrize(
