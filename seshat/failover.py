@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Final
 from seshat.kv import errors as E
 from seshat.kv.numbers import parse_int
 from seshat.protocol.replies import OK, ErrorReply, Reply, SimpleString
+from seshat.raft.types import NONE
 
 if TYPE_CHECKING:
     from seshat.admin import Admin
@@ -73,7 +74,7 @@ def replicaof_command(self: Admin, conn: ClientConnection, argv: list[bytes]) ->
 def failover_command(self: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:
     server = self.server
     node = server.node
-    transferring = node.raw.raft.lead_transferee != 0
+    transferring = node.raw.raft.lead_transferee != NONE
     if len(argv) == 2 and argv[1].lower() == b"abort":
         return CANNOT_ABORT if transferring else NO_FAILOVER
     timeout = 0
