@@ -6,8 +6,11 @@ those that reach execution (known, right arity), whatever their outcome, except 
 flagged admin (CONFIG, SLOWLOG, MONITOR ...); AUTH's and HELLO ... AUTH's secrets show as
 "(redacted)"; a transaction shows MULTI, then its queued commands when EXEC runs them, then
 EXEC. A monitor on a node sees the commands of that node's clients: a write a follower relays
-shows on the follower, where its client sent it, not on the leader. Commands a script runs
-(Redis's `[0 lua]` lines) are not shown: scripts run in apply, on every replica.
+shows on the follower, where its client sent it, not on the leader. The commands a script runs
+show as Redis's `[<db> lua]` lines, when the script runs: scripts run in apply, on every
+replica, so a node's monitors see the calls of every replicated script (as a Redis replica's
+monitors see what its master sends), whichever node's client sent it; a read-only script
+(EVAL_RO, FCALL_RO) runs outside apply and its calls are not shown.
 
 Cost when nobody monitors: one truth test of an empty dict per command.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Final
 
+from seshat.kv import scripts
 from seshat.kv.commands import F_ADMIN, lookup, lookup_subcommand
 from seshat.protocol.replies import OK, Reply, SimpleString
 
@@ -92,12 +96,31 @@ class Monitors:
         for monitor in list(self.conns.values()):
             monitor.deliver(reply)
 
+    def feed_script_calls(self) -> None:
+        """Show the calls the scripts of the last apply made (`scripts.call_log`)."""
+        calls = scripts.call_log
+        if not calls:
+            return
+        now = time.time()
+        replies = [SimpleString(line(now, db, "lua", argv)) for db, argv in calls if shown(argv)]
+        calls.clear()
+        for monitor in list(self.conns.values()):
+            for reply in replies:
+                monitor.deliver(reply)
+
+    def add(self, conn: ClientConnection) -> None:
+        self.conns[conn.id] = conn
+        if scripts.call_log is None:
+            scripts.call_log = []  # scripts now record their calls for us
+
     def forget(self, conn: ClientConnection) -> None:
         self.conns.pop(conn.id, None)
+        if not self.conns:
+            scripts.call_log = None
 
 
 def monitor_command(admin: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:
-    admin.server.monitors.conns[conn.id] = conn
+    admin.server.monitors.add(conn)
     return OK
 
 

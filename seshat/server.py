@@ -104,6 +104,7 @@ class KVApplier:
         if state_machine.last_expired:  # INFO expired_keys: one add per batch
             self.server.stats.expired_keys += len(state_machine.last_expired)
         self.server.tell_clients(state_machine)
+        self.server.monitors.feed_script_calls()  # MONITOR's `[db lua]` lines, if any
         if state_machine.last_acl_changed:  # ACL SETUSER/DELUSER: this node's users and clients
             self.server.acl.on_applied(state_machine.view, state_machine.last_acl_changed)
         cluster = self.server.cluster

@@ -470,8 +470,9 @@ def apply_fcall(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> R
     if isinstance(found, ErrorReply):
         return found
     lib, f = found
-    writer = None if b"no-writes" in f.flags else w
-    h = S.Host(S.pending(w), writer, now_ms, db)
+    h = S.Host(S.pending(w), w, now_ms, db)
+    if b"no-writes" in f.flags:
+        h.writer = None  # writes refused; still run in apply (MONITOR shows its calls)
     return S.run_function(h, lib.code, f.name, argv, S.entry_seed(w, f.name))
 
 

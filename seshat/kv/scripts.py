@@ -159,11 +159,17 @@ def prepare_script(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
 # -- running ------------------------------------------------------------------------------------
 
 
+# MONITOR's `[db lua]` lines: while a node has monitors, `seshat/monitor.py` makes this a list,
+# each command a script calls (once past the checks Redis makes before `call()`) is added as
+# (db, argv), and the server shows and clears them after each apply. None: nobody watches.
+call_log: list[tuple[int, list[bytes]]] | None = None
+
+
 class Host:
     """What `redis.call` reaches inside one script run: the command table, over `view` (and
     `writer`, when the script may write)."""
 
-    __slots__ = ("db", "now_ms", "user", "view", "writer")
+    __slots__ = ("db", "log", "now_ms", "user", "view", "writer")
 
     def __init__(
         self, view: KeyspaceView, writer: KeyspaceWriter | None, now_ms: int, db: int
@@ -173,6 +179,8 @@ class Host:
         self.now_ms = now_ms
         self.db = db
         self.user = script_user.running()  # a restricted ACL user: each call is checked
+        # MONITOR: only scripts run in apply (a read-only one runs at a read point instead).
+        self.log = call_log if writer is not None else None
 
     def call(self, argv: list[bytes], resp: int) -> Reply:
         spec = T.lookup(argv[0])
@@ -192,6 +200,9 @@ class Host:
             refusal = script_user.check(self.view, self.user, argv)
             if refusal is not None:
                 return refusal
+        log = self.log
+        if log is not None and spec.kind is not T.LOCAL:  # SELECT shows its new DB: below
+            log.append((self.db, argv))
         if spec.name in _STREAM_READS and waits.blocks(argv):
             name = argv[0].decode("utf-8", "surrogateescape")
             return ErrorReply(f"ERR {name} command is not allowed with BLOCK option from scripts")
@@ -200,10 +211,11 @@ class Host:
             return self._connection(spec.name, argv)
         if kind is T.LOCAL:  # SELECT: the script's own database, not the caller's (Redis 7)
             db = parse_db_index(argv[1])
-            if isinstance(db, ErrorReply):
-                return db
-            self.db = db
-            return OK
+            if not isinstance(db, ErrorReply):
+                self.db = db
+            if log is not None:
+                log.append((self.db, argv))
+            return OK if not isinstance(db, ErrorReply) else db
         if kind is T.READ:
             assert spec.read is not None
             return spec.read(self.view, self.now_ms, self.db, argv)

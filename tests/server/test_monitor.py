@@ -39,15 +39,27 @@ SEQUENCE = [
     [b"DEL", b"k", b"n", b"x", b"y", b"bin"],
 ]
 
-_LINE = re.compile(rb"^\+\d+\.\d{6} \[(\d+) 127\.0\.0\.1:\d+\] (.*)\r\n$", re.DOTALL)
+SCRIPTS = [
+    [b"EVAL", b"redis.call('set', KEYS[1], 'v') return redis.call('get', KEYS[1])", b"1", b"m"],
+    [b"EVAL", b"return redis.pcall('incr', 'm')", b"0"],  # fails when it runs: shown
+    [b"EVAL", b"return redis.pcall('nosuch')", b"0"],  # unknown: not shown
+    [b"EVAL", b"return redis.pcall('get')", b"0"],  # wrong arity: not shown
+    [b"EVAL", b"redis.call('select', 2) return redis.call('ping')", b"0"],
+    [b"EVAL", b"return redis.pcall('select', 99)", b"0"],  # out of range: shown, DB unchanged
+    [b"EVAL", b"return redis.pcall('config', 'get', 'x')", b"0"],  # not allowed in scripts
+    [b"EVAL", b"#!lua flags=no-writes\nreturn redis.pcall('get', 'm')", b"0"],
+]
+
+# `+<time> [<db> <client address or lua>] <arguments>`; the address is masked.
+_LINE = re.compile(rb"^\+\d+\.\d{6} \[(\d+) (127\.0\.0\.1:\d+|lua)\] (.*)\r\n$", re.DOTALL)
 
 
-def _lines(port: int) -> list[bytes]:
+def _lines(port: int, sequence: list[list[bytes]] = SEQUENCE) -> list[bytes]:
     monitor, client = WireClient(port), WireClient(port)
     try:
         client.call([b"FLUSHALL"])
         assert monitor.call([b"MONITOR"]) == b"+OK\r\n"
-        for argv in SEQUENCE:
+        for argv in sequence:
             client.call(argv)
         client.call([b"ECHO", b"--end--"])
         out = []
@@ -57,7 +69,8 @@ def _lines(port: int) -> list[bytes]:
             assert match is not None, frame
             if b"--end--" in frame:
                 return out
-            out.append(match.group(1) + b" " + match.group(2))
+            source = b"lua" if match.group(2) == b"lua" else b"client"
+            out.append(b" ".join([match.group(1), source, match.group(3)]))
     finally:
         monitor.close()
         client.close()
@@ -68,6 +81,13 @@ def test_a_monitor_sees_what_redis_shows(redis_port: int, seshat_port: int) -> N
     ours = _lines(seshat_port)
     assert ours == theirs
     assert len(ours) > 15
+
+
+def test_commands_a_script_runs_show_as_lua_lines(redis_port: int, seshat_port: int) -> None:  # noqa: F811
+    theirs = _lines(redis_port, SCRIPTS)
+    ours = _lines(seshat_port, SCRIPTS)
+    assert ours == theirs
+    assert sum(b" lua " in line for line in ours) >= 5
 
 
 @pytest.mark.parametrize(
