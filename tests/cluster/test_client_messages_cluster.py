@@ -1,7 +1,8 @@
 """What a client hears about changes, on a three-node cluster: every node applies every entry,
 so a keyspace-notification subscriber on any node hears about writes made through any node,
 in the log's order, by that node's own `notify-keyspace-events` (as each Redis node does), and
-a CLIENT TRACKING client on any node is told when what it read changes."""
+a CLIENT TRACKING client on any node is told when what it read changes, and a MONITOR on any
+node sees the commands a script ran."""
 
 from __future__ import annotations
 
@@ -70,3 +71,36 @@ def test_client_tracking_on_a_follower_hears_writes_made_through_the_leader(
         assert reader.call([b"GET", b"k"]) == b"$1\r\n2\r\n"
     finally:
         reader.close()
+
+
+def test_monitors_on_every_node_see_the_commands_scripts_run(
+    start_cluster: Callable[..., LocalCluster],
+) -> None:
+    """A script runs in apply on every replica, so each node's MONITOR shows its `[0 lua]`
+    lines, whichever node's client sent it; the EVAL line itself shows only where it was sent."""
+    cluster = start_cluster(3)
+    leader = cluster.leader()
+    follower = next(n for n in cluster.nodes if n != leader)
+    monitors = {n: WireClient(cluster.nodes[n].port) for n in cluster.nodes}
+    try:
+        for monitor in monitors.values():
+            assert monitor.call([b"MONITOR"]) == b"+OK\r\n"
+        sender = WireClient(cluster.nodes[follower].port)
+        try:
+            script = b"redis.call('set', KEYS[1], 'v') return redis.call('get', KEYS[1])"
+            assert sender.call([b"EVAL", script, b"1", b"mk"]) == b"$1\r\nv\r\n"
+        finally:
+            sender.close()
+        for n, monitor in monitors.items():
+            lines = []
+            while not lines or b'"get" "mk"' not in lines[-1]:
+                frame = monitor.reply()
+                assert frame, (n, lines)  # the node closed the connection
+                lines.append(frame)
+            lua = [line.split(b"] ", 1)[1] for line in lines if b" [0 lua] " in line]
+            assert lua == [b'"set" "mk" "v"\r\n', b'"get" "mk"\r\n'], (n, lines)
+            evals = [line for line in lines if b'"EVAL"' in line.upper()]
+            assert len(evals) == (1 if n == follower else 0), (n, lines)
+    finally:
+        for monitor in monitors.values():
+            monitor.close()
