@@ -241,7 +241,9 @@ class InfoSections:
             "commandstats": self.commandstats_rows,
             "errorstats": self.errorstats_rows,
             "latencystats": self.latencystats_rows,
-            "cluster": lambda: [("cluster_enabled", 0)],
+            # Redirect mode answers -MOVED and CLUSTER SLOTS as a Redis cluster does, so it says
+            # so, as cluster-aware tools check; forward mode looks like one standalone Redis.
+            "cluster": lambda: [("cluster_enabled", int(self.server.config.redirect))],
             "keyspace": self.keyspace_rows,
             "raft": self.raft_rows,
         }
@@ -272,7 +274,7 @@ class InfoSections:
             ("redis_git_sha1", "00000000"),
             ("redis_git_dirty", 0),
             ("redis_build_id", self._build_id),  # of this Seshat version
-            ("redis_mode", "standalone"),
+            ("redis_mode", "cluster" if server.config.redirect else "standalone"),
             ("os", self._os),
             ("arch_bits", struct.calcsize("P") * 8),
             ("monotonic_clock", "POSIX clock_gettime"),  # time.monotonic's source on Unix

@@ -266,6 +266,9 @@ def test_redirect_mode_with_redis_cluster_clients(
     plain = cluster.client(follower, protocol=2)
     with pytest.raises(redis.exceptions.MovedError, match="12182 127.0.0.1"):
         plain.set("foo", "bar")
+    # Cluster-aware tools read these to tell a cluster from a standalone server.
+    assert plain.info("cluster")["cluster_enabled"] == 1
+    assert plain.info("server")["redis_mode"] == "cluster"
     rc = redis.RedisCluster(host="127.0.0.1", port=cluster.nodes[follower].port)
     try:
         assert rc.set("foo", "bar")
