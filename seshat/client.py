@@ -566,14 +566,25 @@ class ClientConnection(asyncio.Protocol):
         answered now (they touch only this connection). Also the DB selected at the end."""
         session = Session(self.session.db)
         plan: list[PlanItem] = []
+        users_written = False  # an ACL SETUSER/DELUSER earlier in this transaction
         for argv in queued:
             spec = lookup(argv[0])
             assert spec is not None, argv[:1]
-            if spec.kind is LOCAL:
+            kind = spec.kind
+            if spec.subcommands and kind is not CONNECTION and len(argv) > 1:
+                sub = lookup_subcommand(spec.name, argv[1])
+                if sub is not None and sub.kind is CONNECTION:  # ACL WHOAMI, LIST ...
+                    if users_written:  # it would read the users before that write applies
+                        plan.append(T.NOT_IN_TRANSACTION)
+                        continue
+                    kind = CONNECTION
+                elif spec.name == b"acl":
+                    users_written = True
+            if kind is LOCAL:
                 prepared = self.server.kv.prepare(session, argv)  # SELECT: changes `session`
                 assert isinstance(prepared, Immediate), prepared
                 plan.append(prepared.reply)
-            elif spec.kind is CONNECTION:
+            elif kind is CONNECTION:
                 if spec.name == b"unwatch":
                     plan.append(OK)
                 elif spec.flags & F_ADMIN:

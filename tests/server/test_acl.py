@@ -324,6 +324,18 @@ DRYRUN = [
 ]
 
 
+TRANSACTION = [
+    "MULTI", "ACL WHOAMI", "SET acl:k v", "ACL USERS", "ACL GETUSER default", "ACL LOG",
+    "ACL HELP", "ACL CAT nosuch", "GET acl:k", "EXEC",
+]  # fmt: skip
+
+
+def test_node_answered_subcommands_inside_multi(pair: Pair) -> None:
+    """The node answers ACL WHOAMI, USERS, GETUSER ... at EXEC, in their place, as Redis."""
+    for line in TRANSACTION:
+        pair.same(line)
+
+
 def test_dryrun(pair: Pair) -> None:
     for line in DRYRUN:
         pair.same(line)
