@@ -14,7 +14,6 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Final
 
-from seshat.acl.script import DENIALS
 from seshat.protocol.replies import Double, Map, Reply
 
 ACL_LOG_ENTRIES_MAX: Final = 128  # acllog-max-len's default in redis.conf
@@ -46,11 +45,8 @@ class AclLog:
 
     def add(
         self, reason: bytes, context: int, obj: bytes, username: bytes, cinfo: bytes,
-        now_ms: int = 0,
     ) -> None:  # fmt: skip
-        if DENIALS and not now_ms:
-            self._take_script_denials()
-        now_ms = now_ms or int(time.time() * 1000)
+        now_ms = int(time.time() * 1000)
         for i in range(min(MATCH_SCAN_MAX, len(self.entries))):
             e = self.entries[i]
             if (
@@ -70,16 +66,7 @@ class AclLog:
         while len(self.entries) > ACL_LOG_ENTRIES_MAX:
             self.entries.pop()
 
-    def _take_script_denials(self) -> None:
-        """What scripts' `redis.call` refused since (`seshat/acl/script.py`), in order."""
-        taken = list(DENIALS)
-        DENIALS.clear()
-        for reason, obj, username, at_ms in taken:
-            self.add(reason, LUA, obj, username, b"", at_ms)
-
     def reply(self, count: int) -> Reply:
-        if DENIALS:
-            self._take_script_denials()
         now_ms = int(time.time() * 1000)
         out: list[Reply] = []
         for e in list(self.entries)[:count]:
@@ -99,5 +86,4 @@ class AclLog:
         return out
 
     def reset(self) -> None:
-        DENIALS.clear()
         self.entries.clear()

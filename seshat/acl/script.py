@@ -1,6 +1,7 @@
 """`redis.call` inside a restricted user's script: Redis 7.0's `scriptVerifyACL`.
 
-Installed into `seshat/kv/script_user.py` when the server starts (kv does not import acl).
+Installed into `seshat/kv/script_user.py` when the server starts (kv does not import acl),
+with the node's ACL LOG, which a refused call goes to directly.
 The user is read from the replicated record through the script's own view, so every replica
 decides the same: a user deleted before the entry applied has no permissions at all. Parsed
 users are cached by their record's bytes (a pure function of them). A refused call goes to
@@ -10,11 +11,12 @@ an empty client-info: apply does not know which client, on which node, sent the 
 
 from __future__ import annotations
 
-import time
+import functools
 from functools import lru_cache
 from typing import TYPE_CHECKING, Final
 
 from seshat.acl import check as C
+from seshat.acl.log import LUA, AclLog
 from seshat.acl.rules import User, default_user, parse_stored
 from seshat.acl.users import user_key
 from seshat.kv import script_user
@@ -24,10 +26,6 @@ if TYPE_CHECKING:
     from seshat.kv.keyspace import KeyspaceView
 
 PARSED_USERS_MAX: Final = 64  # distinct (user, record) pairs kept parsed
-DENIALS_MAX: Final = 128  # as many as ACL LOG keeps
-# Refused calls not yet in the node's ACL LOG: (reason, object, user, time in ms). Apply has no
-# node or client at hand, so the node's `AclLog` takes them when it is next used.
-DENIALS: Final[list[tuple[bytes, bytes, bytes, int]]] = []
 
 
 @lru_cache(maxsize=PARSED_USERS_MAX)
@@ -42,18 +40,19 @@ def _user(view: KeyspaceView, name: bytes) -> User | None:
     return default_user() if name == b"default" else None
 
 
-def check_call(view: KeyspaceView, name: bytes, argv: list[bytes]) -> ErrorReply | None:
+def check_call(
+    log: AclLog, view: KeyspaceView, name: bytes, argv: list[bytes]
+) -> ErrorReply | None:
     user = _user(view, name)
     if user is None:
         return ErrorReply("ERR " + C.SCRIPT_CMD)
     denial = C.check(user, argv)
     if denial is None:
         return None
-    reason = C.REASON_NAMES[denial.reason]
-    DENIALS.append((reason, denial.object(argv), name, int(time.time() * 1000)))
-    del DENIALS[:-DENIALS_MAX]
+    log.add(C.REASON_NAMES[denial.reason], LUA, denial.object(argv), name, b"")
     return ErrorReply("ERR " + C.script_error(denial))
 
 
-def install() -> None:
-    script_user.install(check_call)
+def install(log: AclLog) -> None:
+    """Check restricted users' `redis.call`s from now on, logging refusals in `log`."""
+    script_user.install(functools.partial(check_call, log))

@@ -39,12 +39,12 @@ class NodeAcl:
     __slots__ = ("_password_seen", "log", "server", "table")
 
     def __init__(self, server: Server, requirepass: Callable[[], str]) -> None:
-        script.install()  # redis.call checks for restricted users' scripts
         self.server = server
         self.table = UserTable(requirepass)
         self.table.refresh()
         self._password_seen = requirepass()
         self.log = AclLog()
+        script.install(self.log)  # redis.call checks for restricted users' scripts
 
     def _current(self) -> UserTable:
         """The table, refreshed first if CONFIG SET changed requirepass since."""

@@ -31,28 +31,26 @@ SCRIPT_READS: Final = frozenset({b"eval_ro", b"evalsha_ro", b"fcall_ro"})
 
 Checker = Callable[["KeyspaceView", bytes, list[bytes]], "ErrorReply | None"]
 
-_state: dict[str, object] = {"running": None, "checker": None}
+_running: bytes | None = None
+_checker: Checker | None = None
 
 
 def install(checker: Checker) -> None:
-    _state["checker"] = checker
+    global _checker
+    _checker = checker
 
 
 def running() -> bytes | None:
-    user = _state["running"]
-    assert user is None or isinstance(user, bytes)
-    return user
+    return _running
 
 
 def set_running(user: bytes | None) -> None:
-    _state["running"] = user
+    global _running
+    _running = user
 
 
 def check(view: KeyspaceView, user: bytes, argv: list[bytes]) -> ErrorReply | None:
     """The error `redis.call(argv)` answers for `user`, or None when it may run."""
-    checker = _state["checker"]
-    if checker is None:  # ACL not wired (a bare state machine in tests): deny, never allow
+    if _checker is None:  # ACL not wired (a bare state machine in tests): deny, never allow
         return ErrorReply("ERR The user executing the script can't run this command or subcommand")
-    assert callable(checker), checker
-    refusal: ErrorReply | None = checker(view, user, argv)
-    return refusal
+    return _checker(view, user, argv)

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from seshat.acl import script
+from seshat.acl.log import AclLog
 from seshat.acl.rules import MergeError, SetUserError, User, parse_stored, set_user
 from seshat.kv.operation import CommandOp, decode, encode_command, encode_command_as
 from seshat.kv.state_machine import StateMachine
@@ -87,7 +88,7 @@ def test_an_entry_names_its_user_only_when_asked() -> None:
 )
 @given(split=st.integers(min_value=1, max_value=3))
 def test_a_restricted_users_script_applies_the_same_everywhere(tmp_path: Path, split: int) -> None:
-    script.install()
+    script.install(AclLog())
     entries = [
         encode_command(1, 0, [b"ACL", b"SETUSER", b"k", b"on", b"nopass", b"~k*", b"+@all"]),
         encode_command_as(
