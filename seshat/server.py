@@ -509,6 +509,7 @@ class Server:
     def _own_setters(self) -> dict[str, Callable[[bytes], ErrorReply | None]]:
         def set_requirepass(value: bytes) -> ErrorReply | None:
             self.config.requirepass = value.decode(errors="replace")
+            self.acl.requirepass_changed()
             return None
 
         def set_compact(value: bytes) -> ErrorReply | None:

@@ -85,9 +85,9 @@ def acl_command(admin: Admin, conn: ClientConnection, argv: list[bytes]) -> Repl
     if sub == b"whoami":
         return conn.user_name
     if sub == b"users":
-        return [name for name in acl._current().names()]
+        return [name for name in acl.table.names()]
     if sub == b"list":
-        table = acl._current()
+        table = acl.table
         return [b"user " + name + b" " + table.users[name].describe() for name in table.names()]
     if sub == b"getuser":
         user = acl.user(argv[2])

@@ -36,34 +36,29 @@ if TYPE_CHECKING:
 
 
 class NodeAcl:
-    __slots__ = ("_password_seen", "log", "server", "table")
+    __slots__ = ("log", "server", "table")
 
     def __init__(self, server: Server, requirepass: Callable[[], str]) -> None:
         self.server = server
         self.table = UserTable(requirepass)
         self.table.refresh()
-        self._password_seen = requirepass()
         self.log = AclLog()
         script.install(self.log)  # redis.call checks for restricted users' scripts
 
-    def _current(self) -> UserTable:
-        """The table, refreshed first if CONFIG SET changed requirepass since."""
-        password = self.server.config.requirepass
-        if password != self._password_seen:
-            self._password_seen = password
-            self.table.refresh()
-        return self.table
+    def requirepass_changed(self) -> None:
+        """CONFIG SET requirepass: the default user as this node sees it changes now."""
+        self.table.refresh()
 
     def user(self, name: bytes) -> User | None:
-        return self._current().get(name)
+        return self.table.get(name)
 
     def default_needs_auth(self) -> bool:
-        return self._current().default_needs_auth()
+        return self.table.default_needs_auth()
 
     def default_nopass(self) -> bool:
         """AUTH <password> is refused as "called without any password configured" when the
         default user is `nopass` (Redis tests that flag alone)."""
-        return self._current().users[b"default"].nopass
+        return self.table.users[b"default"].nopass
 
     @staticmethod
     def restriction(user: User | None) -> User | None:
@@ -71,7 +66,7 @@ class NodeAcl:
         return None if user is None or user.unrestricted else user
 
     def default_restriction(self) -> User | None:
-        return self.restriction(self._current().get(b"default"))
+        return self.restriction(self.table.get(b"default"))
 
     # -- authentication ----------------------------------------------------------------------
 
