@@ -15,6 +15,7 @@ from seshat.acl import check as C
 from seshat.acl.catalog import CATEGORIES, catalog
 from seshat.acl.rules import Selector, User
 from seshat.kv import errors as E
+from seshat.kv.numbers import parse_int
 from seshat.protocol.replies import OK, ErrorReply, Map, Reply, Set, SimpleString
 
 if TYPE_CHECKING:
@@ -67,16 +68,6 @@ HELP: Final = (
 )
 
 
-def _int(raw: bytes) -> int | None:
-    try:
-        value = int(raw)
-    except ValueError:
-        return None
-    if raw != str(value).encode() or not -(2**63) <= value < 2**63:
-        return None
-    return value
-
-
 def acl_command(admin: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:
     """ACL's connection subcommands (dispatch has checked the subcommand and its arity)."""
     acl = admin.server.acl
@@ -97,7 +88,7 @@ def acl_command(admin: Admin, conn: ClientConnection, argv: list[bytes]) -> Repl
     if sub == b"genpass" and n <= 3:
         bits = 256
         if n == 3:
-            parsed = _int(argv[2])
+            parsed = parse_int(argv[2])
             if parsed is None:
                 return NOT_INTEGER
             if parsed <= 0 or parsed > GENPASS_BITS_MAX:
@@ -113,7 +104,7 @@ def acl_command(admin: Admin, conn: ClientConnection, argv: list[bytes]) -> Repl
             if argv[2].lower() == b"reset":
                 acl.log.reset()
                 return OK
-            parsed = _int(argv[2])
+            parsed = parse_int(argv[2])
             if parsed is None:
                 return NOT_INTEGER
             count = max(parsed, 0)
