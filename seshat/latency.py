@@ -75,11 +75,15 @@ DOCTOR_QUIET: Final = (
 )
 
 
-def bucket_usec(k: int) -> int:
-    """The bound Redis prints for bucket `k`: the HDR histogram's highest value equivalent to
-    1024 << k ns (two significant digits), in µs: 1, 2, 4, 8, 16, 33, 66, ... 528, 1056."""
+def bucket_bound_ns(k: int) -> int:
+    """The HDR histogram's highest value equivalent to 1024 << k ns (two significant digits)."""
     ns = 1024 << k
-    return (ns + (ns >> 7) - 1) // 1000
+    return ns + (ns >> 7) - 1
+
+
+def bucket_usec(k: int) -> int:
+    """The bound Redis prints for bucket `k`, in whole µs: 1, 2, 4, 8, 16, 33, 66, ... 1056."""
+    return bucket_bound_ns(k) // 1000
 
 
 class Event:
@@ -220,8 +224,7 @@ class LatencyMonitor:
         for k in range(BUCKETS):
             seen += buckets[k]
             if seen >= wanted:
-                ns = 1024 << k
-                return (ns + (ns >> 7) - 1) / 1000
+                return bucket_bound_ns(k) / 1000
         return 0.0
 
     def doctor(self) -> str:
