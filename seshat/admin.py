@@ -392,7 +392,7 @@ class Admin:
                     return E.config_set_failed(name, "duplicate parameter")
                 changes[name] = argv[i + 1]
             # As Redis 7: all or nothing. What was set before a refusal is set back.
-            setters = self.server.settable_params()
+            setters = known
             before = {name: params[name]().encode() for name in changes if name in params}
             done: list[str] = []
             for name, value in changes.items():
