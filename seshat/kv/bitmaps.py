@@ -136,6 +136,8 @@ def read_bitcount(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -
     start, end = parse_int(argv[2]), parse_int(argv[3])
     if start is None or end is None:
         return E.NOT_INTEGER
+    if start < 0 and end < 0 and start > end:
+        return 0  # Redis 7.0 answers this before it reads the unit, so even a bad one gets 0
     in_bits = False
     if len(argv) == 5:
         unit = _unit_is_bit(argv[4])

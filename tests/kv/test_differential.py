@@ -340,6 +340,8 @@ CASES: dict[str, str] = {
         bitcount s 0 1 bit extra
         bitcount s a b
         bitcount s 0 1 bits
+        bitcount s -1 -9 bits
+        bitcount s -1 -9 bit
         bitcount nokey
         bitcount nokey 0
         bitcount nokey a b
@@ -347,6 +349,8 @@ CASES: dict[str, str] = {
         bitcount e
         bitcount e 0 -1
         bitcount e a b
+        bitcount e -1 -9 bits
+        bitcount e 1 -9 bits
         bitpos e 0
         bitpos e 1
         bitpos s 1
