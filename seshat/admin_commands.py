@@ -6,9 +6,11 @@ Each lives in a module of its own (one job each); this one only gathers their ha
 
 from __future__ import annotations
 
+from seshat.debug_commands import HANDLERS as DEBUG_HANDLERS
 from seshat.failover import HANDLERS as FAILOVER_HANDLERS
 from seshat.latency import HANDLERS as LATENCY_HANDLERS
 from seshat.memory_report import HANDLERS as MEMORY_HANDLERS
+from seshat.migrate import HANDLERS as MIGRATE_HANDLERS
 from seshat.modules import HANDLERS as MODULE_HANDLERS
 from seshat.monitor import HANDLERS as MONITOR_HANDLERS
 from seshat.persistence_commands import HANDLERS as PERSISTENCE_HANDLERS
@@ -24,4 +26,6 @@ HANDLERS = {
     **MONITOR_HANDLERS,
     **FAILOVER_HANDLERS,
     **MODULE_HANDLERS,
+    **DEBUG_HANDLERS,  # DEBUG ASKING PFSELFTEST
+    **MIGRATE_HANDLERS,
 }

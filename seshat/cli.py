@@ -58,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         from seshat import launcher  # `seshat cluster`, `seshat node add`, ...: see launcher.py
 
         return launcher.main(args)
+    if args and args[0] == "load-rdb":
+        from seshat.rdb import load  # a client tool: none of the server's start-up below
+
+        return load.main(args[1:])
     # Assertions are the core's invariants: running without them (python -O) is refused.
     assert __debug__ or True
     if not __debug__:

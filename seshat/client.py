@@ -76,6 +76,9 @@ _PRE_AUTH_ALLOWED = frozenset({b"auth", b"hello", b"quit"})
 # Not queued after MULTI (Redis `processCommand`): they act on the transaction itself.
 _NOT_QUEUED = frozenset({b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"})
 _NULL_ARRAYS = (b"*-1\r\n", b"_\r\n")
+# Connection commands that read the keyspace (MIGRATE, `seshat/migrate.py`): like a read, they
+# wait for this connection's earlier commands, so they see its own writes.
+_ORDERED_LIKE_READS = frozenset({b"migrate"})
 MAX_CLIENTS_REACHED = b"-ERR max number of clients reached\r\n"
 """Sent, as Redis does, to a connection past `maxclients` before it is closed."""
 PUBSUB_OUTPUT_LIMIT_BYTES = 32 * 1024 * 1024
@@ -350,6 +353,9 @@ class ClientConnection(asyncio.Protocol):
                         server.monitors.feed(self, self.session.db, argv)
                     server.stats.commands_processed += 1
                     continue
+                if name in _ORDERED_LIKE_READS and self._pending:
+                    self._blocked = True  # it reads the keyspace: after this client's writes
+                    break
                 queue.popleft()
                 reply = server.admin.execute(self, argv)
                 if reply is not DEFERRED:

@@ -1,9 +1,10 @@
 """The command-table rows of the server administration commands, as plain data.
 
-ROLE, WAIT, SLOWLOG, LATENCY, MEMORY, LASTSAVE, SAVE, BGSAVE, BGREWRITEAOF and LOLWUT: the
-commands Redis users and tools (redis-cli, monitoring agents, client libraries) send to any
-server. `commands.py` turns each into a `CommandSpec` with its `_row`, as it does the rows of
-`sort_table.py`. Values are what redis-server 7.0.15 publishes in `COMMAND INFO` and
+ROLE, WAIT, MIGRATE, SLOWLOG, LATENCY, MEMORY, LASTSAVE, SAVE, BGSAVE, BGREWRITEAOF, LOLWUT,
+DEBUG and ASKING: the commands Redis users and tools (redis-cli, monitoring agents, client
+libraries) send to any server (MIGRATE's handler, `seshat/migrate.py`, reads the keyspace at a
+read point and deletes through a WATCHed EXEC entry). `commands.py` turns each into a
+`CommandSpec` with its `_row`, as it does the rows of `sort_table.py`. Values are what redis-server 7.0.15 publishes in `COMMAND INFO` and
 `COMMAND DOCS` (subcommands in Redis's order). They touch the node, not the keyspace (MEMORY
 USAGE reads this node's committed state directly), so their kind is connection: `seshat/admin.py`
 dispatches them to `seshat/admin_commands.py`.
@@ -28,6 +29,10 @@ ADMIN_ROWS: Final[tuple[dict[str, Any], ...]] = (
     dict(name=b'wait', arity=3, flags='noscript', first_key=0, last_key=0, step=0, acl='@slow @connection',
          tips='request_policy:all_shards response_policy:agg_min', key_specs=(),
          summary='Wait for the synchronous replication of all the write commands sent in the context of the current connection', since='3.0.0', group='generic', complexity='O(1)',
+         kind='connection'),
+    dict(name=b'migrate', arity=-6, flags='write movablekeys', first_key=3, last_key=3, step=1, acl='@keyspace @write @slow @dangerous',
+         tips='nondeterministic_output', key_specs=((('RW', 'access', 'delete'), 3, 0, 1, 0), (('RW', 'access', 'delete', 'incomplete'), -2, -1, 1, 0, '', 'range', 'KEYS')),
+         summary='Atomically transfer a key from a Redis instance to another one.', since='2.6.0', group='generic', complexity='This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.',
          kind='connection'),
     dict(name=b'slowlog', arity=-2, flags='', first_key=0, last_key=0, step=0, acl='@slow',
          tips='', key_specs=(),
@@ -76,6 +81,16 @@ ADMIN_ROWS: Final[tuple[dict[str, Any], ...]] = (
     dict(name=b'lolwut', arity=-1, flags='readonly fast', first_key=0, last_key=0, step=0, acl='@read @fast',
          tips='', key_specs=(),
          summary='Display some computer art and the Redis version', since='5.0.0', group='server', complexity='',
+         kind='connection'),
+    # DEBUG and ASKING: `seshat/debug_commands.py` (DEBUG refused as `enable-debug-command no`
+    # refuses it; ASKING as a cluster node, or a Redis without cluster support, answers).
+    dict(name=b'debug', arity=-2, flags='admin noscript loading stale', first_key=0, last_key=0, step=0, acl='@admin @slow @dangerous',
+         tips='', key_specs=(),
+         summary='A container for debugging commands', since='1.0.0', group='server', complexity='Depends on subcommand.',
+         kind='connection'),
+    dict(name=b'asking', arity=1, flags='fast', first_key=0, last_key=0, step=0, acl='@fast @connection',
+         tips='', key_specs=(),
+         summary='Sent by cluster clients after an -ASK redirect', since='3.0.0', group='cluster', complexity='O(1)',
          kind='connection'),
 )
 

@@ -4054,6 +4054,17 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
             ],
         )
     ],
+    b"pfselftest": [(b"doc_flags", Set([SimpleString(b"syscmd")]))],
+    b"pfdebug": [
+        (b"doc_flags", Set([SimpleString(b"syscmd")])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"subcommand"), (b"type", b"string")]),
+                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+            ],
+        ),
+    ],
     b"subscribe": [
         (
             b"arguments",
@@ -6722,6 +6733,112 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
             ],
         )
     ],
+    b"migrate": [
+        (
+            b"history",
+            Set(
+                [
+                    [b"3.0.0", b"Added the `COPY` and `REPLACE` options."],
+                    [b"3.0.6", b"Added the `KEYS` option."],
+                    [b"4.0.7", b"Added the `AUTH` option."],
+                    [b"6.0.0", b"Added the `AUTH2` option."],
+                ]
+            ),
+        ),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"host"), (b"type", b"string")]),
+                Map([(b"name", b"port"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"key_or_empty_string"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)]),
+                                Map(
+                                    [
+                                        (b"name", b"empty_string"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b""),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map([(b"name", b"destination-db"), (b"type", b"integer")]),
+                Map([(b"name", b"timeout"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"copy"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"COPY"),
+                        (b"since", b"3.0.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"replace"),
+                        (b"type", b"pure-token"),
+                        (b"token", b"REPLACE"),
+                        (b"since", b"3.0.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"authentication"),
+                        (b"type", b"oneof"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"password"),
+                                        (b"type", b"string"),
+                                        (b"token", b"AUTH"),
+                                        (b"since", b"4.0.7"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"username_password"),
+                                        (b"type", b"block"),
+                                        (b"token", b"AUTH2"),
+                                        (b"since", b"6.0.0"),
+                                        (b"flags", Set([SimpleString(b"optional")])),
+                                        (
+                                            b"arguments",
+                                            [
+                                                Map([(b"name", b"username"), (b"type", b"string")]),
+                                                Map([(b"name", b"password"), (b"type", b"string")]),
+                                            ],
+                                        ),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+                Map(
+                    [
+                        (b"name", b"key"),
+                        (b"type", b"key"),
+                        (b"key_spec_index", 1),
+                        (b"token", b"KEYS"),
+                        (b"since", b"3.0.6"),
+                        (b"flags", Set([SimpleString(b"optional"), SimpleString(b"multiple")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
     b"slowlog": [],
     b"slowlog|reset": [],
     b"slowlog|len": [],
@@ -7053,6 +7170,8 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
             ],
         )
     ],
+    b"debug": [(b"doc_flags", Set([SimpleString(b"syscmd")]))],
+    b"asking": [],
     b"acl": [],
     b"acl|cat": [
         (

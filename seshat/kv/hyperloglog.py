@@ -14,7 +14,9 @@ number. The differential tests hold it to that.
 
 PFCOUNT of one key stores the cardinality it computed in the header, as Redis does (and Redis
 propagates that to its replicas): so Seshat runs PFCOUNT as a write through Raft, and the
-value's bytes stay the same on every node and the same as Redis's.
+value's bytes stay the same on every node and the same as Redis's. PFDEBUG is a write for
+the same reason (GETREG and TODENSE store a sparse value dense); PFSELFTEST's checks of this
+module are in `hyperloglog_selftest.py`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from seshat.kv import layout as L
 from seshat.kv import notify as N
 from seshat.kv.bitmaps import string_value
 from seshat.kv.keyspace import KeyspaceWriter
-from seshat.protocol.replies import OK, ErrorReply, Reply
+from seshat.protocol.replies import OK, ErrorReply, Reply, SimpleString
 
 P: Final = 14
 Q: Final = 64 - P
@@ -48,6 +50,8 @@ _U64: Final = (1 << 64) - 1
 
 WRONGTYPE_HLL = ErrorReply("WRONGTYPE Key is not a valid HyperLogLog string value.")
 INVALIDOBJ = ErrorReply("INVALIDOBJ Corrupted HLL object detected")
+NO_KEY = ErrorReply("ERR The specified key does not exist")  # PFDEBUG's, not "no such key"
+NOT_SPARSE = ErrorReply("ERR HLL encoding is not sparse")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,18 +183,17 @@ def _opcodes(buf: bytes | bytearray) -> list[tuple[int, int]] | None:
 
 
 def _sparse_runs(buf: bytes | bytearray) -> list[tuple[int, int]] | None:
-    """The runs, stopping where Redis's readers stop: at a VAL past the last register. None
-    when they do not cover exactly 16,384 registers (a corrupt value)."""
+    """The runs; None when they do not cover exactly 16,384 registers (a corrupt value).
+
+    An opcode running past the last register is corruption too, a VAL included: Redis 7.0's
+    first readers stopped at such a VAL and kept the value, but the fix for CVE-2025-32023
+    (in the Debian redis-server 7.0.15 we compare with) refuses it, in the conversion to
+    dense (PFDEBUG, promotions) and in merges (PFMERGE, PFCOUNT of several keys) alike.
+    """
     runs = _opcodes(buf)
-    if runs is None:
+    if runs is None or sum(span for _, span in runs) != REGISTERS:
         return None
-    index = 0
-    for n, (value, span) in enumerate(runs):
-        if value and index + span > REGISTERS:
-            runs = runs[:n]
-            break
-        index += span
-    return runs if index == REGISTERS else None
+    return runs
 
 
 def sparse_to_dense(buf: bytes | bytearray) -> bytearray | None:
@@ -533,3 +536,61 @@ def apply_pfmerge(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) ->
     w.put_string(db, dest, bytes(buf), old)
     w.notify(N.STRING, b"pfadd", db, dest)
     return OK
+
+
+def decode_sparse(buf: bytes | bytearray) -> bytes:
+    """PFDEBUG DECODE: a sparse value's opcodes as Redis prints them (`Z:<run>` for XZERO,
+    `z:<run>` for ZERO, `v:<value>,<run>` for VAL), space-separated. Like Redis it reads every
+    byte and checks nothing: an XZERO cut short by the end reads its second byte as 0 (the NUL
+    Redis keeps after every string)."""
+    words = []
+    p, end = HEADER_BYTES, len(buf)
+    while p < end:
+        b = buf[p]
+        if b & 0xC0 == 0:
+            words.append(b"z:%d" % ((b & 0x3F) + 1))
+            p += 1
+        elif b & 0x80 == 0:
+            low = buf[p + 1] if p + 1 < end else 0
+            words.append(b"Z:%d" % ((((b & 0x3F) << 8) | low) + 1))
+            p += 2
+        else:
+            words.append(b"v:%d,%d" % (((b >> 2) & 0x1F) + 1, (b & 0x03) + 1))
+            p += 1
+    return b" ".join(words)
+
+
+def apply_pfdebug(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
+    """PFDEBUG GETREG | DECODE | ENCODING | TODENSE <key>, as Redis 7.0's `pfdebugCommand`.
+
+    The key is looked up and checked before the subcommand is. GETREG and TODENSE store a
+    sparse value dense, keeping its TTL and cached cardinality; Redis propagates that change
+    to its replicas, and here it is this entry's write on every node. Neither notifies.
+    """
+    sub = argv[1].lower()
+    key = argv[2]
+    old = w.lookup(db, key, now_ms)
+    value = _value(old)
+    if value is None:
+        return NO_KEY
+    if isinstance(value, ErrorReply):
+        return value
+    if sub in (b"getreg", b"todense"):
+        converted = value[4] == SPARSE
+        dense = sparse_to_dense(value)  # a copy of a dense value
+        if dense is None:
+            return INVALIDOBJ
+        if converted:
+            w.put_string(db, key, bytes(dense), old)
+        if sub == b"todense":
+            return int(converted)
+        registers_out: list[Reply] = [*_dense_registers(dense)]
+        return registers_out
+    if sub == b"decode":
+        return NOT_SPARSE if value[4] != SPARSE else decode_sparse(value)
+    if sub == b"encoding":
+        return SimpleString(b"sparse" if value[4] == SPARSE else b"dense")
+    # Redis formats the subcommand with %s: it ends at a NUL; CR and LF become spaces.
+    name = argv[1].split(b"\0", 1)[0].decode("utf-8", "replace")
+    name = name.replace("\r", " ").replace("\n", " ")
+    return ErrorReply(f"ERR Unknown PFDEBUG subcommand '{name}'")

@@ -29,5 +29,15 @@ HYPERLOGLOG_ROWS: Final[tuple[dict[str, Any], ...]] = (
          tips='', key_specs=((('RW', 'access', 'insert'), 1, 0, 1, 0, '', 'range'), (('RO', 'access'), 2, -1, 1, 0, '', 'range')),
          summary='Merge N different HyperLogLogs into a single one.', since='2.8.9', group='hyperloglog', complexity='O(N) to merge N HyperLogLogs, but with high constant times.',
          kind='write', apply=H.apply_pfmerge),
+    # Checks this node's HLL code and touches no key: `seshat/debug_commands.py` answers it.
+    dict(name=b'pfselftest', arity=1, flags='admin', first_key=0, last_key=0, step=0, acl='@hyperloglog @admin @slow @dangerous',
+         tips='', key_specs=(),
+         summary='An internal command for testing HyperLogLog values', since='2.8.9', group='hyperloglog', complexity='N/A',
+         kind='connection'),
+    # A write in Redis's table too: GETREG and TODENSE store a sparse value dense.
+    dict(name=b'pfdebug', arity=3, flags='write denyoom admin', first_key=2, last_key=2, step=1, acl='@write @hyperloglog @admin @slow @dangerous',
+         tips='', key_specs=((('RW', 'access'), 2, 0, 1, 0, '', 'range'),),
+         summary='Internal commands for debugging HyperLogLog values', since='2.8.9', group='hyperloglog', complexity='N/A',
+         kind='write', apply=H.apply_pfdebug),
 )
 # fmt: on

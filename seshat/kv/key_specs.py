@@ -4,8 +4,8 @@ ACL decides from this whether a user may read or write each key, and `COMMAND GE
 `GETKEYSANDFLAGS` answer with it, so both follow Redis 7.0's `getKeysFromCommandWithSpecs`
 (`src/db.c`): the row's key specs (`getKeysUsingKeySpecs`), except where Redis prefers a
 command's own function: commands whose key flags depend on their arguments (SET with or without
-GET, BITFIELD reading or writing: `variable_flags`) and SORT and SORT_RO, whose BY/GET patterns
-and STORE key no spec can describe.
+GET, BITFIELD reading or writing: `variable_flags`), SORT and SORT_RO, whose BY/GET patterns
+and STORE key no spec can describe, and MIGRATE, whose KEYS spec is incomplete.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ def find_keys(spec: CommandSpec, argv: list[bytes]) -> list[KeyRef] | None:
         return _set_keys(argv)
     if name == b"bitfield":
         return _bitfield_keys(argv)
+    if name == b"migrate":
+        return _migrate_keys(argv)
     found = _by_specs(spec.key_specs, argv)
     if found is None and name == b"sort":
         return _sort_keys(argv)
@@ -144,6 +146,27 @@ def _bitfield_keys(argv: list[bytes]) -> list[KeyRef]:
         else:
             return [KeyRef(1, RW_ACCESS_UPDATE)]  # SET, INCRBY, or a syntax error: not read-only
     return [KeyRef(1, RO_ACCESS)]
+
+
+_MIGRATE_OPTION_ARGS: Final = {b"copy": 0, b"replace": 0, b"auth": 1, b"auth2": 2}
+_RW_ACCESS_DELETE: Final = ("RW", "access", "delete")
+
+
+def _migrate_keys(argv: list[bytes]) -> list[KeyRef]:
+    """`migrateGetKeys`: MIGRATE's KEYS spec is incomplete (a password may be the word KEYS),
+    so Redis asks the command: the words after KEYS when the key argument is empty (none
+    when it is not), else the key argument. AUTH and AUTH2 values are skipped."""
+    first, count = 3, 1
+    i = 6
+    while i < len(argv):
+        word = argv[i].lower()
+        if word == b"keys":
+            if argv[3]:
+                return []
+            first, count = i + 1, len(argv) - i - 1
+            break
+        i += _MIGRATE_OPTION_ARGS.get(word, 0) + 1
+    return [KeyRef(first + n, _RW_ACCESS_DELETE) for n in range(count)]
 
 
 def _sort_keys(argv: list[bytes]) -> list[KeyRef]:

@@ -990,3 +990,39 @@ def dump_stream(stream: StreamValue) -> bytes:
             out += (encode_string(name), _millis(seen_ms), encode_length(len(owned)))
             out += (_raw_id(sid) for sid in owned)
     return with_footer(b"".join(out))
+
+
+# -- reading values inside a whole RDB file (`seshat.rdb.reader`) --------------------------------
+
+
+def _reader_at(data: bytes, pos: int) -> _Reader:
+    r = _Reader(data, len(data))
+    r.pos = pos
+    return r
+
+
+def value_end(data: bytes, pos: int, kind: int) -> int:
+    """Where the body of a `kind` value starting at `pos` ends. The body is decoded (and so
+    validated) in full: RDB has no length prefix for a value, decoding is the only way to find
+    its end. Raises `DecodeError` on bad or truncated data."""
+    if kind not in _OBJECT_TYPES:
+        raise DecodeError("not an object type")
+    r = _reader_at(data, pos)
+    _decode_body(r, kind)
+    return r.pos
+
+
+def read_string(data: bytes, pos: int) -> tuple[bytes, int]:
+    """An RDB string (raw, int-encoded or LZF) at `pos`, and the position after it."""
+    r = _reader_at(data, pos)
+    return r.string(), r.pos
+
+
+def read_length(data: bytes, pos: int) -> tuple[int, int]:
+    """A plain `rdbSaveLen` length at `pos`, and the position after it; a string-encoding
+    marker where a length belongs is a `DecodeError`."""
+    r = _reader_at(data, pos)
+    n, encoded = r.length_or_encoding()
+    if encoded:
+        raise DecodeError("string encoding where a length was expected")
+    return n, r.pos

@@ -623,7 +623,10 @@ def test_command_list_count_and_all(protocol: int, pair_factory: Callable[[int],
     """COMMAND, COMMAND COUNT and COMMAND LIST: Seshat's are shaped as Redis's, and a subset."""
     pair = pair_factory(protocol)
     theirs, ours = pair.both([b"COMMAND", b"COUNT"])
-    assert _integer(ours) == len(TABLE) and (_integer(theirs) or 0) > len(TABLE)
+    # Redis counts every command it has; Seshat's rows are a subset of them plus its own
+    # (RAFT.*), so Redis's count is at least that of the rows Seshat shares with it.
+    shared = sum(not _is_extension(spec.name) for spec in TABLE)
+    assert _integer(ours) == len(TABLE) and (_integer(theirs) or 0) >= shared
     theirs, ours = pair.both([b"COMMAND", b"LIST"])
     names_theirs, names_ours = parse(theirs)[0], parse(ours)[0]
     assert names_ours.marker == names_theirs.marker == b"*"
