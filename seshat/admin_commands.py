@@ -16,6 +16,7 @@ from seshat.monitor import HANDLERS as MONITOR_HANDLERS
 from seshat.persistence_commands import HANDLERS as PERSISTENCE_HANDLERS
 from seshat.roles import HANDLERS as ROLE_HANDLERS
 from seshat.slowlog import HANDLERS as SLOWLOG_HANDLERS
+from seshat.sync_commands import HANDLERS as SYNC_HANDLERS
 
 HANDLERS = {
     **ROLE_HANDLERS,
@@ -28,4 +29,5 @@ HANDLERS = {
     **MODULE_HANDLERS,
     **DEBUG_HANDLERS,  # DEBUG ASKING PFSELFTEST
     **MIGRATE_HANDLERS,
+    **SYNC_HANDLERS,  # SYNC PSYNC REPLCONF
 }

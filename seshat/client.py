@@ -68,6 +68,7 @@ from seshat.raft.node import Completion, NodeFailed, OutcomeUnknown, ProposalLos
 if TYPE_CHECKING:
     from seshat.acl.rules import User
     from seshat.server import Server
+    from seshat.sync_commands import ReplicaOptions
     from seshat.tracking import TrackingMode
 
 _client_ids = itertools.count(1)
@@ -76,9 +77,10 @@ _PRE_AUTH_ALLOWED = frozenset({b"auth", b"hello", b"quit"})
 # Not queued after MULTI (Redis `processCommand`): they act on the transaction itself.
 _NOT_QUEUED = frozenset({b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"})
 _NULL_ARRAYS = (b"*-1\r\n", b"_\r\n")
-# Connection commands that read the keyspace (MIGRATE, `seshat/migrate.py`): like a read, they
-# wait for this connection's earlier commands, so they see its own writes.
-_ORDERED_LIKE_READS = frozenset({b"migrate"})
+# Connection commands that read the keyspace (MIGRATE, `seshat/migrate.py`; SYNC and PSYNC,
+# `seshat/sync_commands.py`): like a read, they wait for this connection's earlier commands,
+# so they see its own writes.
+_ORDERED_LIKE_READS = frozenset({b"migrate", b"sync", b"psync"})
 MAX_CLIENTS_REACHED = b"-ERR max number of clients reached\r\n"
 """Sent, as Redis does, to a connection past `maxclients` before it is closed."""
 PUBSUB_OUTPUT_LIMIT_BYTES = 32 * 1024 * 1024
@@ -152,6 +154,7 @@ class ClientConnection(asyncio.Protocol):
         self._waiting: Completion | None = None  # a blocking pop or EXEC later commands wait for
         self.subscriptions: Subscriptions | None = None  # set while subscribed to anything
         self.tracking: TrackingMode | None = None  # CLIENT TRACKING (seshat/tracking.py)
+        self.replica_options: ReplicaOptions | None = None  # REPLCONF (seshat/sync_commands.py)
         # The command the dispatch loop last started: one that waited (a read behind a write,
         # a held client) starts again, and the hooks that count commands must not count it twice.
         self._current: list[bytes] | None = None

@@ -37,6 +37,7 @@ from seshat.kv import notify as N
 from seshat.kv.service import KVService
 from seshat.kv.state_machine import StateMachine
 from seshat.latency import LatencyMonitor
+from seshat.monitor import Monitors
 from seshat.open_files import MAXCLIENTS_MAX, fit_maxclients
 from seshat.protocol.replies import ErrorReply, Reply
 from seshat.pubsub import PubSub
@@ -45,10 +46,10 @@ from seshat.raft.core import ProposalDropped
 from seshat.raft.node import NoTransport, RaftNode
 from seshat.raft.rawnode import RawNode, Ready
 from seshat.raft.types import ConfState, Entry, EntryType, Snapshot, SoftState, StateRole
+from seshat.rdb.export import remove_leftovers
 from seshat.slowlog import SlowLog
 from seshat.storage.engine import METADATA, Engine
 from seshat.storage.raft_log import RocksLogStorage
-from seshat.monitor import Monitors
 from seshat.tracking import Tracking
 
 NODE_ID_KEY = b"node_id"
@@ -163,6 +164,7 @@ class Server:
     async def startup(self) -> None:
         config = self.config
         os.makedirs(config.data_dir, exist_ok=True)
+        remove_leftovers(config.data_dir)  # an RDB export's checkpoint, if the process died
         engine = Engine.open(os.path.join(config.data_dir, "db"))
         self.engine = engine
         try:

@@ -1,12 +1,13 @@
 """The command-table rows of the server administration commands, as plain data.
 
 ROLE, WAIT, MIGRATE, SLOWLOG, LATENCY, MEMORY, LASTSAVE, SAVE, BGSAVE, BGREWRITEAOF, LOLWUT,
-DEBUG and ASKING: the commands Redis users and tools (redis-cli, monitoring agents, client
-libraries) send to any server (MIGRATE's handler, `seshat/migrate.py`, reads the keyspace at a
-read point and deletes through a WATCHed EXEC entry). `commands.py` turns each into a
-`CommandSpec` with its `_row`, as it does the rows of `sort_table.py`. Values are what redis-server 7.0.15 publishes in `COMMAND INFO` and
-`COMMAND DOCS` (subcommands in Redis's order). They touch the node, not the keyspace (MEMORY
-USAGE reads this node's committed state directly), so their kind is connection: `seshat/admin.py`
+SYNC, PSYNC, REPLCONF, DEBUG and ASKING: the commands Redis users and tools (redis-cli,
+monitoring agents, client libraries) send to any server (MIGRATE's handler,
+`seshat/migrate.py`, reads the keyspace at a read point and deletes through a WATCHed EXEC
+entry). `commands.py` turns each into a `CommandSpec` with its `_row`, as it does the rows of
+`sort_table.py`. Values are what redis-server 7.0.15 publishes in `COMMAND INFO` and `COMMAND
+DOCS` (subcommands in Redis's order). They touch the node, not the keyspace (MEMORY USAGE reads
+this node's committed state directly), so their kind is connection: `seshat/admin.py`
 dispatches them to `seshat/admin_commands.py`.
 """
 
@@ -81,6 +82,20 @@ ADMIN_ROWS: Final[tuple[dict[str, Any], ...]] = (
     dict(name=b'lolwut', arity=-1, flags='readonly fast', first_key=0, last_key=0, step=0, acl='@read @fast',
          tips='', key_specs=(),
          summary='Display some computer art and the Redis version', since='5.0.0', group='server', complexity='',
+         kind='connection'),
+    # SYNC, PSYNC and REPLCONF: `seshat/sync_commands.py` (an RDB snapshot for `redis-cli --rdb`;
+    # Seshat's replicas are Raft members, never Redis replicas).
+    dict(name=b'sync', arity=1, flags='admin noscript no_async_loading no_multi', first_key=0, last_key=0, step=0, acl='@admin @slow @dangerous',
+         tips='', key_specs=(),
+         summary='Internal command used for replication', since='1.0.0', group='server', complexity='',
+         kind='connection'),
+    dict(name=b'psync', arity=-3, flags='admin noscript no_async_loading no_multi', first_key=0, last_key=0, step=0, acl='@admin @slow @dangerous',
+         tips='', key_specs=(),
+         summary='Internal command used for replication', since='2.8.0', group='server', complexity='',
+         kind='connection'),
+    dict(name=b'replconf', arity=-1, flags='admin noscript loading stale allow_busy', first_key=0, last_key=0, step=0, acl='@admin @slow @dangerous',
+         tips='', key_specs=(),
+         summary='An internal command for configuring the replication stream', since='3.0.0', group='server', complexity='O(1)',
          kind='connection'),
     # DEBUG and ASKING: `seshat/debug_commands.py` (DEBUG refused as `enable-debug-command no`
     # refuses it; ASKING as a cluster node, or a Redis without cluster support, answers).

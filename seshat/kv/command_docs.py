@@ -7170,6 +7170,17 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
             ],
         )
     ],
+    b"sync": [],
+    b"psync": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"replicationid"), (b"type", b"string")]),
+                Map([(b"name", b"offset"), (b"type", b"integer")]),
+            ],
+        )
+    ],
+    b"replconf": [(b"doc_flags", Set([SimpleString(b"syscmd")]))],
     b"debug": [(b"doc_flags", Set([SimpleString(b"syscmd")]))],
     b"asking": [],
     b"acl": [],

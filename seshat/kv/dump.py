@@ -194,28 +194,34 @@ def _store_stream(
 
 
 def read_dump(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
-    key = argv[1]
+    body = value_body(view, now_ms, db, argv[1])
+    return None if body is None else R.with_footer(body)
+
+
+def value_body(view: KeyspaceView, now_ms: int, db: int, key: bytes) -> bytes | None:
+    """`key`'s type and encoded value (a DUMP payload without its footer, what an RDB file
+    holds after the key), or None when it is missing."""
     rec = view.record(db, key, now_ms)
     if rec is None:
         return None
     kind = rec[0]
     if kind == L.TYPE_STRING:
-        return R.dump_string(rec[L.RECORD_HEADER_BYTES :])
+        return R.string_body(rec[L.RECORD_HEADER_BYTES :])
     if kind == L.TYPE_LIST:
         elements = LI.read_lrange(view, now_ms, db, [b"LRANGE", key, b"0", b"-1"])
         assert isinstance(elements, list), elements
-        return R.dump_list([e for e in elements if isinstance(e, bytes)])
+        return R.list_body([e for e in elements if isinstance(e, bytes)])
     if kind == L.TYPE_ZSET:
-        return R.dump_zset(_zset_pairs(view, now_ms, db, key))
+        return R.zset_body(_zset_pairs(view, now_ms, db, key))
     if kind == L.TYPE_STREAM:
-        return R.dump_stream(_stream_value(view, now_ms, db, key))
+        return R.stream_body(_stream_value(view, now_ms, db, key))
     coll = C.open_read(view, now_ms, db, key, kind)
     assert isinstance(coll, C.RColl), key
     pairs = [(C.hashed_sub_member(sub), v) for sub, v in coll.iterate()]
     if kind == L.TYPE_SET:
-        return R.dump_set([m for m, _v in pairs])
+        return R.set_body([m for m, _v in pairs])
     assert kind == L.TYPE_HASH, kind
-    return R.dump_hash(pairs)
+    return R.hash_body(pairs)
 
 
 def _zset_pairs(view: KeyspaceView, now_ms: int, db: int, key: bytes) -> list[tuple[bytes, float]]:

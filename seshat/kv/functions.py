@@ -300,8 +300,14 @@ def _load(w: KeyspaceWriter, code: bytes, replace: bool) -> Reply:
 # -- DUMP / RESTORE -----------------------------------------------------------------------------
 
 
+def library_codes(view: KeyspaceView) -> list[bytes]:
+    """Every library's source, as FUNCTION DUMP and an RDB file (`seshat/rdb/writer.py`) hold
+    them."""
+    return [lib.code for lib in _libraries(view)]
+
+
 def _dump(view: KeyspaceView) -> bytes:
-    body = _pack([lib.code for lib in _libraries(view)])
+    body = _pack(library_codes(view))
     return DUMP_MAGIC + body + hashlib.sha1(DUMP_MAGIC + body).digest()
 
 

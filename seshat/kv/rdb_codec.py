@@ -875,8 +875,14 @@ def with_footer(body: bytes) -> bytes:
     return out + crc64(out).to_bytes(8, "little")
 
 
+def string_body(value: bytes) -> bytes:
+    """A value's object type and encoding, as a DUMP payload holds them before its footer and
+    an RDB file after the key: the `*_body` functions are what both share."""
+    return bytes([T_STRING]) + encode_string(value)
+
+
 def dump_string(value: bytes) -> bytes:
-    return with_footer(bytes([T_STRING]) + encode_string(value))
+    return with_footer(string_body(value))
 
 
 def _list_nodes(elements: list[bytes]) -> list[list[bytes]]:
@@ -894,36 +900,52 @@ def _list_nodes(elements: list[bytes]) -> list[list[bytes]]:
     return nodes
 
 
-def dump_list(elements: list[bytes]) -> bytes:
+def list_body(elements: list[bytes]) -> bytes:
     assert elements
     nodes = _list_nodes(elements)
     out = [bytes([T_LIST_QUICKLIST_2]), encode_length(len(nodes))]
     for node in nodes:
         out += (encode_length(QUICKLIST_PACKED), encode_string(build_listpack(list(node))))
-    return with_footer(b"".join(out))
+    return b"".join(out)
 
 
-def dump_set(members: list[bytes]) -> bytes:
+def dump_list(elements: list[bytes]) -> bytes:
+    return with_footer(list_body(elements))
+
+
+def set_body(members: list[bytes]) -> bytes:
     assert members
     out = [bytes([T_SET]), encode_length(len(members))]
     out += (encode_string(m) for m in members)
-    return with_footer(b"".join(out))
+    return b"".join(out)
 
 
-def dump_hash(pairs: list[tuple[bytes, bytes]]) -> bytes:
+def dump_set(members: list[bytes]) -> bytes:
+    return with_footer(set_body(members))
+
+
+def hash_body(pairs: list[tuple[bytes, bytes]]) -> bytes:
     assert pairs
     out = [bytes([T_HASH]), encode_length(len(pairs))]
     for f, v in pairs:
         out += (encode_string(f), encode_string(v))
-    return with_footer(b"".join(out))
+    return b"".join(out)
 
 
-def dump_zset(pairs: list[tuple[bytes, float]]) -> bytes:
+def dump_hash(pairs: list[tuple[bytes, bytes]]) -> bytes:
+    return with_footer(hash_body(pairs))
+
+
+def zset_body(pairs: list[tuple[bytes, float]]) -> bytes:
     assert pairs
     out = [bytes([T_ZSET_2]), encode_length(len(pairs))]
     for member, score in pairs:
         out += (encode_string(member), struct.pack("<d", score))
-    return with_footer(b"".join(out))
+    return b"".join(out)
+
+
+def dump_zset(pairs: list[tuple[bytes, float]]) -> bytes:
+    return with_footer(zset_body(pairs))
 
 
 def _stream_nodes(
@@ -967,7 +989,7 @@ def _signed64(u: int) -> int:
     return u - (1 << 64) if u > _INT64_MAX else u
 
 
-def dump_stream(stream: StreamValue) -> bytes:
+def stream_body(stream: StreamValue) -> bytes:
     out = [bytes([T_STREAM_LISTPACKS_2])]
     nodes = _stream_nodes(stream.entries)
     out.append(encode_length(len(nodes)))
@@ -989,7 +1011,11 @@ def dump_stream(stream: StreamValue) -> bytes:
             owned = [p.sid for p in g.pending if p.consumer == name]
             out += (encode_string(name), _millis(seen_ms), encode_length(len(owned)))
             out += (_raw_id(sid) for sid in owned)
-    return with_footer(b"".join(out))
+    return b"".join(out)
+
+
+def dump_stream(stream: StreamValue) -> bytes:
+    return with_footer(stream_body(stream))
 
 
 # -- reading values inside a whole RDB file (`seshat.rdb.reader`) --------------------------------

@@ -32,6 +32,14 @@ from seshat.storage.engine import KV_DATA, METADATA, TOMBSTONES, Engine
 _IDENTITY_MAP: Final = list(range(L.DB_COUNT))
 
 
+def stored_db_map(engine: Engine) -> list[int]:
+    """Which storage slot holds each logical DB (SWAPDB swaps entries), as last committed."""
+    raw_map = engine.get(METADATA, L.DB_MAP_KEY)
+    db_map = list(raw_map) if raw_map is not None else list(_IDENTITY_MAP)
+    assert sorted(db_map) == _IDENTITY_MAP, db_map
+    return db_map
+
+
 class StateMachine:
     """Applies committed entries to the keyspace in `engine`; see the module docstring."""
 
@@ -42,9 +50,7 @@ class StateMachine:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        raw_map = engine.get(METADATA, L.DB_MAP_KEY)
-        self.db_map: list[int] = list(raw_map) if raw_map is not None else list(_IDENTITY_MAP)
-        assert sorted(self.db_map) == _IDENTITY_MAP, self.db_map
+        self.db_map: list[int] = stored_db_map(engine)
         self._applied = L.decode_u64(engine.get(METADATA, L.APPLIED_INDEX_KEY))
         self.view = KeyspaceView(engine, self.db_map)
         # What the last `apply_batch` modified, for waking blocked clients (BLPOP):

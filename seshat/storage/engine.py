@@ -17,10 +17,11 @@ rocksdict 0.3.29 those bounds are encoded in the non-raw key format and do not b
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Final, cast
 
-from rocksdict import ColumnFamily, Options, Rdict, WriteBatch, WriteOptions
+from rocksdict import Checkpoint, ColumnFamily, Options, Rdict, WriteBatch, WriteOptions
 
 KV_DATA: Final = "kv_data"
 RAFT_LOG: Final = "raft_log"
@@ -74,7 +75,7 @@ class Batch:
 class Engine:
     """One RocksDB database with Seshat's column families, opened in raw (bytes) mode."""
 
-    __slots__ = ("_cfs", "_closed", "_db", "_handles", "_write_options", "path")
+    __slots__ = ("_cfs", "_checkpoint_lock", "_closed", "_db", "_handles", "_write_options", "path")
 
     def __init__(self, db: Rdict, path: str) -> None:
         self._db = db
@@ -86,6 +87,9 @@ class Engine:
         self._write_options = WriteOptions()
         self._write_options.sync = False
         self._closed = False
+        # A checkpoint runs in a worker thread (`seshat/rdb/export.py`); closing waits for it,
+        # so RocksDB is never closed under it.
+        self._checkpoint_lock = threading.Lock()
 
     @classmethod
     def open(cls, path: str) -> Engine:
@@ -153,11 +157,21 @@ class Engine:
         """Write and fsync the WAL; releases the GIL, so run it with `asyncio.to_thread`."""
         self._db.flush_wal(True)
 
+    def checkpoint(self, path: str) -> None:
+        """A consistent copy of the whole database at `path` (which must not exist): hard links
+        to the SST files, the memtables flushed first. Safe while the loop keeps writing, and
+        from a worker thread: `close` waits for it."""
+        with self._checkpoint_lock:
+            if self._closed:
+                raise StorageError("the database is closed")
+            Checkpoint(self._db).create_checkpoint(path)
+
     def close(self) -> None:
         """Flush the WAL and close; idempotent. The engine is unusable afterwards."""
-        if self._closed:
-            return
-        self._closed = True
+        with self._checkpoint_lock:
+            if self._closed:
+                return
+            self._closed = True
         try:
             # Fails again after a failed write (RocksDB refuses writes from then on); what it
             # would have synced is replayed or lost as any unsynced write is on a crash.
