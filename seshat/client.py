@@ -658,20 +658,37 @@ class ClientConnection(asyncio.Protocol):
 
     def await_admin(self, coroutine: Any) -> None:
         """Reply to an admin command when its coroutine ends: OK, or its error text."""
+
+        async def outcome() -> Reply:
+            error = await coroutine
+            return ErrorReply(f"ERR {error}") if error else OK
+
+        self._reply_from_task(outcome(), hold=False)
+
+    def reply_from(self, coroutine: Any) -> None:
+        """Answer with the reply `coroutine` returns (MIGRATE, SYNC: network or disk work in a
+        task of the node's), holding this connection's later commands until then."""
+        self._reply_from_task(coroutine, hold=True)
+
+    def _reply_from_task(self, coroutine: Any, hold: bool) -> None:
         completion = Completion()
 
-        def done(task: asyncio.Task[Any]) -> None:
-            if task.cancelled() or task.exception() is not None:
-                completion.set_result(ErrorReply(f"ERR {task.exception() or 'cancelled'}"))
-                return
-            error = task.result()
-            completion.set_result(ErrorReply(f"ERR {error}") if error else OK)
+        def done(task: asyncio.Task[Reply]) -> None:
+            if task.cancelled():  # the node is stopping
+                completion.set_result(ErrorReply("ERR cancelled"))
+            elif (error := task.exception()) is not None:
+                completion.set_result(ErrorReply(f"ERR {error}"))
+            else:
+                completion.set_result(task.result())
 
         task = asyncio.get_running_loop().create_task(coroutine)
         self.server.background.add(task)
         task.add_done_callback(self.server.background.discard)
         task.add_done_callback(done)
-        self._add_slot(_Slot(completion, False, [], 0))
+        if hold:
+            self.await_reply(completion)
+        else:
+            self._add_slot(_Slot(completion, False, [], 0))
 
     def await_reply(self, completion: Completion) -> None:
         """Answer with `completion`'s result when it is set, holding this connection's later

@@ -62,7 +62,7 @@ from seshat.kv.operation import Watched, encode_exec
 from seshat.protocol.encoder import encode
 from seshat.protocol.replies import OK, ErrorReply, NullArray, Raw, Reply, SimpleString
 from seshat.raft.core import ProposalDropped
-from seshat.raft.node import Completion, NodeFailed, OutcomeUnknown, ProposalLost, ReadDropped
+from seshat.raft.node import COMPLETION_FAILURES, Completion
 
 if TYPE_CHECKING:
     from seshat.admin import Admin
@@ -92,8 +92,6 @@ _OPTION_WORDS: Final = {b"copy": 0, b"replace": 0, b"auth": 1, b"auth2": 2}
 _INCOMPLETE: Final = object()  # hiredis's "need more bytes" (False and None are replies)
 _PORT_MAX: Final = 0xFFFF
 _T = TypeVar("_T")
-# What a read point or a proposal may fail with (`client.failure_reply` answers each).
-_FAILURES: Final = (ProposalLost, NodeFailed, OutcomeUnknown, ReadDropped, ProposalDropped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,13 +192,7 @@ def migrate_command(admin: Admin, conn: ClientConnection, argv: list[bytes]) -> 
         items = read_items(server, db, args.keys)
         if not items:
             return NOKEY
-    completion = Completion()
-    task = asyncio.get_running_loop().create_task(
-        _run(server, args, db, barrier, items, completion), name="seshat-migrate"
-    )
-    server.background.add(task)
-    task.add_done_callback(server.background.discard)
-    conn.await_reply(completion)
+    conn.reply_from(_run(server, args, db, barrier, items))
     deferred: Reply = DEFERRED
     return deferred
 
@@ -231,22 +223,16 @@ async def _run(
     db: int,
     barrier: Completion | None,
     items: list[_Item] | None,
-    completion: Completion,
-) -> None:
-    """Steps 1 (if the read point was not ready), 2 and 3; always answers `completion`."""
-    reply: Reply = ErrorReply("ERR MIGRATE was interrupted")
-    try:
-        if items is None:
-            assert barrier is not None
-            try:
-                await barrier
-            except _FAILURES as error:  # no read point (no leader, node failed)
-                reply = server.failure_reply(error)
-                return
-            items = read_items(server, db, args.keys)
-        reply = await _migrate(server, args, db, items) if items else NOKEY
-    finally:
-        completion.set_result(reply)
+) -> Reply:
+    """Steps 1 (if the read point was not ready), 2 and 3."""
+    if items is None:
+        assert barrier is not None
+        try:
+            await barrier
+        except COMPLETION_FAILURES as error:  # no read point (no leader, node failed)
+            return server.failure_reply(error)
+        items = read_items(server, db, args.keys)
+    return await _migrate(server, args, db, items) if items else NOKEY
 
 
 async def _migrate(server: Server, args: MigrateArgs, db: int, items: list[_Item]) -> Reply:
@@ -384,7 +370,7 @@ async def delete_unchanged(server: Server, db: int, items: list[_Item]) -> Reply
             result = await server.node.propose(data)
         except ProposalDropped as dropped:
             return server.dropped_reply(dropped)
-        except _FAILURES as error:  # lost, or its outcome unknown
+        except COMPLETION_FAILURES as error:  # lost, or its outcome unknown
             return server.failure_reply(error)
     elif server.cluster is None:
         return E.CLUSTERDOWN_NO_LEADER

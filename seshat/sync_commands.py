@@ -33,7 +33,7 @@ from seshat.kv.numbers import parse_int
 from seshat.memory_report import proc_memory_bytes
 from seshat.protocol.replies import OK, ErrorReply, Raw, Reply
 from seshat.raft.core import ProposalDropped
-from seshat.raft.node import Completion, NodeFailed, OutcomeUnknown, ProposalLost, ReadDropped
+from seshat.raft.node import COMPLETION_FAILURES, Completion
 from seshat.rdb.export import export_rdb
 from seshat.storage.engine import StorageError
 
@@ -47,7 +47,6 @@ NOT_A_REDIS_PRIMARY: Final = ErrorReply(
     "(seshat node add). For a snapshot, send REPLCONF rdb-only 1 first, as redis-cli --rdb does"
 )
 RDB_ONLY_RANGE: Final = ErrorReply("ERR value is out of range, value must between 0 and 1")
-_FAILURES: Final = (ProposalLost, NodeFailed, OutcomeUnknown, ReadDropped, ProposalDropped)
 _SILENT: Final = (b"ack", b"getack")  # a replica's offsets: Redis answers nothing to them
 
 
@@ -105,14 +104,7 @@ def sync_command(admin: Admin, conn: ClientConnection, argv: list[bytes]) -> Rep
         barrier = server.node.read_barrier()
     except ProposalDropped as dropped:
         return server.dropped_reply(dropped)
-    completion = Completion()
-    task = asyncio.get_running_loop().create_task(
-        _send_snapshot(server, conn, barrier, options.functions_only, psync, completion),
-        name="seshat-sync",
-    )
-    server.background.add(task)
-    task.add_done_callback(server.background.discard)
-    conn.await_reply(completion)
+    conn.reply_from(_send_snapshot(server, conn, barrier, options.functions_only, psync))
     deferred: Reply = DEFERRED
     return deferred
 
@@ -123,40 +115,29 @@ async def _send_snapshot(
     barrier: Completion | None,
     functions_only: bool,
     psync: bool,
-    completion: Completion,
-) -> None:
+) -> Reply:
     """Wait for the read point, make the file in a thread, answer with it and close."""
-    reply: Reply = ErrorReply("ERR SYNC was interrupted")
-    try:
-        if barrier is not None:
-            try:
-                await barrier
-            except _FAILURES as error:  # no read point: no leader, or the node failed
-                reply = server.failure_reply(error)
-                return
-        engine = server.engine
-        assert engine is not None
-        applied = server.state_machine.applied_index()
-        now_ms = server.kv.clock_ms()
+    if barrier is not None:
         try:
-            rdb = await asyncio.to_thread(
-                export_rdb,
-                engine,
-                server.config.data_dir,
-                now_ms,
-                proc_memory_bytes()[0],
-                functions_only,
-            )
-        except (OSError, StorageError) as error:  # a full disk, a closing node
-            server.log.error("rdb_export_failed", error=f"{type(error).__name__}: {error}")
-            reply = ErrorReply(f"ERR could not make the RDB file: {error}")
-            return
-        server.log.info("rdb_export_sent", client=conn.addr, bytes=len(rdb), applied=applied)
-        head = b"+FULLRESYNC %s %d\r\n" % (replication_id(server), applied) if psync else b""
-        reply = Raw(head + b"$%d\r\n" % len(rdb) + rdb)
-        conn.close_after_reply()  # Redis frees an rdb-only replica once its file is sent
-    finally:
-        completion.set_result(reply)
+            await barrier
+        except COMPLETION_FAILURES as error:  # no read point: no leader, or the node failed
+            return server.failure_reply(error)
+    engine = server.engine
+    assert engine is not None
+    applied = server.state_machine.applied_index()
+    now_ms = server.kv.clock_ms()
+    memory = proc_memory_bytes()[0]
+    try:
+        rdb = await asyncio.to_thread(
+            export_rdb, engine, server.config.data_dir, now_ms, memory, functions_only
+        )
+    except (OSError, StorageError) as error:  # a full disk, a closing node
+        server.log.error("rdb_export_failed", error=f"{type(error).__name__}: {error}")
+        return ErrorReply(f"ERR could not make the RDB file: {error}")
+    server.log.info("rdb_export_sent", client=conn.addr, bytes=len(rdb), applied=applied)
+    head = b"+FULLRESYNC %s %d\r\n" % (replication_id(server), applied) if psync else b""
+    conn.close_after_reply()  # Redis frees an rdb-only replica once its file is sent
+    return Raw(head + b"$%d\r\n" % len(rdb) + rdb)
 
 
 def replication_id(server: Server) -> bytes:

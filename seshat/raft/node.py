@@ -120,6 +120,11 @@ class NodeFailed(OutcomeUnknown):
     have committed (it may be durable here, or on a quorum elsewhere)."""
 
 
+COMPLETION_FAILURES = (ProposalLost, NodeFailed, OutcomeUnknown, ReadDropped, ProposalDropped)
+"""What a proposal's or a read point's completion may fail with (the server's
+`failure_reply` answers each)."""
+
+
 class Completion:
     """The fate of one proposal: cheaper than an asyncio.Future on the hot path.
 
@@ -433,7 +438,9 @@ class RaftNode:
             # Entries proposed as leader may still commit under the next leader: wait a
             # bounded time for their fate, then say it is unknown (never "failed").
             loop = asyncio.get_running_loop()
-            loop.call_later(self.unknown_outcome_timeout_s, self._expire_unknown, dict(self._pending))
+            loop.call_later(
+                self.unknown_outcome_timeout_s, self._expire_unknown, dict(self._pending)
+            )
 
     def _expire_unknown(self, snapshot: dict[int, _Pending]) -> None:
         for index, waiter in snapshot.items():
