@@ -9,8 +9,10 @@ EXEC. A monitor on a node sees the commands of that node's clients: a write a fo
 shows on the follower, where its client sent it, not on the leader. The commands a script runs
 show as Redis's `[<db> lua]` lines, when the script runs: scripts run in apply, on every
 replica, so a node's monitors see the calls of every replicated script (as a Redis replica's
-monitors see what its master sends), whichever node's client sent it; a read-only script
-(EVAL_RO, FCALL_RO) runs outside apply and its calls are not shown.
+monitors see what its master sends), whichever node's client sent it. A read-only script
+(EVAL_RO, EVALSHA_RO, FCALL_RO) runs at a read point on the node that serves it, outside apply:
+that node shows its calls right after it runs (`KVService.after_script_read`); for a read a
+follower relays to the leader, that is the leader.
 
 Cost when nobody monitors: one truth test of an empty dict per command.
 """

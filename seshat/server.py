@@ -190,6 +190,7 @@ class Server:
         self.state_machine = StateMachine(engine)
         self.state_machine.notify_classes = N.emitted_classes(self.notify_flags)
         self.kv = KVService(self.state_machine, _wall_clock_ms)
+        self.kv.after_script_read = self.monitors.feed_script_calls
         self.acl.load(self.state_machine.view)
         raft_config = RaftConfig(
             id=config.node_id,

@@ -179,8 +179,8 @@ class Host:
         self.now_ms = now_ms
         self.db = db
         self.user = script_user.running()  # a restricted ACL user: each call is checked
-        # MONITOR: only scripts run in apply (a read-only one runs at a read point instead).
-        self.log = call_log if writer is not None else None
+        # MONITOR: what it calls, shown after apply, or after a read-only script's read.
+        self.log = call_log
 
     def call(self, argv: list[bytes], resp: int) -> Reply:
         spec = T.lookup(argv[0])
@@ -200,13 +200,20 @@ class Host:
             refusal = script_user.check(self.view, self.user, argv)
             if refusal is not None:
                 return refusal
+        kind = spec.kind
+        if (
+            self.writer is None
+            and kind is not T.READ
+            and kind is not T.CONNECTION
+            and kind is not T.LOCAL
+        ):
+            return WRITE_IN_READ_ONLY  # refused before it runs: no MONITOR line, as Redis
         log = self.log
-        if log is not None and spec.kind is not T.LOCAL:  # SELECT shows its new DB: below
+        if log is not None and kind is not T.LOCAL:  # SELECT shows its new DB: below
             log.append((self.db, argv))
         if spec.name in _STREAM_READS and waits.blocks(argv):
             name = argv[0].decode("utf-8", "surrogateescape")
             return ErrorReply(f"ERR {name} command is not allowed with BLOCK option from scripts")
-        kind = spec.kind
         if kind is T.CONNECTION:
             return self._connection(spec.name, argv)
         if kind is T.LOCAL:  # SELECT: the script's own database, not the caller's (Redis 7)
@@ -219,8 +226,7 @@ class Host:
         if kind is T.READ:
             assert spec.read is not None
             return spec.read(self.view, self.now_ms, self.db, argv)
-        if self.writer is None:
-            return WRITE_IN_READ_ONLY
+        assert self.writer is not None
         if spec.prepare is not None:
             rewritten = spec.prepare(argv, self.now_ms)
             if isinstance(rewritten, ErrorReply):

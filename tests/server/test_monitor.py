@@ -48,6 +48,12 @@ SCRIPTS = [
     [b"EVAL", b"return redis.pcall('select', 99)", b"0"],  # out of range: shown, DB unchanged
     [b"EVAL", b"return redis.pcall('config', 'get', 'x')", b"0"],  # not allowed in scripts
     [b"EVAL", b"#!lua flags=no-writes\nreturn redis.pcall('get', 'm')", b"0"],
+    [b"EVAL_RO", b"return redis.call('get', KEYS[1])", b"1", b"m"],  # at a read point
+    [b"EVAL_RO", b"return redis.pcall('set', 'm', 1)", b"0"],  # refused: a write
+    [b"SCRIPT", b"LOAD", b"return redis.call('exists', 'm', 'n')"],
+    [b"EVALSHA_RO", b"f9275f4b7a13be7d4acf14553a25cb23c41da204", b"0"],  # the script above
+    [b"EVALSHA_RO", b"f4a9b2b8d1f1e1f5c63b0c7e6d7d3b6d2c5e1a2b", b"0"],  # NOSCRIPT: no lua line
+    [b"GET", b"m"],  # a plain read after them: no stray lua line
 ]
 
 # `+<time> [<db> <client address or lua>] <arguments>`; the address is masked.
