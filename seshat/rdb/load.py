@@ -30,6 +30,8 @@ from typing import Final
 
 import hiredis
 
+from seshat.protocol.encoder import encode
+from seshat.protocol.replies import Reply
 from seshat.rdb import reader
 from seshat.rdb.reader import FunctionRecord, KeyRecord, RdbError, Record
 
@@ -63,7 +65,7 @@ class Connection:
         self.reader = hiredis.Reader(notEnoughData=_INCOMPLETE)
 
     def send(self, commands: Iterable[list[bytes]]) -> None:
-        self.sock.sendall(b"".join(encode_command(argv) for argv in commands))
+        self.sock.sendall(b"".join(encode(list[Reply](argv), 2) for argv in commands))
 
     def reply(self) -> object:
         while True:
@@ -81,14 +83,6 @@ class Connection:
 
     def close(self) -> None:
         self.sock.close()
-
-
-def encode_command(argv: list[bytes]) -> bytes:
-    """A RESP array of bulk strings."""
-    parts = [b"*%d\r\n" % len(argv)]
-    for arg in argv:
-        parts += (b"$%d\r\n" % len(arg), arg, b"\r\n")
-    return b"".join(parts)
 
 
 @dataclass
