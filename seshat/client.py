@@ -556,7 +556,9 @@ class ClientConnection(asyncio.Protocol):
         encoded: list[PlanItem] = [
             item if isinstance(item, tuple) else Raw(encode(item, self.protocol)) for item in plan
         ]
-        completion = cluster.forward_exec(encoded, watched, self.session.db, self.protocol)
+        completion = cluster.forward_exec(
+            encoded, watched, self.session.db, self.protocol, self.session.script_user
+        )
 
         def relayed(result: Any) -> Reply:
             if after is not None:

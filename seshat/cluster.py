@@ -27,9 +27,8 @@ from seshat import logs
 from seshat.broadcaster import Broadcaster
 from seshat.forwarder import Forwarder, relayed_reply
 from seshat.kv import errors as E
-from seshat.kv import transactions
-from seshat.kv import waits
-from seshat.kv.operation import Watched, encode_exec
+from seshat.kv import transactions, waits
+from seshat.kv.operation import Watched, encode_exec, encode_exec_as
 from seshat.kv.script_user import SCRIPT_AS_FORWARD
 from seshat.kv.service import Connection, Immediate, Read, Session, Write
 from seshat.protocol.encoder import encode
@@ -275,14 +274,21 @@ class Cluster:
         return completion
 
     def forward_exec(
-        self, plan: list[Any], watched: list[Watched], db: int, protocol: int
+        self,
+        plan: list[Any],
+        watched: list[Watched],
+        db: int,
+        protocol: int,
+        user: bytes | None = None,
     ) -> Completion:
         """Relay a follower client's EXEC: the leader builds, proposes and checks it.
-        `plan` items are `(db, argv)` commands or `Raw` replies already known here."""
+        `plan` items are `(db, argv)` commands or `Raw` replies already known here; `user`, a
+        restricted ACL user's name, whose scripts inside the leader's entry then checks."""
         items = [[0, item[0], item[1]] if isinstance(item, tuple) else [1, item.data] for item in plan]
-        payload = msgpack.packb(
-            [items, [[w.db, w.key, w.index, w.existed] for w in watched]], use_bin_type=True
-        )
+        fields = [items, [[w.db, w.key, w.index, w.existed] for w in watched]]
+        if user is not None:
+            fields.append(user)
+        payload = msgpack.packb(fields, use_bin_type=True)
         return self.forward([EXEC_FORWARD, payload], db, protocol)
 
     async def _wait_for_leader(self) -> int:
@@ -469,14 +475,19 @@ class Cluster:
     async def _execute_exec(self, payload: bytes) -> Reply:
         """A follower's EXEC (see `forward_exec`), built with this leader's clock."""
         server = self.server
-        items, watched = msgpack.unpackb(payload, raw=False)
+        fields = msgpack.unpackb(payload, raw=False)
+        items, watched = fields[0], fields[1]
+        user: bytes | None = fields[2] if len(fields) > 2 else None
         plan: list[Any] = [
             (item[1], item[2]) if item[0] == 0 else Raw(item[1]) for item in items
         ]
         now_ms = server.kv.clock_ms()
         commands, fixed = transactions.build(now_ms, plan)
-        data = encode_exec(
-            now_ms, commands, [Watched(db, key, index, existed) for db, key, index, existed in watched]
+        watches = [Watched(db, key, index, existed) for db, key, index, existed in watched]
+        data = (
+            encode_exec(now_ms, commands, watches)
+            if user is None
+            else encode_exec_as(now_ms, commands, watches, user)
         )
         try:
             result: Reply = await server.node.propose(data)

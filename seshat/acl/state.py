@@ -12,7 +12,7 @@ and closes (after the replies already queued) those whose user was deleted, as R
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from seshat.acl import check as C
 from seshat.acl import log as LOG
@@ -21,14 +21,8 @@ from seshat.acl.log import AclLog
 from seshat.acl.rules import User
 from seshat.acl.users import UserTable, _Store
 from seshat.kv.glob import match
-from seshat.kv.script_user import SCRIPT_WRITES
 from seshat.protocol.replies import ErrorReply
 from seshat.pubsub import CHANNELS, PATTERNS, SHARD_CHANNELS
-
-SCRIPTS_ON_LEADER_ONLY: Final = ErrorReply(
-    "ERR Seshat queues a restricted ACL user's EVAL, EVALSHA and FCALL in MULTI only on the "
-    "leader (a relayed EXEC cannot say whose scripts it runs): send the transaction there"
-)
 
 if TYPE_CHECKING:
     from seshat.client import ClientConnection
@@ -101,8 +95,6 @@ class NodeAcl:
         assert user is not None
         denial = C.check(user, argv)
         if denial is None:
-            if in_multi and argv[0].lower() in SCRIPT_WRITES and not self.server.node.is_leader():
-                return SCRIPTS_ON_LEADER_ONLY  # a relayed EXEC cannot say whose scripts
             return None
         context = LOG.MULTI if in_multi else LOG.TOPLEVEL
         self.log_denial(conn, denial, argv, context, user.name)

@@ -4,7 +4,7 @@ A user created on the leader logs in on a follower; a user created through a fol
 on the leader; a node restarted from its data dir still has the users; a node that catches up
 by snapshot gets them too; ACL DELUSER closes that user's connections on every node; a
 follower refuses what the user may not run before relaying anything to the leader; and a
-restricted user's script is checked call by call in apply.
+restricted user's script is checked call by call in apply, inside MULTI on a follower too.
 """
 
 from __future__ import annotations
@@ -66,11 +66,16 @@ def test_users_replicate_survive_restart_and_deletion_closes_everywhere(
         assert admin.get(key) == b"x"  # the call before the refused one ran, as in Redis
     assert alice.eval("return redis.call('get', KEYS[1])", 1, "a3") == b"x"
     assert alice.eval_ro("return redis.call('get', 'a2')", 0) == b"x"
-    # In MULTI on a follower it is refused: a relayed EXEC cannot say whose scripts it runs.
-    pipe = alice.pipeline(transaction=True)
-    pipe.eval("return 1", 0)
-    with pytest.raises(redis.exceptions.ResponseError, match="in MULTI only on the leader"):
-        pipe.execute()
+    # In MULTI on a follower too: the relayed EXEC names the user, and the leader's entry
+    # carries it, so the script's refused call fails inside EXEC's reply as on the leader.
+    for client, key in ((on_leader, "a4"), (alice, "a5")):
+        pipe = client.pipeline(transaction=True)
+        pipe.eval(script, 1, key)
+        pipe.eval("return redis.call('get', KEYS[1])", 1, key)
+        refused, value = pipe.execute(raise_on_error=False)
+        assert isinstance(refused, redis.exceptions.ResponseError), refused
+        assert "can't access at least one" in str(refused)
+        assert value == b"x"
     on_leader.close()
 
     # A restart reads the users back from the data dir.
