@@ -37,6 +37,7 @@ from typing import Any, Protocol
 from seshat.raft.core import ProposalDropped
 from seshat.raft.rawnode import RawNode, Ready
 from seshat.raft.types import (
+    NONE,
     ConfChange,
     Entry,
     EntryId,
@@ -209,6 +210,12 @@ class RaftNode:
         self._pending: dict[int, _Pending] = {}
         self._reads: dict[bytes, Completion] = {}
         self._read_waits: list[tuple[int, Completion]] = []
+        # Reads the core dropped for want of a leader (an election; a node that has not heard
+        # from the leader yet), asked again once one is known, until their deadline (monotonic
+        # s): the wait the forwarder gives writes (two election timeouts), then ReadDropped.
+        self._parked_reads: dict[bytes, Completion] = {}
+        self._read_deadlines: dict[bytes, float] = {}
+        self.read_leader_wait_s = 2 * raw.raft.config.election_ticks * self.tick_interval_s
         self._read_ids = itertools.count(1)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -253,6 +260,8 @@ class RaftNode:
         if self._stopping:
             return
         self.raw.tick()
+        if self._parked_reads:
+            self._retry_parked_reads()
         self._wake.set()
         self._schedule_tick()
 
@@ -385,11 +394,13 @@ class RaftNode:
         for state in rd.read_states:
             waiter = self._reads.pop(state.context, None)
             if waiter is not None:
+                if self._read_deadlines:  # it was parked once: it has its answer now
+                    self._read_deadlines.pop(state.context, None)
                 self._read_waits.append((state.index, waiter))
         for context in rd.dropped_reads:
             waiter = self._reads.pop(context, None)
             if waiter is not None:
-                waiter.set_error(ReadDropped("no leader to confirm the read"))
+                self._park_read(context, waiter)
         self.raw.advance(rd)
         self._release_reads()
 
@@ -455,10 +466,39 @@ class RaftNode:
         self._fail_reads(read_error)
 
     def _fail_reads(self, error: Exception) -> None:
-        for waiter in list(self._reads.values()) + [w for _, w in self._read_waits]:
+        waiters = [*self._reads.values(), *self._parked_reads.values()]
+        for waiter in waiters + [w for _, w in self._read_waits]:
             waiter.set_error(error)
         self._reads.clear()
+        self._parked_reads.clear()
+        self._read_deadlines.clear()
         self._read_waits.clear()
+
+    def _park_read(self, context: bytes, waiter: Completion) -> None:
+        """A read with no leader to confirm it: keep it until one is known or its deadline."""
+        deadline = self._read_deadlines.setdefault(
+            context, time.monotonic() + self.read_leader_wait_s
+        )
+        if self._stopping or time.monotonic() >= deadline:
+            self._read_deadlines.pop(context, None)
+            waiter.set_error(ReadDropped("no leader to confirm the read"))
+            return
+        self._parked_reads[context] = waiter
+
+    def _retry_parked_reads(self) -> None:
+        """Once a tick: ask again for the parked reads if a leader is known; fail the ones
+        whose deadline passed."""
+        leader_known = self.raw.raft.lead != NONE
+        now = time.monotonic()
+        for context, waiter in list(self._parked_reads.items()):
+            if leader_known:
+                del self._parked_reads[context]
+                self._reads[context] = waiter
+                self.raw.read_index(context)  # dropped again: parked again, same deadline
+            elif now >= self._read_deadlines.get(context, now):
+                del self._parked_reads[context]
+                self._read_deadlines.pop(context, None)
+                waiter.set_error(ReadDropped("no leader to confirm the read"))
 
     def _term_or_vote_changed(self, rd: Ready) -> bool:
         """Term and vote must be durable before anything depends on them; commit need not."""
