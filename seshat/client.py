@@ -147,7 +147,8 @@ class ClientConnection(asyncio.Protocol):
         self._close_after_flush = False
         self._input_error: ProtocolError | None = None  # bad input: answer what came before
         self._closed = False
-        self._reading_paused = False
+        self._reading_paused = False  # paused while the transport's write buffer is full
+        self._writable: asyncio.Event | None = None  # made by `drain`, for output past replies
         self._multi: list[list[bytes]] | None = None  # commands queued since MULTI
         self._multi_dirty = False  # an error while queuing: EXEC answers EXECABORT
         self._watched: list[Watched] = []
@@ -193,6 +194,8 @@ class ClientConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
+        if self._writable is not None:
+            self._writable.set()  # a `drain` in progress sees `closed` and stops
         self.server.clients.pop(self.id, None)
         if self.subscriptions is not None:
             self.server.pubsub.forget(self)
@@ -206,11 +209,31 @@ class ClientConnection(asyncio.Protocol):
         if self.transport is not None and not self._reading_paused:
             self._reading_paused = True
             self.transport.pause_reading()
+            if self._writable is not None:
+                self._writable.clear()
 
     def resume_writing(self) -> None:
         if self.transport is not None and self._reading_paused:
             self._reading_paused = False
             self.transport.resume_reading()
+            if self._writable is not None:
+                self._writable.set()
+
+    def write_raw(self, data: bytes) -> None:
+        """Bytes straight to the socket, after the replies already flushed: for output that is
+        not a reply (SYNC's file, in pieces; `seshat/sync_commands.py`)."""
+        if self.transport is not None and not self._closed:
+            self.transport.write(data)
+            self.server.stats.net_output_bytes += len(data)
+
+    async def drain(self) -> None:
+        """Wait while the transport's write buffer is above its high-water mark (asyncio's flow
+        control), or return at once once the connection is closed."""
+        if self._writable is None:
+            self._writable = asyncio.Event()
+            if not self._reading_paused:
+                self._writable.set()
+        await self._writable.wait()
 
     def data_received(self, data: bytes) -> None:
         if self._close_after_flush:

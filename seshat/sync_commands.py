@@ -13,8 +13,9 @@ retries, rather than a file that would silently go stale.
 
 The file is made at a linearizable read point (`node.read_barrier()`: it holds every write
 acknowledged before SYNC arrived, on any node) from a RocksDB checkpoint, in a worker thread
-(`seshat/rdb/export.py`), so the node keeps serving while it is written. It is sent with a
-`$<length>` header, which redis-cli accepts whether or not it announced `capa eof`.
+(`seshat/rdb/export.py`), so the node keeps serving while it is written. It is sent from disk
+in pieces, as the socket takes them, after a `$<length>` header, which redis-cli accepts
+whether or not it announced `capa eof`.
 
 REPLCONF answers as Redis does to a client that is not one of its replicas: `listening-port`,
 `ip-address` and `capa` are accepted, `rdb-only` and `rdb-filter-only` checked and remembered,
@@ -34,7 +35,7 @@ from seshat.memory_report import proc_memory_bytes
 from seshat.protocol.replies import OK, ErrorReply, Raw, Reply
 from seshat.raft.core import ProposalDropped
 from seshat.raft.node import COMPLETION_FAILURES, Completion
-from seshat.rdb.export import export_rdb
+from seshat.rdb.export import export_rdb, remove_file
 from seshat.storage.engine import StorageError
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ NOT_A_REDIS_PRIMARY: Final = ErrorReply(
     "(seshat node add). For a snapshot, send REPLCONF rdb-only 1 first, as redis-cli --rdb does"
 )
 RDB_ONLY_RANGE: Final = ErrorReply("ERR value is out of range, value must between 0 and 1")
+SEND_PIECE_BYTES: Final = 1 << 20  # read from the file and written at a time
 _SILENT: Final = (b"ack", b"getack")  # a replica's offsets: Redis answers nothing to them
 
 
@@ -116,7 +118,11 @@ async def _send_snapshot(
     functions_only: bool,
     psync: bool,
 ) -> Reply:
-    """Wait for the read point, make the file in a thread, answer with it and close."""
+    """Wait for the read point, make the file in a thread, send it in pieces and close.
+
+    The pieces go straight to the socket (`conn.write_raw`), after the replies before SYNC
+    (it waits for them, and the file takes a thread's turn to make, so they are flushed by
+    then); the reply SYNC itself answers is empty."""
     if barrier is not None:
         try:
             await barrier
@@ -128,16 +134,24 @@ async def _send_snapshot(
     now_ms = server.kv.clock_ms()
     memory = proc_memory_bytes()[0]
     try:
-        rdb = await asyncio.to_thread(
+        path, size = await asyncio.to_thread(
             export_rdb, engine, server.config.data_dir, now_ms, memory, functions_only
         )
     except (OSError, StorageError) as error:  # a full disk, a closing node
         server.log.error("rdb_export_failed", error=f"{type(error).__name__}: {error}")
         return ErrorReply(f"ERR could not make the RDB file: {error}")
-    server.log.info("rdb_export_sent", client=conn.addr, bytes=len(rdb), applied=applied)
-    head = b"+FULLRESYNC %s %d\r\n" % (replication_id(server), applied) if psync else b""
+    try:
+        head = b"+FULLRESYNC %s %d\r\n" % (replication_id(server), applied) if psync else b""
+        conn.write_raw(head + b"$%d\r\n" % size)
+        with open(path, "rb") as rdb:  # a local file, read a piece at a time
+            while not conn.closed and (piece := rdb.read(SEND_PIECE_BYTES)):
+                conn.write_raw(piece)
+                await conn.drain()
+    finally:
+        remove_file(path)
+    server.log.info("rdb_export_sent", client=conn.addr, bytes=size, applied=applied)
     conn.close_after_reply()  # Redis frees an rdb-only replica once its file is sent
-    return Raw(head + b"$%d\r\n" % len(rdb) + rdb)
+    return Raw(b"")
 
 
 def replication_id(server: Server) -> bytes:

@@ -13,7 +13,7 @@ loading Redis primary would drop them. The file ends with the CRC-64 of everythi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Final
+from typing import BinaryIO, Final
 
 from seshat.kv import layout as L
 from seshat.kv.dump import value_body
@@ -49,46 +49,63 @@ def functions(view: KeyspaceView) -> bytes:
     return b"".join(bytes([F.OP_FUNCTION2]) + encode_string(code) for code in library_codes(view))
 
 
-def database(view: KeyspaceView, now_ms: int, db: int) -> bytes:
-    """`db`'s live keys after `SELECTDB` and `RESIZEDB`, or nothing when it has none."""
-    entries: list[bytes] = []
-    expires = 0
+def _expires_hint(view: KeyspaceView, db: int) -> int:
+    """Keys of `db` with a TTL, from the expiry index (expired ones not yet deleted count)."""
+    lo, hi = L.expiry_slot_range(view.db_map[db])
+    return sum(1 for _ in view.iterate_kv(lo, hi))
+
+
+def database(view: KeyspaceView, now_ms: int, db: int) -> Iterator[bytes]:
+    """`db`'s live keys, one piece each, after `SELECTDB` and `RESIZEDB`; nothing when it has
+    no key. RESIZEDB's sizes are what the loader pre-sizes its tables with, a hint: they count
+    keys expired but not yet deleted, which the file leaves out."""
+    size = view.db_size(db)
+    if not size:
+        return
+    yield b"".join(
+        (
+            bytes([F.OP_SELECTDB]),
+            encode_length(db),
+            bytes([F.OP_RESIZEDB]),
+            encode_length(size),
+            encode_length(_expires_hint(view, db)),
+        )
+    )
     for _hash, key, record in view.iterate(db, now_ms):
         body = value_body(view, now_ms, db, key)
         assert body is not None, key  # iterate yields live keys only
         expire_at_ms = L.record_expire_at(record)
         prefix = b""
         if expire_at_ms:
-            expires += 1
             prefix = bytes([F.OP_EXPIRETIME_MS]) + expire_at_ms.to_bytes(8, "little")
-        entries.append(prefix + body[:1] + encode_string(key) + body[1:])
-    if not entries:
-        return b""
-    head = bytes([F.OP_SELECTDB]) + encode_length(db)
-    head += bytes([F.OP_RESIZEDB]) + encode_length(len(entries)) + encode_length(expires)
-    return head + b"".join(entries)
+        yield prefix + body[:1] + encode_string(key) + body[1:]
 
 
 def sections(
     view: KeyspaceView, now_ms: int, used_memory: int, functions_only: bool
 ) -> Iterator[bytes]:
-    """The file in pieces, up to the `EOF` opcode (the checksum is `finish`'s)."""
+    """The file in pieces, up to the `EOF` opcode (the checksum is `write_rdb`'s)."""
     yield header(now_ms, used_memory)
     yield functions(view)
     if not functions_only:  # `REPLCONF rdb-filter-only functions`: no keys at all
         for db in range(L.DB_COUNT):
-            yield database(view, now_ms, db)
+            yield from database(view, now_ms, db)
     yield bytes([F.OP_EOF])
 
 
 def write_rdb(
-    view: KeyspaceView, now_ms: int, used_memory: int = 0, functions_only: bool = False
-) -> bytes:
-    """The whole file, checksum included."""
-    crc = 0
-    pieces: list[bytes] = []
+    view: KeyspaceView,
+    now_ms: int,
+    out: BinaryIO,
+    used_memory: int = 0,
+    functions_only: bool = False,
+) -> int:
+    """The whole file into `out`, checksum included, a key at a time (a keyspace larger than
+    memory is fine); returns its size in bytes."""
+    crc = size = 0
     for piece in sections(view, now_ms, used_memory, functions_only):
         crc = crc64(piece, crc)
-        pieces.append(piece)
-    pieces.append(crc.to_bytes(F.CHECKSUM_BYTES, "little"))
-    return b"".join(pieces)
+        size += len(piece)
+        out.write(piece)
+    out.write(crc.to_bytes(F.CHECKSUM_BYTES, "little"))
+    return size + F.CHECKSUM_BYTES

@@ -10,7 +10,9 @@ holds what the leader acknowledged, and that a checkpoint left by a killed expor
 
 from __future__ import annotations
 
+import os
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -149,3 +151,27 @@ def test_a_killed_exports_checkpoint_is_removed_at_start(
     node = start_seshat(data_dir=data_dir)
     assert node.client().ping()
     assert not (data_dir / EXPORT_DIR).exists()
+
+
+def test_a_large_file_reaches_a_slow_reader_whole_and_leaves_nothing_behind(
+    seshat_server: SeshatProcess,
+) -> None:
+    """More than the socket buffers hold, to a reader slow at first: the node's writes wait on
+    asyncio's flow control (`conn.drain`) and the file still arrives whole; the checkpoint and
+    the file are removed once it is sent."""
+    r = client(seshat_server.port)
+    values = {f"big{i}".encode(): os.urandom(200_000) for i in range(40)}  # 8 MB, incompressible
+    r.mset(values)
+    with socket.create_connection(("127.0.0.1", seshat_server.port), timeout=30) as conn:
+        conn.sendall(encode_command([b"REPLCONF", b"rdb-only", b"1"]) + encode_command([b"SYNC"]))
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+            if len(received) < 1_000_000:
+                time.sleep(0.01)  # slow at first: the node's writes must wait for the reader
+    ok, size, body = received.split(b"\r\n", 2)
+    assert ok == b"+OK" and int(size[1:]) == len(body) > 8_000_000
+    keys = {rec.key for rec in parse(body).records if isinstance(rec, KeyRecord)}
+    assert keys == set(values)
+    leftovers = seshat_server.data_dir / EXPORT_DIR
+    assert not leftovers.exists() or not any(leftovers.iterdir())
