@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from seshat.acl.commands import acl_command
 from seshat.admin_commands import HANDLERS as ADMIN_COMMAND_HANDLERS
 from seshat.client_controls import CLIENT_HANDLERS as CLIENT_CONTROL_HANDLERS
+from seshat.cluster_commands import cluster_command
 from seshat.kv import errors as E
 from seshat.kv.commands import (
     FLAG_BITS,
@@ -74,7 +75,7 @@ class Admin:
             b"config": Admin.config,
             b"time": Admin.time,
             b"shutdown": Admin.shutdown,
-            b"cluster": _cluster,
+            b"cluster": cluster_command,
             b"readonly": _readonly,
             b"readwrite": _readwrite,
             b"raft.node": _raft_node,
@@ -495,90 +496,7 @@ def _help(container: bytes) -> Reply:
 
 
 # ---------------------------------------------------------------------- cluster commands
-# Redis Cluster's view of one Raft group: the current leader owns all 16384 slots, followers
-# are its replicas. Together with -MOVED (redirect mode) this lets `redis-cli -c` and
-# redis-py's RedisCluster follow the leader.
-
-
-def _split_address(address: str) -> tuple[bytes, int]:
-    host, _, port = address.rpartition(":")
-    return host.encode(), int(port) if port.isdigit() else 0
-
-
-def _cluster(self: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:
-    from seshat.kv.slots import SLOT_COUNT, key_slot
-
-    server = self.server
-    cluster = server.cluster
-    sub = argv[1].lower()
-    if sub == b"keyslot" and len(argv) == 3:
-        return key_slot(argv[2])
-    if cluster is None:
-        return ErrorReply("ERR This instance has cluster support disabled")
-    raw = server.node.raw
-    conf = raw.conf_state()
-    leader = raw.leader_id()
-    members = list(conf.all_nodes())
-    if sub == b"myid" and len(argv) == 2:
-        return cluster.node_name(raw.id).encode()
-    if sub == b"info" and len(argv) == 2:
-        ok = leader != 0
-        lines = [
-            f"cluster_state:{'ok' if ok else 'fail'}",
-            f"cluster_slots_assigned:{SLOT_COUNT if ok else 0}",
-            f"cluster_slots_ok:{SLOT_COUNT if ok else 0}",
-            "cluster_slots_pfail:0",
-            "cluster_slots_fail:0",
-            f"cluster_known_nodes:{len(members)}",
-            f"cluster_size:{1 if ok else 0}",
-            f"cluster_current_epoch:{raw.term()}",
-            f"cluster_my_epoch:{raw.term()}",
-        ]
-        return Verbatim(("\r\n".join(lines) + "\r\n").encode())
-    ordered = ([leader] if leader else []) + [n for n in members if n != leader]
-    if sub == b"slots" and len(argv) == 2:
-        if not leader:
-            return []
-        nodes: list[Reply] = []
-        for n in ordered:
-            host, port = _split_address(cluster.client_addresses.get(n, ""))
-            if port:
-                nodes.append([host, port, cluster.node_name(n).encode()])
-        return [[0, SLOT_COUNT - 1, *nodes]]
-    if sub == b"shards" and len(argv) == 2:
-        node_maps: list[Reply] = []
-        for n in ordered:
-            host, port = _split_address(cluster.client_addresses.get(n, ""))
-            node_maps.append(
-                Map(
-                    [
-                        (b"id", cluster.node_name(n).encode()),
-                        (b"port", port),
-                        (b"ip", host),
-                        (b"endpoint", host),
-                        (b"role", b"master" if n == leader else b"replica"),
-                        (b"replication-offset", raw.committed()),
-                        (b"health", b"online"),
-                    ]
-                )
-            )
-        return [Map([(b"slots", [0, SLOT_COUNT - 1] if leader else []), (b"nodes", node_maps)])]
-    if sub == b"nodes" and len(argv) == 2:
-        lines = []
-        for n in ordered:
-            address = cluster.client_addresses.get(n, ":0")
-            flags = ("myself," if n == raw.id else "") + ("master" if n == leader else "slave")
-            master = "-" if n == leader else cluster.node_name(leader) if leader else "-"
-            slots = f" 0-{SLOT_COUNT - 1}" if n == leader else ""
-            lines.append(
-                f"{cluster.node_name(n)} {address}@0 {flags} {master} 0 0 {raw.term()} "
-                f"connected{slots}\n"
-            )
-        return Verbatim("".join(lines).encode())
-    return ErrorReply(
-        f"ERR unknown subcommand or wrong number of arguments for "
-        f"'{argv[1].decode(errors='replace')[:128]}'. Try CLUSTER HELP."
-    )
+# CLUSTER itself is seshat/cluster_commands.py; READONLY and READWRITE only set a flag.
 
 
 def _readonly(self: Admin, conn: ClientConnection, argv: list[bytes]) -> Reply:

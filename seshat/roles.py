@@ -61,7 +61,7 @@ def _split(address: str) -> tuple[bytes, int]:
 _REFRESH_TASK_NAME: Final = "seshat-role-refresh-addresses"
 
 
-def _refresh_addresses(server: Server) -> None:
+def refresh_addresses(server: Server) -> None:
     """A member's client address is unknown (it did not answer when this node last asked,
     just after the election): ask again in the background, one request at a time, so the
     next ROLE names it."""
@@ -87,7 +87,7 @@ def role_reply(server: Server) -> Reply:
                     continue
                 address = cluster.client_addresses.get(n, "")
                 if not address:
-                    _refresh_addresses(server)
+                    refresh_addresses(server)
                 host, port = _split(address)
                 match = progress[n].match if n in progress else 0
                 replicas.append([host, str(port).encode(), str(match).encode()])
@@ -95,7 +95,7 @@ def role_reply(server: Server) -> Reply:
     if raw.leader_id():
         leader_address = cluster.leader_client_address()
         if not leader_address:
-            _refresh_addresses(server)  # named by the next ROLE
+            refresh_addresses(server)  # named by the next ROLE
         host, port = _split(leader_address)
         return [b"slave", host, port, b"connected", server.node.applied]
     return [b"slave", b"", 0, b"connect", -1]

@@ -938,6 +938,258 @@ EXTRA_DOCS: dict[bytes, list[tuple[Reply, Reply]]] = {
     ],
     b"unwatch": [],
     b"cluster": [],
+    b"cluster|myid": [],
+    b"cluster|getkeysinslot": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"slot"), (b"type", b"integer")]),
+                Map([(b"name", b"count"), (b"type", b"integer")]),
+            ],
+        )
+    ],
+    b"cluster|saveconfig": [],
+    b"cluster|slots": [
+        (b"doc_flags", Set([SimpleString(b"deprecated")])),
+        (b"deprecated_since", b"7.0.0"),
+        (b"replaced_by", b"`CLUSTER SHARDS`"),
+        (
+            b"history",
+            Set(
+                [
+                    [b"4.0.0", b"Added node IDs."],
+                    [b"7.0.0", b"Added additional networking metadata field."],
+                ]
+            ),
+        ),
+    ],
+    b"cluster|failover": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"options"),
+                        (b"type", b"oneof"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"force"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"FORCE"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"takeover"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"TAKEOVER"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"cluster|keyslot": [(b"arguments", [Map([(b"name", b"key"), (b"type", b"string")])])],
+    b"cluster|addslotsrange": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"start-slot_end-slot"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"start-slot"), (b"type", b"integer")]),
+                                Map([(b"name", b"end-slot"), (b"type", b"integer")]),
+                            ],
+                        ),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"cluster|forget": [(b"arguments", [Map([(b"name", b"node-id"), (b"type", b"string")])])],
+    b"cluster|delslotsrange": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"start-slot_end-slot"),
+                        (b"type", b"block"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                        (
+                            b"arguments",
+                            [
+                                Map([(b"name", b"start-slot"), (b"type", b"integer")]),
+                                Map([(b"name", b"end-slot"), (b"type", b"integer")]),
+                            ],
+                        ),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"cluster|delslots": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"slot"),
+                        (b"type", b"integer"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"cluster|info": [],
+    b"cluster|count-failure-reports": [
+        (b"arguments", [Map([(b"name", b"node-id"), (b"type", b"string")])])
+    ],
+    b"cluster|links": [],
+    b"cluster|set-config-epoch": [
+        (b"arguments", [Map([(b"name", b"config-epoch"), (b"type", b"integer")])])
+    ],
+    b"cluster|nodes": [],
+    b"cluster|bumpepoch": [],
+    b"cluster|slaves": [
+        (b"doc_flags", Set([SimpleString(b"deprecated")])),
+        (b"deprecated_since", b"5.0.0"),
+        (b"replaced_by", b"`CLUSTER REPLICAS`"),
+        (b"arguments", [Map([(b"name", b"node-id"), (b"type", b"string")])]),
+    ],
+    b"cluster|addslots": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"slot"),
+                        (b"type", b"integer"),
+                        (b"flags", Set([SimpleString(b"multiple")])),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"cluster|meet": [
+        (b"history", Set([[b"4.0.0", b"Added the optional `cluster_bus_port` argument."]])),
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"ip"), (b"type", b"string")]),
+                Map([(b"name", b"port"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"cluster_bus_port"),
+                        (b"type", b"integer"),
+                        (b"since", b"4.0.0"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                    ]
+                ),
+            ],
+        ),
+    ],
+    b"cluster|setslot": [
+        (
+            b"arguments",
+            [
+                Map([(b"name", b"slot"), (b"type", b"integer")]),
+                Map(
+                    [
+                        (b"name", b"subcommand"),
+                        (b"type", b"oneof"),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"node-id"),
+                                        (b"type", b"string"),
+                                        (b"token", b"IMPORTING"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"node-id"),
+                                        (b"type", b"string"),
+                                        (b"token", b"MIGRATING"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"node-id"),
+                                        (b"type", b"string"),
+                                        (b"token", b"NODE"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"stable"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"STABLE"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                ),
+            ],
+        )
+    ],
+    b"cluster|flushslots": [],
+    b"cluster|replicas": [(b"arguments", [Map([(b"name", b"node-id"), (b"type", b"string")])])],
+    b"cluster|shards": [],
+    b"cluster|countkeysinslot": [
+        (b"arguments", [Map([(b"name", b"slot"), (b"type", b"integer")])])
+    ],
+    b"cluster|reset": [
+        (
+            b"arguments",
+            [
+                Map(
+                    [
+                        (b"name", b"hard_soft"),
+                        (b"type", b"oneof"),
+                        (b"flags", Set([SimpleString(b"optional")])),
+                        (
+                            b"arguments",
+                            [
+                                Map(
+                                    [
+                                        (b"name", b"hard"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"HARD"),
+                                    ]
+                                ),
+                                Map(
+                                    [
+                                        (b"name", b"soft"),
+                                        (b"type", b"pure-token"),
+                                        (b"token", b"SOFT"),
+                                    ]
+                                ),
+                            ],
+                        ),
+                    ]
+                )
+            ],
+        )
+    ],
+    b"cluster|help": [],
+    b"cluster|replicate": [(b"arguments", [Map([(b"name", b"node-id"), (b"type", b"string")])])],
     b"readonly": [],
     b"readwrite": [],
     b"get": [(b"arguments", [Map([(b"name", b"key"), (b"type", b"key"), (b"key_spec_index", 0)])])],

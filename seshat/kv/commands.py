@@ -33,6 +33,7 @@ from seshat.kv.admin_table import (
     CLIENT_EXTRA_SUBCOMMAND_ROWS,
 )
 from seshat.kv.bitmap_table import BITMAP_ROWS
+from seshat.kv.cluster_table import CLUSTER_SUBCOMMAND_ROWS
 from seshat.kv.command_docs import EXTRA_DOCS
 from seshat.kv.dump_table import DUMP_ROWS
 from seshat.kv.function_table import FUNCTION_ROWS, FUNCTION_SUBCOMMAND_ROWS
@@ -269,7 +270,7 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
     # --- cluster: Redis Cluster's view of a Raft group, and Seshat's own admin commands ---
     _row(b"cluster", -2, "", 0, 0, 0, "@slow",
          tips="", key_specs=(),
-         summary="A container for cluster commands", since="3.0.0", group="cluster", complexity="Depends on subcommand.",
+         summary="A container for cluster commands", since="3.0.0", group="cluster", complexity="Depends on subcommand.", subcommands=27,
          kind=CONNECTION),
     _row(b"readonly", 1, "loading stale fast", 0, 0, 0, "@fast @connection",
          tips="", key_specs=(),
@@ -540,6 +541,7 @@ SUBCOMMANDS: Final[dict[bytes, tuple[CommandSpec, ...]]] = {
     b"script": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in SCRIPT_SUBCOMMAND_ROWS),
     b"function": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in FUNCTION_SUBCOMMAND_ROWS),
     b"acl": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in ACL_SUBCOMMAND_ROWS),
+    b"cluster": tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in CLUSTER_SUBCOMMAND_ROWS),
     **{
         container: tuple(_row(**{**row, "kind": Kind(row["kind"])}) for row in rows)
         for container, rows in STREAM_SUBCOMMAND_ROWS.items()
