@@ -22,6 +22,7 @@ from seshat.kv.commands import (
     FLAG_BITS,
     SUBCOMMANDS,
     TABLE,
+    CommandSpec,
     command_docs_reply,
     command_info_reply,
     lookup,
@@ -316,13 +317,13 @@ class Admin:
         if sub == b"count" and len(argv) == 2:
             return len(TABLE)
         if sub == b"info":
-            specs = TABLE if len(argv) == 2 else [lookup(name) for name in argv[2:]]
+            specs = TABLE if len(argv) == 2 else [_lookup_full(name) for name in argv[2:]]
             return [command_info_reply(s) if s is not None else None for s in specs]
         if sub == b"docs":
             names = [s.name for s in TABLE] if len(argv) == 2 else argv[2:]
             items: list[tuple[Reply, Reply]] = []
             for name in names:
-                spec = lookup(name)
+                spec = _lookup_full(name)
                 if spec is not None:
                     items.append((spec.name, command_docs_reply(spec)))
             return Map(items)
@@ -461,6 +462,18 @@ def _command_rows() -> list[Any]:
 def _client_type(conn: ClientConnection) -> bytes:
     """CLIENT LIST TYPE / CLIENT KILL TYPE: a connection in pub/sub mode, or a normal one."""
     return b"pubsub" if conn.subscriptions is not None else b"normal"
+
+
+def _lookup_full(name: bytes) -> CommandSpec | None:
+    """A command by name, or a subcommand by its full name (`client|id`), as COMMAND INFO and
+    COMMAND DOCS find them (Redis's `lookupCommandBySds`)."""
+    container, bar, sub_name = name.partition(b"|")
+    if not bar:
+        return lookup(name)
+    spec = lookup(container)
+    if spec is None or not spec.subcommands:
+        return None
+    return lookup_subcommand(spec.name, sub_name)
 
 
 def _get_keys_reply(args: list[bytes], with_flags: bool) -> Reply:

@@ -390,7 +390,10 @@ CASES: dict[str, str] = {
         COMMAND INFO get set mget nosuch
         COMMAND INFO GET
         COMMAND INFO nosuch
+        COMMAND INFO client|id CONFIG|GET get|x client|nosuch
         COMMAND DOCS nosuch
+        COMMAND DOCS client|id
+        COMMAND DOCS get|x object|encoding
         COMMAND LIST FOO
     """,
     "config": """
