@@ -22,6 +22,7 @@ import pytest
 from seshat.kv.rdb_codec import crc64, dump_string, encode_length, encode_string
 from seshat.rdb import format as fmt
 from seshat.rdb.reader import FunctionRecord, KeyRecord, RdbError, parse
+from tests.cluster.conftest import LocalCluster
 from tests.rdb.dataset import DBS, client, fill, functions, snapshot, take_rdb
 from tests.server.conftest import SeshatProcess, free_port
 
@@ -283,3 +284,29 @@ def test_a_redis_dump_loads_into_seshat_and_redis(
         assert "errors: 0" in done.stdout
         assert snapshot(target) == expected
         assert functions(target) == functions(source)
+
+
+def test_a_redis_dump_loaded_through_a_follower_reaches_every_node(
+    tmp_path: Path, start_redis: Callable[[], int], start_cluster: Callable[..., LocalCluster]
+) -> None:
+    """The tool is a plain client: pointed at a follower, its RESTOREs and FUNCTION LOADs are
+    relayed to the leader and replicated like any write."""
+    source = start_redis()
+    fill(source)
+    path = tmp_path / "dump.rdb"
+    take_rdb(source, path)
+    expected = snapshot(source)
+    cluster = start_cluster(3)
+    leader = cluster.leader()
+    follower = next(n for n in cluster.nodes if n != leader)
+    done = load_rdb(path, cluster.nodes[follower].port)
+    assert done.returncode == 0, done.stderr
+    assert "keys loaded: 36 (db0 28, db3 4, db15 4)" in done.stdout
+    index = int(cluster.info_raft(leader)["commit_index"])
+    for node_id, node in cluster.nodes.items():
+        cluster.wait_applied(node_id, index)
+        assert snapshot(node.port) == expected, node_id
+        assert functions(node.port) == functions(source), node_id
+        with node.client(protocol=2) as own:
+            own.execute_command("READONLY")  # this node's own applied state
+            assert own.dbsize() == len(expected[0]), node_id
