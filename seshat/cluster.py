@@ -61,6 +61,11 @@ PROMOTE_LAG_ENTRIES_MAX = 100  # a learner this close to the leader's log is cau
 _NODE_LOCAL_METADATA = (b"node_id", b"cluster_id")
 
 
+def node_name(cluster_id: str, node_id: int) -> str:
+    """A stable 40-hex id per node, as Redis Cluster node ids look (CLUSTER NODES, MYID)."""
+    return hashlib.sha1(f"{cluster_id}:{node_id}".encode()).hexdigest()
+
+
 def encode_member_context(raft_address: str, client_address: str) -> bytes:
     return msgpack.packb({"raft": raft_address, "client": client_address})
 
@@ -614,9 +619,7 @@ class Cluster:
                 self.client_addresses[node] = status.client_address
 
     def node_name(self, node_id: int) -> str:
-        """A stable 40-hex id per node, as Redis Cluster node ids look."""
-        text = f"{self.server.cluster_id}:{node_id}".encode()
-        return hashlib.sha1(text).hexdigest()
+        return node_name(self.server.cluster_id, node_id)
 
     def leader_client_address(self) -> str:
         leader = self.server.node.leader_id()

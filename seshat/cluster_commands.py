@@ -16,9 +16,9 @@ they scan the whole db, and refuse when it holds more than `SLOT_SCAN_KEYS_MAX` 
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING, Final
 
+from seshat.cluster import node_name
 from seshat.kv import errors as E
 from seshat.kv.slots import SLOT_COUNT, key_slot
 from seshat.protocol.replies import OK, ErrorReply, Map, Reply, SimpleString, Verbatim
@@ -137,10 +137,7 @@ class _Group:
         ]
 
     def name(self, node: int) -> str:
-        cluster = self.server.cluster
-        if cluster is not None:
-            return cluster.node_name(node)
-        return hashlib.sha1(f"{self.server.cluster_id}:{node}".encode()).hexdigest()
+        return node_name(self.server.cluster_id, node)
 
     def address(self, node: int) -> str:
         cluster = self.server.cluster
