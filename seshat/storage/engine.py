@@ -164,7 +164,10 @@ class Engine:
         with self._checkpoint_lock:
             if self._closed:
                 raise StorageError("the database is closed")
-            Checkpoint(self._db).create_checkpoint(path)
+            try:
+                Checkpoint(self._db).create_checkpoint(path)
+            except Exception as error:  # rocksdict raises plain Exception for every I/O failure
+                raise StorageError(f"cannot checkpoint RocksDB to {path}: {error}") from error
 
     def close(self) -> None:
         """Flush the WAL and close; idempotent. The engine is unusable afterwards."""

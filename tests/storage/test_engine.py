@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from seshat.storage.engine import COLUMN_FAMILIES, KV_DATA, METADATA, Engine
+from seshat.storage.engine import COLUMN_FAMILIES, KV_DATA, METADATA, Engine, StorageError
 
 
 @pytest.fixture
@@ -72,3 +72,34 @@ def test_data_survives_close_and_reopen(tmp_path: Path) -> None:
         assert e2.get(METADATA, b"applied") == b"7"
     finally:
         e2.close()
+
+
+def test_a_checkpoint_is_the_state_when_it_was_taken(engine: Engine, tmp_path: Path) -> None:
+    batch = engine.batch()
+    batch.put(KV_DATA, b"a", b"1")
+    batch.put(METADATA, b"m", b"x")
+    engine.write(batch)
+    engine.checkpoint(str(tmp_path / "cp"))
+    later = engine.batch()
+    later.put(KV_DATA, b"a", b"2")
+    later.put(KV_DATA, b"b", b"3")
+    engine.write(later)
+    copy = Engine.open(str(tmp_path / "cp"))
+    try:
+        assert list(copy.iterate(KV_DATA, b"", None)) == [(b"a", b"1")]
+        assert copy.get(METADATA, b"m") == b"x"
+    finally:
+        copy.close()
+    assert engine.get(KV_DATA, b"a") == b"2"  # the database itself goes on
+
+
+def test_a_checkpoint_that_cannot_be_written_or_a_closed_engine_is_a_storage_error(
+    tmp_path: Path,
+) -> None:
+    engine = Engine.open(str(tmp_path / "db"))
+    (tmp_path / "taken").mkdir()  # the target must not exist
+    with pytest.raises(StorageError, match="cannot checkpoint"):
+        engine.checkpoint(str(tmp_path / "taken"))
+    engine.close()
+    with pytest.raises(StorageError, match="closed"):
+        engine.checkpoint(str(tmp_path / "cp"))
