@@ -82,6 +82,10 @@ class KeyspaceView:
     ) -> Iterator[tuple[bytes, bytes]]:
         return self.engine.iterate(KV_DATA, lo, hi, reverse)
 
+    def values_from(self, lo: bytes, count: int) -> list[bytes]:
+        """The values of the `count` kv_data keys from `lo` on (see `Engine.values_from`)."""
+        return self.engine.values_from(KV_DATA, lo, count)
+
     def db_size(self, db: int) -> int:
         """Keys stored in `db`, counting expired keys not yet deleted (as Redis DBSIZE does)."""
         return L.decode_u64(self.engine.get(METADATA, L.db_size_key(self.db_map[db])))

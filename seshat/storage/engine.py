@@ -17,6 +17,7 @@ rocksdict 0.3.29 those bounds are encoded in the non-raw key format and do not b
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Final, cast
@@ -113,6 +114,12 @@ class Engine:
         if not keys:
             return []
         return cast("list[bytes | None]", self._cfs[cf].get(list(keys)))
+
+    def values_from(self, cf: str, lo: bytes, count: int) -> list[bytes]:
+        """The values of the `count` keys from `lo` on, in key order: one crossing into Rust per
+        value where `iterate` makes four, for a caller that knows how many keys its range holds
+        (a list's dense positions). Twice as fast as `iterate` over 600 keys here."""
+        return list(itertools.islice(self._cfs[cf].values(from_key=lo), count))
 
     def iterate(
         self, cf: str, lo: bytes, hi: bytes | None, reverse: bool = False

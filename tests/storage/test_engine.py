@@ -103,3 +103,15 @@ def test_a_checkpoint_that_cannot_be_written_or_a_closed_engine_is_a_storage_err
     engine.close()
     with pytest.raises(StorageError, match="closed"):
         engine.checkpoint(str(tmp_path / "cp"))
+
+
+def test_values_from_reads_count_values_in_key_order(engine: Engine) -> None:
+    batch = engine.batch()
+    for i in range(10):
+        batch.put(KV_DATA, b"p" + bytes([i]), b"v%d" % i)
+    batch.put(KV_DATA, b"q", b"after")
+    batch.put(METADATA, b"p\x03", b"other family")
+    engine.write(batch)
+    assert engine.values_from(KV_DATA, b"p\x03", 4) == [b"v3", b"v4", b"v5", b"v6"]
+    assert engine.values_from(KV_DATA, b"p\x08", 5) == [b"v8", b"v9", b"after"]  # runs on
+    assert engine.values_from(KV_DATA, b"p\x05", 0) == []
