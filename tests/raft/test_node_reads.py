@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 
 import pytest
 
@@ -19,6 +20,13 @@ from seshat.raft.node import NoTransport, RaftNode, ReadDropped
 from seshat.raft.types import StateRole
 from tests.raft.harness import MemoryDurableLog
 from tests.raft.test_node_failure import CountingApplier
+
+
+async def _until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    """Wait, with a deadline, until `condition` holds (checked once per loop turn)."""
+    async with asyncio.timeout(timeout_s):
+        while not condition():
+            await asyncio.sleep(0)
 
 
 def _node(voters: tuple[int, ...]) -> RaftNode:
@@ -38,9 +46,10 @@ async def test_a_read_asked_before_any_leader_is_answered_once_one_is_elected() 
         assert node.raw.raft.lead == 0
         barrier = node.read_barrier()
         assert barrier is not None
-        for _ in range(5):  # several ticks with no leader: still waiting, not failed
-            await asyncio.sleep(0.02)
-            assert not barrier.done
+        await _until(lambda: bool(node._parked_reads))  # the core dropped it: parked
+        ticks = node.raw.raft.election_elapsed
+        await _until(lambda: node.raw.raft.election_elapsed >= ticks + 3)  # ticks go by
+        assert not barrier.done  # no leader yet: still waiting, not failed
         node.raw.campaign()
         await asyncio.wait_for(barrier, 5)  # answered (it raises if it failed)
         assert node.raw.role() is StateRole.LEADER
@@ -69,11 +78,7 @@ async def test_stopping_fails_a_parked_read() -> None:
     node.start()
     barrier = node.read_barrier()
     assert barrier is not None
-    for _ in range(50):
-        if node._parked_reads:
-            break
-        await asyncio.sleep(0.01)
-    assert node._parked_reads
+    await _until(lambda: bool(node._parked_reads))
     await asyncio.wait_for(node.stop(), 5)
     with pytest.raises(ReadDropped, match="shutting down"):
         await asyncio.wait_for(barrier, 5)

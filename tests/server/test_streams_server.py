@@ -4,9 +4,9 @@ shapes clients parse, and XREAD/XREADGROUP BLOCK woken by another client's XADD.
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
+import redis
 
 from tests.server.conftest import SeshatProcess, wait_blocked
 
@@ -49,9 +49,12 @@ def test_stream_replies_as_redis_py_parses_them(
     assert r.exists("s") == 1 and r.type("s") == b"stream"
 
 
-def _later(action: object, delay: float = 0.2) -> threading.Thread:
+def _once_blocked(watch: redis.Redis, action: object) -> threading.Thread:
+    """Run `action` in a thread once a client is parked in a blocking read (not after a
+    guessed delay: then the read might not have blocked yet)."""
+
     def run() -> None:
-        time.sleep(delay)
+        wait_blocked(watch, 1)
         action()  # type: ignore[operator]
 
     thread = threading.Thread(target=run)
@@ -72,7 +75,8 @@ def test_xread_block_wakes_on_xadd_with_only_new_entries(seshat_server: SeshatPr
     reader.start()
     wait_blocked(r, 1)
     writer.xadd("other", {"x": "1"})  # another key: the reader stays parked
-    time.sleep(0.2)
+    # Its apply (which would wake the reader) ran before its reply: the reader is still parked.
+    assert int(r.info("clients")["blocked_clients"]) == 1
     assert not results
     writer.xadd("s", {"new": "2"}, id="2-1")
     reader.join(10)
@@ -82,7 +86,8 @@ def test_xread_block_wakes_on_xadd_with_only_new_entries(seshat_server: SeshatPr
 def test_xread_block_on_a_missing_key_and_the_timeout(seshat_server: SeshatProcess) -> None:
     r = seshat_server.client(protocol=3)
     assert r.xread({"nokey": "$"}, block=100) == {}  # timed out: a null, which redis-py maps
-    thread = _later(lambda: seshat_server.client().xadd("fresh", {"f": "v"}, id="5-5"))
+    watch = seshat_server.client()
+    thread = _once_blocked(watch, lambda: watch.xadd("fresh", {"f": "v"}, id="5-5"))
     assert r.xread({"fresh": "0"}, block=20_000) == {b"fresh": [[(b"5-5", {b"f": b"v"})]]}
     thread.join()
     pipe = r.pipeline(transaction=True)  # MULTI: BLOCK cannot block, it answers at once
