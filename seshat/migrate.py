@@ -56,9 +56,10 @@ import hiredis
 from seshat.kv import errors as E
 from seshat.kv import layout as L
 from seshat.kv import transactions as T
-from seshat.kv.dump import read_dump
+from seshat.kv.dump import value_body
 from seshat.kv.numbers import parse_int
 from seshat.kv.operation import Watched, encode_exec
+from seshat.kv.rdb_codec import with_footer
 from seshat.protocol.encoder import encode
 from seshat.protocol.replies import OK, ErrorReply, NullArray, Raw, Reply, SimpleString
 from seshat.raft.core import ProposalDropped
@@ -209,8 +210,10 @@ def read_items(server: Server, db: int, keys: list[bytes]) -> list[_Item]:
         if not seen.existed:
             continue
         rec = view.record(db, key, now_ms)
-        payload = read_dump(view, now_ms, db, [b"DUMP", key])
-        assert rec is not None and isinstance(payload, bytes), key
+        assert rec is not None, key
+        body = value_body(view, now_ms, db, key, rec)  # the record read once, not twice
+        assert body is not None, key
+        payload = with_footer(body)
         expire_at_ms = L.record_expire_at(rec)
         ttl_ms = max(expire_at_ms - now_ms, 1) if expire_at_ms else 0
         items.append(_Item(key, ttl_ms, payload, seen))

@@ -198,10 +198,14 @@ def read_dump(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Re
     return None if body is None else R.with_footer(body)
 
 
-def value_body(view: KeyspaceView, now_ms: int, db: int, key: bytes) -> bytes | None:
+def value_body(
+    view: KeyspaceView, now_ms: int, db: int, key: bytes, rec: bytes | None = None
+) -> bytes | None:
     """`key`'s type and encoded value (a DUMP payload without its footer, what an RDB file
-    holds after the key), or None when it is missing."""
-    rec = view.record(db, key, now_ms)
+    holds after the key), or None when it is missing. `rec`: its live record, when the caller
+    has just read it (an RDB export walking the keyspace), so it is not looked up again."""
+    if rec is None:
+        rec = view.record(db, key, now_ms)
     if rec is None:
         return None
     kind = rec[0]

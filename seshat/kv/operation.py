@@ -32,7 +32,7 @@ Wire form (msgpack, bin type for bytes):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import msgpack
 
@@ -108,18 +108,21 @@ def encode_gc(now_ms: int, limit: int) -> bytes:
     return data
 
 
+def _exec_fields(
+    now_ms: int, commands: list[tuple[int, list[bytes]]], watched: list[Watched]
+) -> list[Any]:
+    return [
+        KIND_EXEC,
+        now_ms,
+        [[db, argv] for db, argv in commands],
+        [[w.db, w.key, w.index, w.existed] for w in watched],
+    ]
+
+
 def encode_exec(
     now_ms: int, commands: list[tuple[int, list[bytes]]], watched: list[Watched]
 ) -> bytes:
-    data: bytes = msgpack.packb(
-        (
-            KIND_EXEC,
-            now_ms,
-            [[db, argv] for db, argv in commands],
-            [[w.db, w.key, w.index, w.existed] for w in watched],
-        ),
-        use_bin_type=True,
-    )
+    data: bytes = msgpack.packb(_exec_fields(now_ms, commands, watched), use_bin_type=True)
     return data
 
 
@@ -127,8 +130,9 @@ def encode_exec_as(
     now_ms: int, commands: list[tuple[int, list[bytes]]], watched: list[Watched], user: bytes
 ) -> bytes:
     """EXEC of a restricted ACL user: the user's name as a fifth field (scripts inside)."""
-    fields = msgpack.unpackb(encode_exec(now_ms, commands, watched), raw=False, use_list=True)
-    data: bytes = msgpack.packb([*fields, user], use_bin_type=True)
+    fields = _exec_fields(now_ms, commands, watched)
+    fields.append(user)
+    data: bytes = msgpack.packb(fields, use_bin_type=True)
     return data
 
 

@@ -72,7 +72,7 @@ def database(view: KeyspaceView, now_ms: int, db: int) -> Iterator[bytes]:
         )
     )
     for _hash, key, record in view.iterate(db, now_ms):
-        body = value_body(view, now_ms, db, key)
+        body = value_body(view, now_ms, db, key, record)
         assert body is not None, key  # iterate yields live keys only
         expire_at_ms = L.record_expire_at(record)
         prefix = b""
