@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Final
 
 from seshat.cluster import node_name
 from seshat.kv import errors as E
+from seshat.kv.numbers import parse_int
 from seshat.kv.slots import SLOT_COUNT, key_slot
 from seshat.protocol.replies import OK, ErrorReply, Map, Reply, SimpleString, Verbatim
 from seshat.roles import refresh_addresses
@@ -302,18 +303,8 @@ def _unknown_node(name: bytes) -> ErrorReply:
     return ErrorReply(f"ERR Unknown node {name.decode(errors='replace')[:128]}")
 
 
-def _parse_long(word: bytes) -> int | None:
-    try:
-        value = int(word)
-    except ValueError:
-        return None
-    if str(value).encode() != word or not -(2**63) <= value < 2**63:
-        return None  # Redis's string2ll: no sign-less padding, spaces or leading zeros
-    return value
-
-
 def _count_keys_in_slot(self: Admin, argv: list[bytes]) -> Reply:
-    slot = _parse_long(argv[2])
+    slot = parse_int(argv[2])
     if slot is None:
         return E.NOT_INTEGER
     if not 0 <= slot < SLOT_COUNT:
@@ -325,10 +316,10 @@ def _count_keys_in_slot(self: Admin, argv: list[bytes]) -> Reply:
 
 
 def _get_keys_in_slot(self: Admin, argv: list[bytes]) -> Reply:
-    slot = _parse_long(argv[2])
+    slot = parse_int(argv[2])
     if slot is None:
         return E.NOT_INTEGER
-    count = _parse_long(argv[3])
+    count = parse_int(argv[3])
     if count is None:
         return E.NOT_INTEGER
     if not 0 <= slot < SLOT_COUNT or count < 0:
