@@ -90,6 +90,9 @@ def main() -> None:
         ("null", [None]),
         ("array of 10 bulks", [[b"value:%d" % i for i in range(10)]]),
         ("map of 5 doubles", [Map([(b"m%d" % i, Double(i / 3)) for i in range(5)])]),
+        ("array of 100 bulks", [[b"value:%d" % i for i in range(100)]]),
+        ("map of 100 bulks", [Map([(b"field:%d" % i, b"value:%d" % i) for i in range(100)])]),
+        ("MGET 10, 2 missing", [[b"v%d" % i if i % 5 else None for i in range(10)]]),
     ]
     print(f"encode, {total} replies into one bytearray per round")
     for label, replies in mixes:

@@ -32,7 +32,7 @@ Frequent replies (OK, PONG, small integers and bulk headers, nulls) are precompu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from seshat.protocol.numbers import format_double
 from seshat.protocol.replies import (
@@ -63,6 +63,7 @@ RESP3 = 3
 _CRLF = b"\r\n"
 _PRECOMPUTED_MAX = 1024  # headers and integers 0..1023 cover counters, lengths and small values
 _BULK_HEADERS = tuple(b"$%d\r\n" % n for n in range(_PRECOMPUTED_MAX))
+_BULK_LENGTHS = tuple(b"$%d" % n for n in range(_PRECOMPUTED_MAX))  # headers without CRLF
 _ARRAY_HEADERS = tuple(b"*%d\r\n" % n for n in range(_PRECOMPUTED_MAX))
 _INTEGERS = tuple(b":%d\r\n" % n for n in range(_PRECOMPUTED_MAX))
 _NULL_BULK = b"$-1\r\n"
@@ -103,6 +104,52 @@ def _bulk(out: bytearray, payload: bytes) -> None:
     out += _BULK_HEADERS[size] if size < _PRECOMPUTED_MAX else b"$%d\r\n" % size
     out += payload
     out += _CRLF
+
+
+def _elements(out: bytearray, items: Iterable[Reply], write: Writer) -> None:
+    """Write `items` in turn with `write`, except that runs of bulk strings (most aggregate
+    replies are nothing else: LRANGE, SMEMBERS, KEYS, MGET...) are joined in one step: `$<len>`
+    and payload alternate in a list that one `CRLF.join` closes, about twice as fast as three
+    `+=` per element (`bench/bench_protocol.py`, "array of 100 bulks")."""
+    parts: list[bytes] = []
+    add = parts.extend
+    for item in items:
+        if item.__class__ is bytes:
+            size = len(item)
+            add((_BULK_LENGTHS[size] if size < _PRECOMPUTED_MAX else b"$%d" % size, item))
+            continue
+        if parts:
+            _flush_bulks(out, parts)
+        write(out, item)
+    if parts:
+        _flush_bulks(out, parts)
+
+
+def _pair_elements(out: bytearray, pairs: Iterable[tuple[Reply, Reply]], write: Writer) -> None:
+    """`_elements` over key/value pairs, flattened (maps: HGETALL, CONFIG GET...)."""
+    parts: list[bytes] = []
+    add = parts.extend
+    for key, value in pairs:
+        if key.__class__ is bytes and value.__class__ is bytes:
+            k, v = len(key), len(value)
+            add((
+                _BULK_LENGTHS[k] if k < _PRECOMPUTED_MAX else b"$%d" % k, key,
+                _BULK_LENGTHS[v] if v < _PRECOMPUTED_MAX else b"$%d" % v, value,
+            ))  # fmt: skip
+            continue
+        if parts:
+            _flush_bulks(out, parts)
+        write(out, key)
+        write(out, value)
+    if parts:
+        _flush_bulks(out, parts)
+
+
+def _flush_bulks(out: bytearray, parts: list[bytes]) -> None:
+    """Headers and payloads alternate in `parts`; each is followed by CRLF. Empties `parts`."""
+    parts.append(b"")
+    out += _CRLF.join(parts)
+    parts.clear()
 
 
 def _integer(out: bytearray, value: int) -> None:
@@ -166,8 +213,7 @@ def _write2(out: bytearray, reply: Reply) -> None:
 def _list2(out: bytearray, reply: Reply) -> None:
     assert isinstance(reply, list), reply
     _aggregate_header(out, b"*", len(reply))
-    for item in reply:
-        _write2(out, item)
+    _elements(out, reply, _write2)
 
 
 def _items2(out: bytearray, reply: Reply) -> None:
@@ -178,17 +224,13 @@ def _items2(out: bytearray, reply: Reply) -> None:
 def _map2(out: bytearray, reply: Reply) -> None:
     assert isinstance(reply, Map), reply
     _aggregate_header(out, b"*", 2 * len(reply.items))
-    for key, value in reply.items:
-        _write2(out, key)
-        _write2(out, value)
+    _pair_elements(out, reply.items, _write2)
 
 
 def _pairs2(out: bytearray, reply: Reply) -> None:
     assert isinstance(reply, Pairs), reply
     _aggregate_header(out, b"*", 2 * len(reply.items))
-    for key, value in reply.items:
-        _write2(out, key)
-        _write2(out, value)
+    _pair_elements(out, reply.items, _write2)
 
 
 def _keyed2(out: bytearray, reply: Reply) -> None:
@@ -273,8 +315,7 @@ def _write3(out: bytearray, reply: Reply) -> None:
 
 def _items3(out: bytearray, marker: bytes, items: list[Reply]) -> None:
     _aggregate_header(out, marker, len(items))
-    for item in items:
-        _write3(out, item)
+    _elements(out, items, _write3)
 
 
 def _list3(out: bytearray, reply: Reply) -> None:
@@ -295,9 +336,7 @@ def _push3(out: bytearray, reply: Reply) -> None:
 def _map3(out: bytearray, reply: Reply) -> None:
     assert isinstance(reply, Map), reply
     _aggregate_header(out, b"%", len(reply.items))
-    for key, value in reply.items:
-        _write3(out, key)
-        _write3(out, value)
+    _pair_elements(out, reply.items, _write3)
 
 
 def _pairs3(out: bytearray, reply: Reply) -> None:
@@ -312,9 +351,7 @@ def _pairs3(out: bytearray, reply: Reply) -> None:
 def _keyed3(out: bytearray, reply: Reply) -> None:
     assert isinstance(reply, KeyedArrays), reply
     _aggregate_header(out, b"%", len(reply.items))
-    for key, value in reply.items:
-        _write3(out, key)
-        _write3(out, value)
+    _pair_elements(out, reply.items, _write3)
 
 
 def _null3(out: bytearray, reply: Reply) -> None:
