@@ -224,6 +224,21 @@ class RColl:
         for kkey, value in self._view.iterate_kv(lo, hi, reverse):
             yield kkey[n:], value
 
+    def hashed_items(self) -> list[tuple[bytes, bytes]]:
+        """Every `(member, value)` of a hash or set (subs are `crc32 + member`), in layout
+        order. One comprehension straight over the storage iterator: HGETALL and SMEMBERS of
+        100 members spend a third of their time here, and `iterate` adds a generator per
+        element."""
+        skip = len(self.prefix) + 4
+        end = L.sub_prefix_end(self.slot, self.version)
+        return [(k[skip:], v) for k, v in self._view.iterate_kv(self.prefix, end)]
+
+    def hashed_members(self) -> list[bytes]:
+        """Every member of a hash or set (HKEYS, SMEMBERS), as `hashed_items` reads them."""
+        skip = len(self.prefix) + 4
+        end = L.sub_prefix_end(self.slot, self.version)
+        return [k[skip:] for k, _v in self._view.iterate_kv(self.prefix, end)]
+
 
 def open_read(
     view: KeyspaceView, now_ms: int, db: int, key: bytes, type_tag: int

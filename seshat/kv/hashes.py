@@ -242,7 +242,7 @@ def read_hkeys(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> R
     coll = _open_read(view, now_ms, db, argv[1])
     if coll is None or isinstance(coll, ErrorReply):
         return [] if coll is None else coll
-    return [sub[4:] for sub, _v in coll.iterate()]
+    return coll.hashed_members()
 
 
 def read_hvals(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
@@ -256,7 +256,7 @@ def read_hgetall(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) ->
     coll = _open_read(view, now_ms, db, argv[1])
     if coll is None or isinstance(coll, ErrorReply):
         return Map([]) if coll is None else coll
-    return Map([(sub[4:], value) for sub, value in coll.iterate()])
+    return Map(coll.hashed_items())
 
 
 def read_hscan(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:

@@ -270,7 +270,7 @@ def read_smembers(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -
     coll = _open_read(view, now_ms, db, argv[1])
     if coll is None or isinstance(coll, ErrorReply):
         return Set([]) if coll is None else coll
-    return Set(list(_members(coll)))
+    return Set(list[Reply](coll.hashed_members()))
 
 
 def read_sismember(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:

