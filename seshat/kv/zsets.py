@@ -143,23 +143,24 @@ def _first(coll: _Coll, reverse: bool) -> Entry | None:
 
 
 def _by_rank(coll: _Coll, start: int, stop: int, reverse: bool) -> list[Entry]:
+    return [(decode_score(sub[1:9]), sub[9:]) for sub in _rank_subs(coll, start, stop, reverse)]
+
+
+def _rank_subs(coll: _Coll, start: int, stop: int, reverse: bool) -> list[bytes]:
+    """The index subs (`_S + score + member`) of ranks `start..stop`, in the order asked. Raw,
+    so that ZRANGE without scores decodes none (a fifth of its time for 100 members), and
+    the ranks skipped are passed over by `islice` without being looked at."""
     window = A.rank_window(start, stop, coll.size)
     if window is None:
         return []
     s, e = window
-    n = e - s + 1
     from_far_end = s > coll.size - 1 - e
     skip = coll.size - 1 - e if from_far_end else s
-    out: list[Entry] = []
-    for i, entry in enumerate(_index(coll, reverse != from_far_end)):
-        if i < skip:
-            continue
-        out.append(entry)
-        if len(out) == n:
-            break
+    pairs = coll.iterate(_S, _S_END, reverse != from_far_end)
+    subs = [sub for sub, _v in itertools.islice(pairs, skip, skip + e - s + 1)]
     if from_far_end:
-        out.reverse()
-    return out
+        subs.reverse()
+    return subs
 
 
 def _by_score(coll: _Coll, r: A.ScoreRange, reverse: bool) -> Iterator[Entry]:
@@ -421,6 +422,8 @@ def read_zrange(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> 
     coll = open_read(view, now_ms, db, argv[1], L.TYPE_ZSET)
     if coll is None or isinstance(coll, ErrorReply):
         return coll if coll is not None else []
+    if q.by == A.BY_RANK and not q.withscores:
+        return [sub[9:] for sub in _rank_subs(coll, q.start, q.stop, q.rev)]
     return _entries_reply(_query(coll, q), q.withscores)
 
 

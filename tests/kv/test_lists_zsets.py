@@ -319,6 +319,12 @@ CASES: dict[str, str] = {
         zrange z 0 -1 withscores
         zrange z 2 4
         zrange z -3 -1 withscores
+        zrange z -3 -1
+        zrange z -2 -1 rev
+        zrange z 1 -2 rev
+        zrevrange z -4 -2
+        zrevrange z 1 2 withscores
+        zrange z -1 -1
         zrange z -100 100
         zrange z 5 2
         zrange z 10 20
