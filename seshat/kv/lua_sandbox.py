@@ -6,7 +6,10 @@ same state must do the same thing everywhere. That decides how this sandbox is b
 - **A fresh Lua state per run.** Nothing a script leaves behind (a changed library table, garbage
   that moves the next run's collector or memory limit) can reach the next run, whose history
   differs from one replica to another (restarts, snapshots, read-only scripts run on one node).
-  A state costs about 0.1 ms to make here, against a replicated write's 1-2 ms.
+  A state costs about 80 us to make here, against a replicated write's 1-2 ms. What few scripts
+  use is built the first time a script names it (`LAZY` in `_SETUP`), so the others do not load
+  its code: `bit`, `cjson`, `cmsgpack`, `struct`, and `_EXTRAS` (rawget, rawset, getmetatable,
+  setmetatable, load, coroutine): half of the Lua a state would otherwise load.
 - **A deterministic budget.** Redis stops a long script after a wall-clock time (SCRIPT KILL).
   A wall clock would stop the script at a different point on each replica, so the budget here
   counts Lua instructions (a count hook every `HOOK_EVERY`) and Redis calls
@@ -14,15 +17,27 @@ same state must do the same thing everywhere. That decides how this sandbox is b
   does (pcall, xpcall, a coroutine) can catch that failure.
 - **Deterministic randomness.** `math.random` draws from a generator the host seeds per run;
   Lua's own uses the C library's process-wide state.
+- **Read-only globals and libraries, as Redis 7.** A fresh state already keeps a change from
+  leaking, but a script that assigns to `_G`, `redis`, `string`, `math`, `table`, `coroutine`,
+  `bit`, `cjson`, `cmsgpack`, `struct` or the strings' metatable must fail as in Redis. Redis
+  flags those tables in its patched Lua; stock Lua 5.1 has no such flag, and `__newindex` fires
+  only for absent keys, so a script sees an empty proxy of each (`readonly`): reads pass through
+  `__index`, writes fail with `user_script:N: Attempt to modify a readonly table`. The raw
+  functions would go around a proxy, so the script's `rawget`, `next`, `pairs` look through it
+  (`pairs(string)` lists string's functions, as in Redis), `rawset` and `setmetatable` refuse it
+  (without a line, as Redis raises that in C) and `getmetatable` shows what Redis's does (nil for
+  a library, a read-only table for `_G` and strings). Those replacements are Lua functions, so a
+  script that tail-calls one (`return rawset()`) loses its own frame and the error its line;
+  `table.insert` into a library table writes into the proxy, where Redis refuses it (wrapping
+  that hot function would cost every script that uses it). KEYS, ARGV and the script's own
+  tables stay writable, as in Redis.
 
 What Redis offers is here: the globals Redis 7 exposes (no `os`, `io`, `debug`, `require`,
-`print`...), read-only globals with Redis's two error texts, the `redis` table (call, pcall,
+`print`...), with Redis's error for a missing one, the `redis` table (call, pcall,
 error_reply, status_reply, sha1hex, setresp, log, set_repl, replicate_commands, breakpoint,
 debug, acl_check_cmd and the constants), `bit` (LuaBitOp) and `cjson` subsets, and `cmsgpack`
 and `struct` (`seshat/kv/lua_msgpack.py`, `seshat/kv/lua_struct.py`: pure Python codecs that
-follow Redis 7.0.15's C libraries byte for byte; the two tables are built the first time a
-script names them, so other scripts pay nothing for them). Left out: the Lua debugger
-(SCRIPT DEBUG).
+follow Redis 7.0.15's C libraries byte for byte). Left out: the Lua debugger (SCRIPT DEBUG).
 
 What stays the script's job, as it was in Redis before 5.0 replicated scripts by their
 effects: what `tostring` of a table or a function prints (an address), and the order `pairs`
@@ -79,10 +94,11 @@ FUNCTION_CHUNK_NAME: Final = b"@user_function"  # a Redis 7 function library's c
 # no `debug` library to read upvalues with.
 _SETUP: Final = r"""
 local redis_call, redis_pcall, redis_setresp, redis_log, redis_acl, py_error_of, py_random,
-      py_reseed, py_sha1, py_charge, cjson_encode, cjson_decode, py_library, keys, argv,
-      version, version_num, budget_error, chunk_source = ...
-local dbg, error, type, tostring, select, pairs, setfenv, rawget =
-      debug, error, type, tostring, select, pairs, setfenv, rawget
+      py_reseed, py_sha1, py_charge, py_library, keys, argv, version, version_num, budget_error,
+      chunk_source = ...
+local dbg, error, type, tostring, select, setfenv = debug, error, type, tostring, select, setfenv
+local raw_rawget, raw_rawset, raw_next, raw_setmetatable = rawget, rawset, next, setmetatable
+local getinfo, dbg_getmetatable = dbg.getinfo, dbg.getmetatable
 local KILLED = {err = budget_error}
 
 -- The budget: a count hook charges the instructions since the last one. Lua 5.1 keeps a Lua
@@ -109,7 +125,7 @@ local function settle(ok, ...)
   if ok then return ok, ... end
   local e = as_error((...))
   if e == KILLED then error(KILLED, 0) end
-  if type(e) == 'table' and type(rawget(e, 'err')) == 'string' then return false, e.err end
+  if type(e) == 'table' and type(raw_rawget(e, 'err')) == 'string' then return false, e.err end
   return false, e
 end
 local function rethrow_kill(ok, ...)
@@ -126,24 +142,6 @@ xpcall = function(f, handler)
     if e == KILLED then return KILLED end
     return handler(e)
   end))
-end
-local raw_resume, raw_create, sethook = coroutine.resume, coroutine.create, dbg.sethook
-local function create(f)
-  local co = raw_create(f)
-  sethook(co, charge, "", HOOK_EVERY)
-  return co
-end
-coroutine.create = create
-coroutine.resume = function(co, ...) return rethrow_kill(raw_resume(co, ...)) end
-coroutine.wrap = function(f)
-  local co = create(f)
-  return function(...)
-    local function pass(ok, ...)
-      if not ok then error((...), 0) end
-      return ...
-    end
-    return pass(rethrow_kill(raw_resume(co, ...)))
-  end
 end
 
 local redis = {
@@ -188,7 +186,162 @@ math.random = function(m, n)
 end
 math.randomseed = function(seed) py_reseed(seed) end
 
--- LuaBitOp, as Redis bundles it: 32-bit two's complement results.
+-- Read-only tables. Redis 7 flags its globals and library tables read-only in its patched Lua;
+-- stock Lua 5.1 has no such flag, and `__newindex` fires only for absent keys, so a script sees
+-- an empty proxy for each: reads pass through `__index` to the real table, writes fail. The raw
+-- functions would bypass a proxy, so the script gets replacements that look through it (rawget,
+-- next, pairs) or refuse it (rawset, setmetatable) with Redis's texts. A proxy's `__metatable` is
+-- what getmetatable shows: nothing (HIDDEN) as for Redis's libraries, or a read-only copy of the
+-- metatable Redis gives `_G` and strings. No path hands a script a real table, only proxies.
+local READONLY = "Attempt to modify a readonly table"
+local HIDDEN, real_of = {}, {}
+local function readonly_error() error(READONLY, 2) end
+local function readonly(real, shown)
+  local proxy = raw_setmetatable({}, {
+    __index = real, __newindex = readonly_error, __metatable = shown or HIDDEN,
+  })
+  real_of[proxy] = real
+  return proxy
+end
+
+-- Globals built the first time a script names one (global_of), so a script that does not pays
+-- nothing for them: libraries few scripts use (LIBRARY: a Python hook makes the real table), and
+-- the other functions that must see through read-only tables, `load` and the budgeted
+-- `coroutine` (EXTRA: the chunk `_EXTRAS`, which would make this one half as big again).
+local LIBRARY, EXTRA = 1, 2
+local LAZY = {
+  bit = LIBRARY, cjson = LIBRARY, cmsgpack = LIBRARY, struct = LIBRARY,
+  coroutine = EXTRA, getmetatable = EXTRA, load = EXTRA, rawget = EXTRA, rawset = EXTRA,
+  setmetatable = EXTRA,
+}
+local globals, global_of, all_globals, loadstring, arg_error, not_a_table
+local function extras()
+  if arg_error == nil then
+    arg_error, not_a_table = py_library('extras')(
+      globals, real_of, HIDDEN, readonly, global_of, loadstring, charge, rethrow_kill)
+  end
+end
+function global_of(name)
+  local kind = LAZY[name]
+  if kind == LIBRARY then
+    local lib = readonly(py_library(name))
+    raw_rawset(globals, name, lib)
+    return lib
+  elseif kind == EXTRA then
+    extras()
+    return raw_rawget(globals, name)
+  end
+end
+function all_globals()  -- before a traversal of _G starts: Redis's _G has them all
+  for name in raw_next, LAZY do
+    if raw_rawget(globals, name) == nil then global_of(name) end
+  end
+end
+
+-- next and pairs, used more than the others, see through read-only tables from here; their
+-- argument errors take `_EXTRAS`'s arg_error (loaded first), called from them so that it names
+-- them and their caller's line.
+local function next(...)
+  local t, k = ...
+  local real = real_of[t]
+  if real == nil then
+    if type(t) ~= 'table' then
+      extras()
+      arg_error(1, not_a_table(t, select('#', ...) > 0))
+    end
+    return raw_next(t, k)
+  end
+  if k == nil and real == globals then all_globals() end
+  return raw_next(real, k)
+end
+local function pairs(...)
+  local t = ...
+  if real_of[t] ~= nil then return next, t, nil end
+  if type(t) ~= 'table' then
+    extras()
+    arg_error(1, not_a_table(t, select('#', ...) > 0))
+  end
+  return raw_next, t, nil
+end
+
+-- The globals a script sees: Redis's, read-only, with Redis's errors for a missing name or a
+-- new one. Chunks that the script's `loadstring`/`load` make see them too.
+globals = {
+  _VERSION = _VERSION, assert = assert, collectgarbage = collectgarbage, error = error,
+  gcinfo = gcinfo, ipairs = ipairs, next = next, pairs = pairs, pcall = pcall,
+  rawequal = rawequal, select = select, tonumber = tonumber, tostring = tostring, type = type,
+  unpack = unpack, xpcall = xpcall, KEYS = keys, ARGV = argv, redis = readonly(redis),
+  math = readonly(math), string = readonly(string), table = readonly(table),
+}
+local function missing(_, name)
+  error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+end
+local env = readonly(globals, readonly({__index = missing}))
+raw_setmetatable(globals, {__index = function(_, name)
+  local lib = global_of(name)
+  if lib ~= nil then return lib end
+  error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+end})
+local raw_loadstring = _G.loadstring
+function loadstring(text, name)
+  if type(text) == 'string' and text:byte(1) == 27 then
+    return nil, "loading bytecode is not allowed"
+  end
+  local f, message = raw_loadstring(text, name)
+  if f then setfenv(f, env) end
+  return f, message
+end
+globals._G, globals.loadstring = env, loadstring
+-- Strings index the real `string` (no proxy on that path); getmetatable("") shows Redis's
+-- read-only {__index = string}.
+dbg_getmetatable("").__metatable = readonly({__index = globals.string})
+
+-- Redis's error handler: a table with `err`, and where in the user's script it happened.
+local function handler(e)
+  e = as_error(e)
+  if e == KILLED then return KILLED end
+  local level, info = 2, nil
+  repeat
+    info = getinfo(level, "Sl")
+    level = level + 1
+  until info == nil or info.source == chunk_source
+  if type(e) ~= 'table' then e = {err = "ERR " .. tostring(e)} end
+  if info then
+    e.source, e.line = info.source, info.currentline
+    if e.positional then
+      e.err = "ERR " .. chunk_source:sub(2) .. ":" .. info.currentline .. ": " .. e.err
+    end
+  end
+  return e
+end
+
+local function runner(fn)
+  setfenv(fn, env)
+  return raw_xpcall(fn, handler)
+end
+
+return runner, handler, env, raw_xpcall, KILLED, global_of, globals, readonly
+"""
+
+# Builds `cmsgpack`, `struct` or `cjson` (the real table; the setup makes it read-only) in a state
+# whose script first names one. Their functions are Python callables: C functions to Lua, so the
+# script's frame stays on the stack when it tail-calls one and an error names the script's line.
+_LIBRARIES: Final = r"""
+local name, a, b, c, d = ...
+if name == 'cmsgpack' then
+  return {pack = a, unpack = b, unpack_one = c, unpack_limit = d, _NAME = 'cmsgpack',
+          _VERSION = 'lua-cmsgpack 0.4.0', _COPYRIGHT = 'Copyright (C) 2012, Salvatore Sanfilippo',
+          _DESCRIPTION = 'MessagePack C implementation for Lua'}
+elseif name == 'struct' then
+  return {pack = a, unpack = b, size = c}
+end
+return {encode = a, decode = b}
+"""
+
+# LuaBitOp, as Redis bundles it (32-bit two's complement results): built the first time a script
+# names `bit`, so its code is not loaded into every state.
+_BIT: Final = r"""
+local floor, format, select = math.floor, string.format, select
 local function tobit(x)
   x = x % 4294967296
   if x >= 2147483648 then x = x - 4294967296 end
@@ -212,61 +365,112 @@ local function fold(rule)
     return r
   end
 end
-local bit = {
+return {
   tobit = tobit,
   bnot = function(a) return tobit(-1 - u32(a)) end,
   band = fold(function(x, y) return x == 1 and y == 1 end),
   bor = fold(function(x, y) return x == 1 or y == 1 end),
   bxor = fold(function(x, y) return x ~= y end),
   lshift = function(a, n) return tobit(u32(a) * 2 ^ (n % 32)) end,
-  rshift = function(a, n) return tobit(math.floor(u32(a) / 2 ^ (n % 32))) end,
-  arshift = function(a, n) return tobit(math.floor(tobit(a) / 2 ^ (n % 32))) end,
+  rshift = function(a, n) return tobit(floor(u32(a) / 2 ^ (n % 32))) end,
+  arshift = function(a, n) return tobit(floor(tobit(a) / 2 ^ (n % 32))) end,
   rol = function(a, n)
     n = n % 32
     local x = u32(a)
-    return tobit(x * 2 ^ n + math.floor(x / 2 ^ (32 - n)))
+    return tobit(x * 2 ^ n + floor(x / 2 ^ (32 - n)))
   end,
   ror = function(a, n)
     n = n % 32
     local x = u32(a)
-    return tobit(math.floor(x / 2 ^ n) + x * 2 ^ (32 - n))
+    return tobit(floor(x / 2 ^ n) + x * 2 ^ (32 - n))
   end,
   bswap = function(a)
     local x = u32(a)
-    local b0, b1, b2, b3 = x % 256, math.floor(x / 256) % 256,
-                           math.floor(x / 65536) % 256, math.floor(x / 16777216)
+    local b0, b1, b2, b3 = x % 256, floor(x / 256) % 256,
+                           floor(x / 65536) % 256, floor(x / 16777216)
     return tobit(((b0 * 256 + b1) * 256 + b2) * 256 + b3)
   end,
   tohex = function(a, n)
     n = n or 8
     local upper = n < 0
     if upper then n = -n end
-    local s = string.format(upper and "%08X" or "%08x", u32(a))
+    local s = format(upper and "%08X" or "%08x", u32(a))
     return s:sub(-n)
   end,
 }
+"""
 
-local cjson = {encode = cjson_encode, decode = cjson_decode}
+# The globals `_SETUP` builds the first time a script names one of them (see LAZY there): the
+# functions that must see through read-only tables, `load`, and `coroutine` with the budget.
+_EXTRAS: Final = r"""
+local globals, real_of, HIDDEN, readonly, global_of, loadstring, charge, rethrow_kill = ...
+local error, type, select, concat = error, type, select, table.concat
+local getinfo, dbg_getmetatable, sethook = debug.getinfo, debug.getmetatable, debug.sethook
+local raw_rawget, raw_rawset, raw_getmetatable, raw_setmetatable =
+      rawget, rawset, getmetatable, setmetatable
+local READONLY = "Attempt to modify a readonly table"
 
--- The globals a script sees: Redis's, read-only, with Redis's errors for a missing name or a
--- new one. Chunks that the script's `loadstring`/`load` make see them too.
-local env = {}
-for name in pairs({
-  _VERSION = 1, assert = 1, collectgarbage = 1, coroutine = 1, error = 1, gcinfo = 1,
-  getmetatable = 1, ipairs = 1, math = 1, next = 1, pairs = 1, pcall = 1, rawequal = 1,
-  rawget = 1, rawset = 1, select = 1, setmetatable = 1, string = 1, table = 1, tonumber = 1,
-  tostring = 1, type = 1, unpack = 1, xpcall = 1,
-}) do env[name] = _G[name] end
-local raw_loadstring, concat = loadstring, table.concat
-env.loadstring = function(text, name)
-  if type(text) == 'string' and text:byte(1) == 27 then
-    return nil, "loading bytecode is not allowed"
+-- The replacements fail as the C functions do: luaL_argerror's text, naming the function as the
+-- script called it ('?' through pcall), at the script's line (level 3: arg_error, the
+-- replacement, its caller). A script that tail-calls one (`return rawset()`) loses its frame, so
+-- that error has no line: Redis's C functions keep it. `_SETUP`'s next and pairs use these too.
+local function arg_error(n, message)
+  local info = getinfo(2, "n")
+  local name = info.name or "?"
+  if info.namewhat == "method" then
+    n = n - 1
+    if n == 0 then error("calling '" .. name .. "' on bad self (" .. message .. ")", 3) end
   end
-  local f, message = raw_loadstring(text, name)
-  if f then setfenv(f, env) end
-  return f, message
+  error("bad argument #" .. n .. " to '" .. name .. "' (" .. message .. ")", 3)
 end
-env.load = function(reader, name)
+local function not_a_table(v, given)
+  return "table expected, got " .. (given and type(v) or "no value")
+end
+
+local function rawget(...)
+  local t, k = ...
+  local real = real_of[t]
+  if real == nil then
+    if type(t) ~= 'table' then arg_error(1, not_a_table(t, select('#', ...) > 0)) end
+    real = t
+  end
+  if k == nil and select('#', ...) < 2 then arg_error(2, "value expected") end
+  local v = raw_rawget(real, k)
+  if v == nil and real == globals then return global_of(k) end
+  return v
+end
+local function rawset(...)
+  local t, k, v = ...
+  if type(t) ~= 'table' then arg_error(1, not_a_table(t, select('#', ...) > 0)) end
+  if v == nil then
+    local given = select('#', ...)
+    if given < 3 then arg_error(given + 1, "value expected") end
+  end
+  if real_of[t] ~= nil then error(READONLY, 0) end  -- raised in C in Redis: no line
+  return raw_rawset(t, k, v)
+end
+local function getmetatable(...)
+  local v = ...
+  if v == nil and select('#', ...) == 0 then arg_error(1, "value expected") end
+  local mt = raw_getmetatable(v)
+  if mt == HIDDEN then return nil end
+  return mt
+end
+local function setmetatable(...)
+  local t, mt = ...
+  if type(t) ~= 'table' then arg_error(1, not_a_table(t, select('#', ...) > 0)) end
+  if type(mt) ~= 'table' and (mt ~= nil or select('#', ...) < 2) then
+    arg_error(2, "nil or table expected")
+  end
+  local old = dbg_getmetatable(t)
+  if old ~= nil and raw_rawget(old, '__metatable') ~= nil then
+    if real_of[t] ~= nil then error(READONLY, 0) end
+    error("cannot change a protected metatable", 2)
+  end
+  return raw_setmetatable(t, mt)
+end
+
+local function load(reader, name)
   if type(reader) ~= 'function' then error("bad argument #1 to 'load' (function expected)", 2) end
   local parts = {}
   while true do
@@ -274,78 +478,43 @@ env.load = function(reader, name)
     if part == nil or part == '' then break end
     parts[#parts + 1] = part
   end
-  return env.loadstring(concat(parts), name)
-end
-env._G, env.KEYS, env.ARGV, env.redis, env.bit, env.cjson = env, keys, argv, redis, bit, cjson
--- cmsgpack and struct are built the first time a script names them (py_library), so a script
--- that does not pays nothing for them; any other name missing from `env` stays missing.
-local function global_of(name)
-  local lib = py_library(name)
-  if lib ~= nil then rawset(env, name, lib) end
-  return lib
-end
-setmetatable(env, {
-  __index = function(_, name)
-    local lib = global_of(name)
-    if lib ~= nil then return lib end
-    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
-  end,
-  __newindex = function() error("Attempt to modify a readonly table", 2) end,
-  __metatable = false,
-})
-getmetatable("").__metatable = false
-
--- Redis's error handler: a table with `err`, and where in the user's script it happened.
-local function handler(e)
-  e = as_error(e)
-  if e == KILLED then return KILLED end
-  local level, info = 2, nil
-  repeat
-    info = dbg.getinfo(level, "Sl")
-    level = level + 1
-  until info == nil or info.source == chunk_source
-  if type(e) ~= 'table' then e = {err = "ERR " .. tostring(e)} end
-  if info then
-    e.source, e.line = info.source, info.currentline
-    if e.positional then
-      e.err = "ERR " .. chunk_source:sub(2) .. ":" .. info.currentline .. ": " .. e.err
-    end
-  end
-  return e
+  return loadstring(concat(parts), name)
 end
 
-local function runner(fn)
-  setfenv(fn, env)
-  return raw_xpcall(fn, handler)
+-- Coroutines get the budget's count hook (Lua 5.1 keeps one per thread), and resume cannot
+-- catch the budget's error.
+local raw_resume, raw_create = coroutine.resume, coroutine.create
+local function create(f)
+  local co = raw_create(f)
+  sethook(co, charge, "", HOOK_EVERY)
+  return co
+end
+coroutine.create = create
+coroutine.resume = function(co, ...) return rethrow_kill(raw_resume(co, ...)) end
+-- wrap's function fails with the coroutine's error, a string prefixed with where that function
+-- was called, as Lua's C one does (level 3: pass has taken the place of that function, whose
+-- caller comes next).
+local function pass(ok, ...)
+  if ok then return ... end
+  local e = (...)
+  if type(e) == 'string' or type(e) == 'number' then error(e, 3) end
+  error(e, 0)
+end
+coroutine.wrap = function(f)
+  local co = create(f)
+  return function(...) return pass(rethrow_kill(raw_resume(co, ...))) end
 end
 
-return runner, handler, env, raw_xpcall, KILLED, global_of
-"""
-
-# Builds `cmsgpack` or `struct` (Redis 7's read-only library tables) in a state whose script
-# first names one. Their functions are Python callables: C functions to Lua, so the script's
-# frame stays on the stack when it tail-calls one and an error names the script's line.
-_LIBRARIES: Final = r"""
-local name, a, b, c, d = ...
-local t
-if name == 'cmsgpack' then
-  t = {pack = a, unpack = b, unpack_one = c, unpack_limit = d, _NAME = 'cmsgpack',
-       _VERSION = 'lua-cmsgpack 0.4.0', _COPYRIGHT = 'Copyright (C) 2012, Salvatore Sanfilippo',
-       _DESCRIPTION = 'MessagePack C implementation for Lua'}
-else
-  t = {pack = a, unpack = b, size = c}
-end
-return setmetatable({}, {
-  __index = t,
-  __newindex = function() error("Attempt to modify a readonly table", 2) end,
-  __metatable = false,
-})
+globals.rawget, globals.rawset, globals.getmetatable = rawget, rawset, getmetatable
+globals.setmetatable, globals.load, globals.coroutine = setmetatable, load, readonly(coroutine)
+return arg_error, not_a_table
 """
 
 # Runs after `_SETUP` in a state that loads a Redis 7 function library (FUNCTION LOAD, FCALL), and
 # only there: an EVAL pays for none of it.
 _LIBRARY_SETUP: Final = r"""
-local handler, env, raw_xpcall, KILLED, global_of, redis_log, version, version_num = ...
+local handler, raw_xpcall, KILLED, global_of, globals, readonly, redis_log, version,
+      version_num = ...
 local error, type, tostring, select, pairs, setmetatable, rawget, setfenv =
       error, type, tostring, select, pairs, setmetatable, rawget, setfenv
 -- Redis 7 functions. A library's code runs once with only redis.register_function, redis.log,
@@ -359,9 +528,6 @@ local function missing(_, name)
   error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
 end
 local function readonly_error() error("Attempt to modify a readonly table", 2) end
-local function readonly(t)
-  return setmetatable(t, {__index = missing, __newindex = readonly_error, __metatable = false})
-end
 local function load_library(chunk)
   local loading, seen, registered = true, {}, {}
   local function fail(message) error({err = 'ERR ' .. message}, 0) end
@@ -425,16 +591,16 @@ local function load_library(chunk)
     registered[#registered + 1] =
       {name = name, callback = callback, flags = flags, description = description}
   end
-  local lib_env = readonly({redis = readonly({
+  local lib_env = {redis = readonly(setmetatable({
     register_function = register, log = redis_log,
     LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
     REDIS_VERSION = version, REDIS_VERSION_NUM = version_num,
-  })})
+  }, {__index = missing}))}
   local current = lib_env
   setfenv(chunk, setmetatable({}, {
     __index = function(_, name)
       local value = rawget(current, name)
-      if value == nil and current == env then value = global_of(name) end
+      if value == nil and current == globals then value = global_of(name) end
       if value == nil then
         error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
       end
@@ -444,7 +610,7 @@ local function load_library(chunk)
     __metatable = false,
   }))
   local ok, e = raw_xpcall(chunk, handler)
-  loading, current = false, env
+  loading, current = false, globals
   if not ok then
     if e == KILLED then e = {err = "ERR FUNCTION LOAD timeout"} end
     return false, e
@@ -476,7 +642,13 @@ def _compile_failure(message: Any) -> str:
 
 @functools.cache
 def _bytecode(name: str) -> bytes:
-    source = {"setup": _SETUP, "library": _LIBRARY_SETUP, "libraries": _LIBRARIES}[name]
+    source = {
+        "setup": _SETUP,
+        "library": _LIBRARY_SETUP,
+        "libraries": _LIBRARIES,
+        "bit": _BIT,
+        "extras": _EXTRAS,
+    }[name]
     return compile_stripped(source.replace("HOOK_EVERY", str(HOOK_EVERY)))
 
 
@@ -512,7 +684,7 @@ class Run:
 
     def _open(self, keys: list[bytes] | None, argv: list[bytes] | None, chunk: bytes) -> Any:
         """A fresh state with Redis's environment: (runner, handler, env, raw_xpcall, KILLED,
-        global_of)."""
+        global_of, globals, readonly)."""
         runtime = lua.LuaRuntime(
             encoding=None,
             register_eval=False,
@@ -525,8 +697,7 @@ class Run:
         setup = _load_chunk(runtime, "setup")
         return setup(
             self._redis_call, self._redis_pcall, self._set_resp, _log, _acl_check_cmd,
-            _error_of, self._draw, self._reseed, sha1hex, self._charge, self._cjson_encode,
-            self._cjson_decode, self._library,
+            _error_of, self._draw, self._reseed, sha1hex, self._charge, self._library,
             None if keys is None else runtime.table_from(keys),
             None if argv is None else runtime.table_from(argv),
             REDIS_VERSION, REDIS_VERSION_NUM, BUDGET_EXCEEDED.encode(), chunk,
@@ -602,9 +773,9 @@ class Run:
 
     def _open_library(self) -> Any:
         """A fresh state for a function library: (load_library, call_function)."""
-        _runner, *internals = self._open(None, None, FUNCTION_CHUNK_NAME)
+        _runner, handler, _env, *internals = self._open(None, None, FUNCTION_CHUNK_NAME)
         library_setup = _load_chunk(self._runtime, "library")
-        return library_setup(*internals, _log, REDIS_VERSION, REDIS_VERSION_NUM)
+        return library_setup(handler, *internals, _log, REDIS_VERSION, REDIS_VERSION_NUM)
 
     def _load_library(self, load_library: Any, code: bytes) -> list[Any] | ErrorReply:
         fn, message = _load(self._runtime, code, FUNCTION_CHUNK_NAME)
@@ -679,15 +850,22 @@ class Run:
             ) from None
         return self._json_to_lua(decoded)
 
-    def _library(self, name: Any) -> Any:
-        """`cmsgpack` or `struct` for a script that names one (once per run), else None."""
+    def _library(self, name: bytes) -> Any:
+        """The real table of `bit`, `cjson`, `cmsgpack` or `struct`, or the `_EXTRAS` chunk, the
+        first time a script needs one (`LAZY` in `_SETUP`, which makes it read-only)."""
         functions: tuple[Callable[..., Any], ...]
+        if name == b"bit":
+            return _load_chunk(self._runtime, "bit")()
+        if name == b"extras":  # a chunk, which the setup calls with its internals
+            return _load_chunk(self._runtime, "extras")
         if name == b"cmsgpack":
             functions = (self._mp_pack, self._mp_unpack, self._mp_unpack_one, self._mp_unpack_limit)
         elif name == b"struct":
             functions = (self._struct_pack, self._struct_unpack, self._struct_size)
+        elif name == b"cjson":
+            functions = (self._cjson_encode, self._cjson_decode)
         else:
-            return None
+            raise AssertionError(f"no library {name!r}")
         return _load_chunk(self._runtime, "libraries")(name, *functions)
 
     def _mp_pack(self, *args: Any) -> Any:

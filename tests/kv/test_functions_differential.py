@@ -61,6 +61,38 @@ MYLIB = lib(
     f"{REG}('ver', function() return redis.REDIS_VERSION end)\n",
 )
 
+# Redis 7 makes the globals and the library tables read-only for functions too.
+READONLY_LIB = lib(
+    "ro",
+    "\n".join(
+        f"{REG}('{name}', function(keys, args) {body} end)"
+        for name, body in [
+            ("assign", "string.x = 1"),
+            ("assign_redis", "redis.x = 1"),
+            ("assign_reg", "redis.register_function = nil"),
+            ("assign_g", "_G.x = 1"),
+            ("assign_global", "x = 1"),
+            ("assign_libs", "local ok, e = pcall(function() math.x = 1 end) return e"),
+            ("assign_cjson", "cjson.x = 1"),
+            ("assign_cmsgpack", "cmsgpack.x = 1"),
+            ("assign_bit", "bit.x = 1"),
+            ("assign_struct", "struct.x = 1"),
+            ("rawset_g", "rawset(_G, 'x', 1)"),
+            ("rawset_s", "rawset(string, 'x', 1)"),
+            ("setmt", "setmetatable(redis, {})"),
+            ("setmt_g", "setmetatable(_G, {})"),
+            ("setmt_table", "setmetatable(table, nil)"),
+            (
+                "getmt",
+                "return {type(getmetatable(_G)), tostring(getmetatable(string)), type(getmetatable(''))}",
+            ),
+            ("rawget", "return {rawget(redis, 'call') ~= nil, rawget(_G, 'cmsgpack') ~= nil}"),
+            ("pairs", "local n = 0 for k in pairs(string) do n = n + 1 end return n"),
+            ("keys", "keys[1] = 'x' rawset(args, 1, 'y') return {keys[1], args[1]}"),
+        ]
+    ),
+)
+
 LOAD_ERRORS = [
     "return 1",
     "#!lua",
@@ -80,6 +112,10 @@ LOAD_ERRORS = [
     lib("x", "math.random()"),
     lib("x", "x = 1"),
     lib("x", "redis.x = 1"),
+    lib("x", "redis.log = nil"),
+    lib("x", "redis.register_function = 5"),
+    lib("x", "local r = redis r.LOG_DEBUG = 7"),
+    lib("x", "_G.x = 1"),
     lib("x", "local a = KEYS"),
     lib("x", "local n = 0 for k in pairs(redis) do n = n + 1 end"),
     lib("x", "redis.log(1)"),
@@ -181,6 +217,33 @@ SEQUENCES: dict[str, list[list[bytes]]] = {
         w("FLUSHALL"),
         w("FCALL", "incr", "1", "n"),
         w("FUNCTION", "STATS"),
+    ],
+    "read-only tables": [
+        load(READONLY_LIB),
+        *(
+            w("FCALL", name, "0")
+            for name in [
+                "assign",
+                "assign_redis",
+                "assign_reg",
+                "assign_g",
+                "assign_global",
+                "assign_libs",
+                "assign_cjson",
+                "assign_cmsgpack",
+                "assign_bit",
+                "assign_struct",
+                "rawset_g",
+                "rawset_s",
+                "setmt",
+                "setmt_g",
+                "setmt_table",
+                "getmt",
+                "rawget",
+                "pairs",
+            ]
+        ),
+        w("FCALL", "keys", "1", "k", "a"),
     ],
     "list, delete, flush": [
         load(MYLIB),

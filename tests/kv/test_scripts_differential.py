@@ -208,6 +208,163 @@ SEQUENCES: dict[str, list[list[bytes]]] = {
         eval_ro "return redis.call('xadd', KEYS[1], '2-1', 'a', '1')" 1 s
         eval_ro "return redis.call('xlen', KEYS[1])" 1 s
     """),
+    "read-only tables": lines("""
+        eval "redis.foo = 1 return 1" 0
+        eval "string.foo = 1 return 1" 0
+        eval "math.foo = 1 return 1" 0
+        eval "table.foo = 1 return 1" 0
+        eval "coroutine.foo = 1 return 1" 0
+        eval "bit.foo = 1 return 1" 0
+        eval "cjson.foo = 1 return 1" 0
+        eval "cmsgpack.foo = 1 return 1" 0
+        eval "struct.foo = 1 return 1" 0
+        eval "x = 1 return 1" 0
+        eval "_G.x = 1 return 1" 0
+        eval "math = nil return 1" 0
+        eval "string.len = nil return 1" 0
+        eval "redis.call = nil return 1" 0
+        eval "local s = string s.x = 1 return 1" 0
+        eval "local ok, e = pcall(function() string.x = 1 end) return e" 0
+        eval "rawset(_G, 'x', 1) return 1" 0
+        eval "rawset(redis, 'x', 1) return 1" 0
+        eval "rawset(string, 'x', 1) return 1" 0
+        eval "rawset(math, 'x', 1) return 1" 0
+        eval "rawset(table, 'x', 1) return 1" 0
+        eval "rawset(coroutine, 'x', 1) return 1" 0
+        eval "rawset(bit, 'x', 1) return 1" 0
+        eval "rawset(cjson, 'x', 1) return 1" 0
+        eval "rawset(cmsgpack, 'x', 1) return 1" 0
+        eval "rawset(struct, 'x', 1) return 1" 0
+        eval "rawset(string, nil, 1) return 1" 0
+        eval "return pcall(rawset, string, 'x', 1)" 0
+        eval "local ok, e = pcall(rawset, string, 'x', 1) return e" 0
+        eval "setmetatable(_G, {}) return 1" 0
+        eval "setmetatable(redis, {}) return 1" 0
+        eval "setmetatable(string, {}) return 1" 0
+        eval "setmetatable(math, {}) return 1" 0
+        eval "setmetatable(table, {}) return 1" 0
+        eval "setmetatable(coroutine, {}) return 1" 0
+        eval "setmetatable(bit, {}) return 1" 0
+        eval "setmetatable(cjson, {}) return 1" 0
+        eval "setmetatable(cmsgpack, {}) return 1" 0
+        eval "setmetatable(struct, {}) return 1" 0
+        eval "setmetatable(string, nil) return 1" 0
+        eval "local ok, e = pcall(setmetatable, redis, {}) return e" 0
+        eval "local co = coroutine.create(function() string.x = 1 end) return {coroutine.resume(co)}" 0
+        eval "local co = coroutine.create(function() rawset(_G, 'y', 1) end) return {coroutine.resume(co)}" 0
+        eval "return tostring(getmetatable(string))" 0
+        eval "return tostring(getmetatable(redis))" 0
+        eval "return tostring(getmetatable(cmsgpack))" 0
+        eval "return tostring(getmetatable(struct))" 0
+        eval "return tostring(getmetatable(bit))" 0
+        eval "return type(getmetatable(''))" 0
+        eval "return tostring(getmetatable('').__index == string)" 0
+        eval "return tostring(getmetatable('') == getmetatable('a'))" 0
+        eval "local t = {} for k in pairs(getmetatable('')) do t[#t+1] = k end return t" 0
+        eval "getmetatable('').__index = {} return 1" 0
+        eval "rawset(getmetatable(''), 'x', 1) return 1" 0
+        eval "setmetatable(getmetatable(''), {}) return 1" 0
+        eval "return type(getmetatable(getmetatable('')))" 0
+        eval "return ('abc'):len()" 0
+        eval "return type(getmetatable(_G))" 0
+        eval "return tostring(getmetatable(_G) == getmetatable(_G))" 0
+        eval "local t = {} for k in pairs(getmetatable(_G)) do t[#t+1] = k end return t" 0
+        eval "return type(getmetatable(_G).__index)" 0
+        eval "getmetatable(_G).__index = nil return 1" 0
+        eval "rawset(getmetatable(_G), 'x', 1) return 1" 0
+        eval "local v = getmetatable(_G).__index(_G, 'zz') return v" 0
+        eval "return tostring(getmetatable(getmetatable(_G)))" 0
+        eval "return rawget(math, 'floor') == math.floor" 0
+        eval "return rawget(string, 'len') == string.len" 0
+        eval "return rawget(redis, 'call') ~= nil" 0
+        eval "return rawget(_G, 'string') == string" 0
+        eval "return rawget(_G, 'cmsgpack') == cmsgpack" 0
+        eval "return rawget(_G, 'bit') ~= nil" 0
+        eval "return rawget(cmsgpack, 'pack') ~= nil" 0
+        eval "return rawget(_G, 'nonexistent') == nil" 0
+        eval "return type(next(redis))" 0
+        eval "return type(next(string))" 0
+        eval "return select('#', next(string, nil))" 0
+        eval "local n = 0 for k, v in pairs(string) do n = n + 1 end return n" 0
+        eval "local n = 0 for k, v in pairs(math) do n = n + 1 end return n" 0
+        eval "local n = 0 for k, v in pairs(table) do n = n + 1 end return n" 0
+        eval "local n = 0 for k, v in pairs(coroutine) do n = n + 1 end return n" 0
+        eval "local n = 0 for k, v in pairs(redis) do n = n + 1 end return n" 0
+        eval "local n = 0 for k, v in pairs(bit) do n = n + 1 end return n" 0
+        eval "local n = 0 for k, v in pairs(cmsgpack) do n = n + 1 end return n" 0
+        eval "local n = 0 for k, v in pairs(struct) do n = n + 1 end return n" 0
+        eval "local n = 0 for k, v in pairs(_G) do if k == 'bit' or k == 'cjson' or k == 'cmsgpack' or k == 'struct' then n = n + 1 end end return n" 0
+        eval "local f, t, k = pairs(string) return {type(f), tostring(t == string), tostring(k)}" 0
+        eval "local f = pairs({}) return tostring(f == next)" 0
+        eval "return {#string, #_G, #redis}" 0
+        eval "return tostring(rawequal(string, _G.string))" 0
+        eval "return #KEYS" 2 a b
+        eval "KEYS[1] = 'x' return KEYS[1]" 1 k
+        eval "ARGV[1] = 'x' return ARGV[1]" 0 a
+        eval "KEYS.x = 1 return KEYS.x" 0
+        eval "rawset(KEYS, 1, 'y') return KEYS[1]" 1 k
+        eval "setmetatable(ARGV, {__index = function() return 'z' end}) return ARGV[5]" 0
+        eval "table.insert(KEYS, 'z') return KEYS" 1 k
+        eval "local t = {} t.x = 1 rawset(t, 'y', 2) return t.x + t.y" 0
+        eval "local t = setmetatable({}, {__index = function() return 5 end}) return t.x" 0
+        eval "return tostring(rawset({}, 'a', 1) ~= nil)" 0
+        eval "return tostring(setmetatable({}, nil) ~= nil)" 0
+        eval "local t = setmetatable({}, {__metatable = 'p'}) return getmetatable(t)" 0
+        eval "local t = setmetatable({}, {__metatable = false}) return type(getmetatable(t))" 0
+        eval "local t = setmetatable({}, {__metatable = 'p'}) setmetatable(t, {}) return 1" 0
+        eval "return loadstring('return rawget(string, \\"len\\") ~= nil')()" 0
+    """),
+    "read-only tables: argument errors": lines("""
+        eval "rawset() return 1" 0
+        eval "rawset(1, 2, 3) return 1" 0
+        eval "rawset(string) return 1" 0
+        eval "rawset({}, 'x') return 1" 0
+        eval "rawset({}, nil, 1) return 1" 0
+        eval "rawset({}, 0/0, 1) return 1" 0
+        eval "rawget() return 1" 0
+        eval "rawget(1) return 1" 0
+        eval "rawget(string) return 1" 0
+        eval "next() return 1" 0
+        eval "next(1) return 1" 0
+        eval "next(string, 'nosuch') return 1" 0
+        eval "next({}, 'nosuch') return 1" 0
+        eval "pairs() return 1" 0
+        eval "pairs(1) return 1" 0
+        eval "getmetatable() return 1" 0
+        eval "setmetatable() return 1" 0
+        eval "setmetatable(1, {}) return 1" 0
+        eval "setmetatable(string) return 1" 0
+        eval "setmetatable(string, 1) return 1" 0
+        eval "setmetatable({}, 1) return 1" 0
+        eval "local rs = rawset rs() return 1" 0
+        eval "local sm = setmetatable sm(1) return 1" 0
+        eval "local t = {} t.rawset = rawset t:rawset() return 1" 0
+        eval "local t = {} t.rawset = rawset t.rawset() return 1" 0
+        eval "local t = {} t.rs = rawset t:rs(5) return 1" 0
+        eval "local t = {} t.sm = setmetatable t:sm(5) return 1" 0
+        eval "return {pcall(rawget, _G)}" 0
+        eval "return {pcall(rawset)}" 0
+        eval "return {pcall(next)}" 0
+        eval "return {pcall(getmetatable)}" 0
+        eval "return {pcall(setmetatable, 1)}" 0
+        eval "local ok, e = pcall(function() rawset(1, 2, 3) end) return e" 0
+        eval "local ok, e = pcall(function() local t = setmetatable({}, {__metatable = 1}) setmetatable(t, nil) end) return e" 0
+    """),
+    "coroutine.wrap errors": lines("""
+        eval "coroutine.wrap(function() error('x') end)() return 1" 0
+        eval "coroutine.wrap(function() error('x', 0) end)() return 1" 0
+        eval "coroutine.wrap(function() error(5, 0) end)() return 1" 0
+        eval "coroutine.wrap(function() error({err='y'}) end)() return 1" 0
+        eval "coroutine.wrap(function() local x = nil + 1 end)() return 1" 0
+        eval "return {pcall(coroutine.wrap(function() error('x', 0) end))}" 0
+        eval "local f = coroutine.wrap(function() return 1 end) f() f() return 1" 0
+        eval "local f = coroutine.wrap(function() coroutine.yield(1, 2) return 3 end) return {f(), f()}" 0
+        eval "coroutine.wrap(function() coroutine.wrap(function() error('in', 0) end)() end)() return 1" 0
+        eval "coroutine.wrap(function() redis.call('nosuch') end)() return 1" 0
+        eval "local ok, e = pcall(function() coroutine.wrap(function() error('x', 0) end)() end) return e" 0
+        eval "coroutine.wrap(function() rawset(_G, 'x', 1) end)() return 1" 0
+        eval "coroutine.wrap(function() string.x = 1 end)() return 1" 0
+    """),
     "libraries": lines("""
         eval "return cjson.encode({1,2,{a=1}})" 0
         eval "return cjson.decode('[1,2,3]')[2]" 0
