@@ -42,6 +42,25 @@ SCRIPT_SCENARIOS = {
                     "key:__rand_int__", "x"],
     "FCALL c50": ["-c", "50", "FCALL", "setter", "1", "key:__rand_int__", "x"],
 }  # fmt: skip
+# Whole-collection reads of 100 elements (`--only collections`, or one of them by name): the
+# read path's per-element costs (storage iteration, reply encoding), beside GET's fixed ones.
+COLLECTION_SIZE = 100
+COLLECTION_SCENARIOS = {
+    "GET c50 (beside collections)": ["-c", "50", "GET", "k"],
+    "HGETALL 100 c50": ["-c", "50", "HGETALL", "h"],
+    "HKEYS 100 c50": ["-c", "50", "HKEYS", "h"],
+    "SMEMBERS 100 c50": ["-c", "50", "SMEMBERS", "s"],
+    "ZRANGE 100 c50": ["-c", "50", "ZRANGE", "z", "0", "-1"],
+    "ZRANGE WITHSCORES 100 c50": ["-c", "50", "ZRANGE", "z", "0", "-1", "WITHSCORES"],
+    "LRANGE 100 c50": ["-c", "50", "LRANGE", "l", "0", "-1"],
+}
+_FILL = [
+    ["SET", "k", "v"],
+    ["HSET", "h", *[x for i in range(COLLECTION_SIZE) for x in (f"field:{i}", f"value-{i}")]],
+    ["SADD", "s", *[f"member:{i}" for i in range(COLLECTION_SIZE)]],
+    ["ZADD", "z", *[x for i in range(COLLECTION_SIZE) for x in (str(i * 1.5), f"member:{i}")]],
+    ["RPUSH", "l", *[f"value-{i}" for i in range(COLLECTION_SIZE)]],
+]
 
 
 def _free_port() -> int:
@@ -71,7 +90,11 @@ def _start(tree: Path, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     for _ in range(200):
         ping = ["redis-cli", "-p", str(port), "ping"]
         if subprocess.run(ping, check=False, capture_output=True).stdout:
-            for load in (["SCRIPT", "LOAD", SCRIPT], ["FUNCTION", "LOAD", "REPLACE", LIBRARY]):
+            for load in (
+                ["SCRIPT", "LOAD", SCRIPT],
+                ["FUNCTION", "LOAD", "REPLACE", LIBRARY],
+                *_FILL,
+            ):
                 subprocess.run(["redis-cli", "-p", str(port), *load], check=True,
                                capture_output=True)  # fmt: skip
             return proc, port
@@ -101,15 +124,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old", required=True, help="the commit to compare the working tree with")
     parser.add_argument("--new", help="a commit to measure instead of the working tree")
-    parser.add_argument("--only", help="one test of " + ", ".join([*SCENARIOS, *SCRIPT_SCENARIOS]))
+    parser.add_argument(
+        "--only",
+        help="'collections', or one test of "
+        + ", ".join([*SCENARIOS, *SCRIPT_SCENARIOS, *COLLECTION_SCENARIOS]),
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=100_000)
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="seshat-ab-"))
     old_tree = _checkout(args.old, base / "old")
     new_tree = _checkout(args.new, base / "new") if args.new else ROOT
-    every = {**SCENARIOS, **SCRIPT_SCENARIOS}
-    scenarios = {args.only: every[args.only]} if args.only else SCENARIOS
+    every = {**SCENARIOS, **SCRIPT_SCENARIOS, **COLLECTION_SCENARIOS}
+    if args.only == "collections":
+        scenarios = COLLECTION_SCENARIOS
+    else:
+        scenarios = {args.only: every[args.only]} if args.only else SCENARIOS
     procs = []
     try:
         targets = {}
