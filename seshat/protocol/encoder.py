@@ -230,7 +230,13 @@ def _map2(out: bytearray, reply: Reply) -> None:
 def _pairs2(out: bytearray, reply: Reply) -> None:
     assert isinstance(reply, Pairs), reply
     _aggregate_header(out, b"*", 2 * len(reply.items))
-    _pair_elements(out, reply.items, _write2)
+    for key, value in reply.items:
+        if key.__class__ is bytes and value.__class__ is Double:  # member, score: WITHSCORES
+            text = format_double(value.value)
+            out += b"$%d\r\n%b\r\n$%d\r\n%b\r\n" % (len(key), key, len(text), text)
+        else:
+            _write2(out, key)
+            _write2(out, value)
 
 
 def _keyed2(out: bytearray, reply: Reply) -> None:
@@ -343,9 +349,13 @@ def _pairs3(out: bytearray, reply: Reply) -> None:
     assert isinstance(reply, Pairs), reply
     _aggregate_header(out, b"*", len(reply.items))
     for key, value in reply.items:
-        _aggregate_header(out, b"*", 2)
-        _write3(out, key)
-        _write3(out, value)
+        if key.__class__ is bytes and value.__class__ is Double:  # member, score: WITHSCORES
+            text = format_double(value.value)
+            out += b"*2\r\n$%d\r\n%b\r\n,%b\r\n" % (len(key), key, text)
+        else:
+            _aggregate_header(out, b"*", 2)
+            _write3(out, key)
+            _write3(out, value)
 
 
 def _keyed3(out: bytearray, reply: Reply) -> None:
