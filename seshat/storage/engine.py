@@ -22,14 +22,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Final, cast
 
-from rocksdict import (
-    Checkpoint,
-    ColumnFamily,
-    Options,
-    Rdict,
-    WriteBatch,
-    WriteOptions,
-)
+from rocksdict import Checkpoint, ColumnFamily, Options, Rdict, WriteBatch, WriteOptions
 
 KV_DATA: Final = "kv_data"
 RAFT_LOG: Final = "raft_log"
