@@ -40,7 +40,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from time import perf_counter_ns
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from seshat.admin import DEFERRED
 from seshat.kv import errors as E
@@ -57,6 +57,7 @@ from seshat.kv.commands import (
 from seshat.kv.operation import Watched, encode_exec, encode_exec_as
 from seshat.kv.script_user import SCRIPT_AS_FORWARD, SCRIPT_WRITES
 from seshat.kv.service import Connection, Immediate, Read, Session, Write
+from seshat.latency import FAILED, REJECTED
 from seshat.protocol.encoder import encode, encode_into
 from seshat.protocol.errors import ProtocolError
 from seshat.protocol.parser import Parser
@@ -80,6 +81,7 @@ _NULL_ARRAYS = (b"*-1\r\n", b"_\r\n")
 # Connection commands that read the keyspace (MIGRATE, `seshat/migrate.py`; SYNC and PSYNC,
 # `seshat/sync_commands.py`): like a read, they wait for this connection's earlier commands,
 # so they see its own writes.
+_EXEC: Final = [b"exec"]  # what INFO commandstats counts an EXEC reply under
 _ORDERED_LIKE_READS = frozenset({b"migrate", b"sync", b"psync"})
 MAX_CLIENTS_REACHED = b"-ERR max number of clients reached\r\n"
 """Sent, as Redis does, to a connection past `maxclients` before it is closed."""
@@ -297,7 +299,7 @@ class ClientConnection(asyncio.Protocol):
             self.last_command = argv[0]
             if not self.authenticated and argv[0].lower() not in _PRE_AUTH_ALLOWED:
                 queue.popleft()
-                self._emit(E.NOAUTH)
+                self._reject(argv, E.NOAUTH)
                 continue
             if self.acl_user is not None:  # a restricted ACL user: seshat/acl/check.py
                 refusal = server.acl.refuse(self, argv, self._multi is not None)
@@ -305,13 +307,13 @@ class ClientConnection(asyncio.Protocol):
                     queue.popleft()
                     if self._multi is not None:
                         self._multi_dirty = True  # as Redis: EXEC then answers EXECABORT
-                    self._emit(refusal)
+                    self._reject(argv, refusal)
                     continue
             if self.subscriptions is not None and self.protocol == 2:
                 refusal = _refused_while_subscribed(argv)
                 if refusal is not None:
                     queue.popleft()
-                    self._emit(refusal)
+                    self._reject(argv, refusal)
                     continue
             if pause.mode and pause.holds(self, argv, self._multi):
                 break  # CLIENT PAUSE: `resume` runs it when the pause ends
@@ -367,7 +369,10 @@ class ClientConnection(asyncio.Protocol):
                 self._read(argv)
             elif kind is Immediate:
                 queue.popleft()
-                self._emit(prepared.reply)  # type: ignore[union-attr]
+                reply = prepared.reply  # type: ignore[union-attr]
+                if reply.__class__ is ErrorReply:
+                    self._count_refusal(argv, prepared)  # type: ignore[arg-type]
+                self._emit(reply)
             else:
                 assert kind is Connection, prepared
                 name = prepared.spec.name  # type: ignore[union-attr]
@@ -378,6 +383,7 @@ class ClientConnection(asyncio.Protocol):
                     if monitors and name != b"exec":  # EXEC feeds its own
                         server.monitors.feed(self, self.session.db, argv)
                     server.stats.commands_processed += 1
+                    self._time_transaction_command(argv)
                     continue
                 if name in _ORDERED_LIKE_READS and self._pending:
                     self._blocked = True  # it reads the keyspace: after this client's writes
@@ -385,7 +391,7 @@ class ClientConnection(asyncio.Protocol):
                 queue.popleft()
                 reply = server.admin.execute(self, argv)
                 if reply is not DEFERRED:
-                    self._emit(reply)
+                    self._emit_result(argv, reply)
                 if monitors:  # after it ran: SELECT shows the new DB, as Redis
                     server.monitors.feed(self, self.session.db, argv)
             server.stats.commands_processed += 1
@@ -442,8 +448,9 @@ class ClientConnection(asyncio.Protocol):
         # As Redis `processCommand`: only an unknown command (or subcommand) and a wrong arity
         # are queuing errors; argument errors are that command's reply inside EXEC's array.
         error: Reply = None
+        rejected = True  # a queuing error is a rejected call of that command, as in Redis
         if spec is None:
-            error = E.unknown_command(argv)
+            error, rejected = E.unknown_command(argv), False
         elif not spec.arity_ok(len(argv)):
             error = E.wrong_arity(spec.name)
         elif spec.flags & F_NO_MULTI:
@@ -451,10 +458,13 @@ class ClientConnection(asyncio.Protocol):
         elif spec.kind is CONNECTION:
             prepared = self.server.kv.prepare(Session(self.session.db), argv)
             if isinstance(prepared, Immediate):
-                error = prepared.reply
+                error, rejected = prepared.reply, prepared.rejected
         if error is not None:
             self._multi_dirty = True
-            self._emit(error)
+            if rejected:
+                self._reject(argv, error)
+            else:
+                self._emit(error)
             return True
         assert self._multi is not None
         if len(self._multi) >= T.QUEUED_COMMANDS_MAX:
@@ -472,7 +482,7 @@ class ClientConnection(asyncio.Protocol):
         if name == b"watch":
             if self._multi is not None:
                 self._queue.popleft()
-                self._emit(T.WATCH_INSIDE_MULTI)
+                self._emit_result(argv, T.WATCH_INSIDE_MULTI)
                 return True
             if self._pending:
                 return False  # WATCH must see this connection's earlier writes
@@ -482,14 +492,14 @@ class ClientConnection(asyncio.Protocol):
         self._queue.popleft()
         if name == b"multi":
             if self._multi is not None:
-                self._emit(T.MULTI_NESTED)
+                self._emit_result(argv, T.MULTI_NESTED)
                 return True
             self._multi = []
             self._multi_dirty = False
             self._emit(OK)
         elif name == b"discard":
             if self._multi is None:
-                self._emit(T.DISCARD_WITHOUT_MULTI)
+                self._emit_result(argv, T.DISCARD_WITHOUT_MULTI)
                 return True
             self._multi = None
             self._watched = []
@@ -499,6 +509,16 @@ class ClientConnection(asyncio.Protocol):
             self._watched = []
             self._emit(OK)
         return True
+
+    def _time_transaction_command(self, argv: list[bytes]) -> None:
+        """MULTI, EXEC, DISCARD, WATCH, UNWATCH are calls too (INFO commandstats, LATENCY
+        HISTOGRAM), timed as the hot loop times the others: EXEC to its proposal."""
+        started = self._started_ns
+        if started:
+            timing = self.server.timing
+            elapsed = perf_counter_ns() - started
+            if elapsed > timing.floor_ns:
+                timing.observe(self, argv, elapsed)
 
     def _watch(self, argv: list[bytes]) -> None:
         server = self.server
@@ -527,7 +547,7 @@ class ClientConnection(asyncio.Protocol):
         queued = self._multi
         if queued is None:
             self._queue.popleft()
-            self._emit(T.EXEC_WITHOUT_MULTI)
+            self._emit_result(_EXEC, T.EXEC_WITHOUT_MULTI)
             return True
         leader = server.node.is_leader()
         if self._pending_reads or self._forwarded or (not leader and self._pending):
@@ -540,7 +560,7 @@ class ClientConnection(asyncio.Protocol):
         self._multi = None
         self._watched = []
         if self._multi_dirty:
-            self._emit(T.EXECABORT)
+            self._emit_result(_EXEC, T.EXECABORT)
             return True
         plan, final_db = self._plan(queued)
         before_db = self.session.db
@@ -574,7 +594,7 @@ class ClientConnection(asyncio.Protocol):
             self._emit(E.CLUSTERDOWN_NO_LEADER)
             return True
         if server.config.redirect:
-            self._emit(server.moved_reply([b"exec"]))
+            self._reject([b"exec"], server.moved_reply([b"exec"]))
             return True
         encoded: list[PlanItem] = [
             item if isinstance(item, tuple) else Raw(encode(item, self.protocol)) for item in plan
@@ -671,7 +691,7 @@ class ClientConnection(asyncio.Protocol):
             self._emit(E.CLUSTERDOWN_NO_LEADER)
             return
         if server.config.redirect:
-            self._emit(server.moved_reply(argv))
+            self._reject(argv, server.moved_reply(argv))
             return
         relay = cluster.forward_write if batched else cluster.forward
         relayed = argv
@@ -713,12 +733,12 @@ class ClientConnection(asyncio.Protocol):
         if hold:
             self.await_reply(completion)
         else:
-            self._add_slot(_Slot(completion, False, [], 0))
+            self._add_slot(_Slot(completion, False, self._current or [], 0))
 
     def await_reply(self, completion: Completion) -> None:
         """Answer with `completion`'s result when it is set, holding this connection's later
         commands until then, as Redis holds a client blocked in WAIT."""
-        self._add_slot(_Slot(completion, False, [], 0))
+        self._add_slot(_Slot(completion, False, self._current or [], 0))  # the command waiting
         self._waiting = completion
 
     def unfinished(self) -> tuple[int, int]:
@@ -735,10 +755,10 @@ class ClientConnection(asyncio.Protocol):
         tracked = tracking is not None and tracking.remembers()
         if server.cluster is not None and not server.node.is_leader():
             if self.readonly:
-                self._emit(self._execute_read(argv, tracked))  # stale reads allowed
+                self._emit_result(argv, self._execute_read(argv, tracked))  # stale reads allowed
                 return
             if server.config.redirect:
-                self._emit(server.moved_reply(argv))
+                self._reject(argv, server.moved_reply(argv))
                 return
         try:
             barrier = server.node.read_barrier()
@@ -746,10 +766,14 @@ class ClientConnection(asyncio.Protocol):
             self._emit(server.dropped_reply(dropped))
             return
         if barrier is None:
-            if tracked:
-                self._emit(self._execute_read(argv, tracked))
-            else:  # the hot path: no call more than before tracking existed
-                self._emit(server.kv.execute_read(self.session, argv))
+            reply = (
+                self._execute_read(argv, tracked)
+                if tracked
+                else server.kv.execute_read(self.session, argv)  # the hot path
+            )
+            if reply.__class__ is ErrorReply:
+                self._count_failed(argv)
+            self._emit(reply)
             return
         self._pending_reads += 1
         slot = _Slot(barrier, True, argv, self.session.db)
@@ -777,6 +801,32 @@ class ClientConnection(asyncio.Protocol):
 
     def _emit(self, reply: Reply) -> None:
         self._slots.append(reply)
+
+    def _emit_result(self, argv: list[bytes], reply: Reply) -> None:
+        """Answer `reply` to `argv`, which ran: an error is one of its failed calls."""
+        if reply.__class__ is ErrorReply:
+            self._count_failed(argv)
+        self._slots.append(reply)
+
+    def _reject(self, argv: list[bytes], error: Reply) -> None:
+        """Answer `error` to `argv`, refused before it ran (NOAUTH, ACL, a subscribed RESP2
+        client, a wrong arity, MOVED): INFO commandstats' rejected_calls, as Redis counts them."""
+        self.server.timing.latency.count_outcome(argv, REJECTED)
+        self._slots.append(error)
+
+    def _count_failed(self, argv: list[bytes]) -> None:
+        self.server.timing.latency.count_outcome(argv, FAILED)
+
+    def _count_refusal(self, argv: list[bytes], prepared: Immediate) -> None:
+        """An error `prepare` decided: rejected, failed, or not counted (see Immediate). A
+        call rejected or never resolved is not timed either: its time is not a call's."""
+        if prepared.rejected:
+            self.server.timing.latency.count_outcome(argv, REJECTED)
+            self._started_ns = 0
+        elif prepared.counted:
+            self._count_failed(argv)
+        else:
+            self._started_ns = 0
 
     def _on_slot_done(self, completion: Completion) -> None:
         # Called synchronously as entries apply: coalesce into one flush per loop turn.
@@ -825,6 +875,8 @@ class ClientConnection(asyncio.Protocol):
                     break
                 slots.popleft()
                 reply = self._slot_reply(slot)
+                if reply.__class__ is ErrorReply and slot.argv:
+                    self._count_failed(slot.argv)
             else:
                 slots.popleft()
                 reply = head  # type: ignore[assignment]

@@ -574,16 +574,17 @@ class InfoSections:
 
     def commandstats_rows(self) -> Rows:
         """Per command: calls and time as LATENCY HISTOGRAM counts them (a read while it runs,
-        a write while this node prepares and proposes it, not its quorum wait), and only while
-        `latency-tracking` is on. Rejected and failed calls are not counted per command: 0."""
+        a write while this node prepares and proposes it, not its quorum wait), rejected and
+        failed calls as Redis counts them, all only while `latency-tracking` is on. The
+        commands a script or a transaction runs inside apply are not counted one by one."""
         rows: Rows = []
-        for name, calls, total_ns in self.server.timing.latency.command_stats():
+        for name, calls, total_ns, rejected, failed in self.server.timing.latency.command_stats():
             usec = total_ns // 1000
             rows.append(
                 (
                     f"cmdstat_{name.decode()}",
-                    f"calls={calls},usec={usec},usec_per_call={usec / calls:.2f},"
-                    "rejected_calls=0,failed_calls=0",
+                    f"calls={calls},usec={usec},usec_per_call={usec / calls if calls else 0:.2f},"
+                    f"rejected_calls={rejected},failed_calls={failed}",
                 )
             )
         return rows
@@ -591,7 +592,9 @@ class InfoSections:
     def latencystats_rows(self) -> Rows:
         latency = self.server.timing.latency
         rows: Rows = []
-        for name, _calls, _ns in latency.command_stats():
+        for name, calls, *_ in latency.command_stats():
+            if not calls:
+                continue  # only rejected: no latency to show
             values = ",".join(f"p{p:g}={latency.percentile_usec(name, p):.3f}" for p in PERCENTILES)
             rows.append((f"latency_percentiles_usec_{name.decode()}", values))
         return rows

@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 EVENT_SAMPLES_MAX: Final = 160  # LATENCY_TS_LEN in Redis's src/latency.h
 BUCKETS: Final = 64  # buckets of [1024 << (k - 1), 1024 << k) ns; bucket 0: below 1024 ns
 SPELLINGS_MAX: Final = 4096
-TOTAL_NS: Final = BUCKETS  # a histogram's last slot: the calls' summed ns (INFO commandstats)
+FAILED: Final = BUCKETS  # calls that ran and answered an error (INFO commandstats)
+REJECTED: Final = BUCKETS + 1  # calls refused before running (arity, ACL, NOAUTH, MOVED...)
+TOTAL_NS: Final = BUCKETS + 2  # a histogram's last slot: the calls' summed ns (commandstats)
 """Distinct command-name spellings remembered for the histograms; past it a new spelling is
 still counted, through the slow path (a client sending every case of every name costs it time,
 never memory)."""
@@ -141,8 +143,21 @@ class LatencyMonitor:
     def _histogram(self, name: bytes) -> list[int]:
         buckets = self._by_name.get(name)
         if buckets is None:
-            buckets = self._by_name[name] = [0] * (BUCKETS + 1)  # + the total: TOTAL_NS
+            buckets = self._by_name[name] = [0] * (TOTAL_NS + 1)  # FAILED, REJECTED, TOTAL_NS
         return buckets
+
+    def count_outcome(self, argv: list[bytes], outcome: int) -> None:
+        """One call of `argv`'s command answered an error: FAILED (it ran) or REJECTED (it was
+        refused before running, and so is not one of its `calls`). Errors are the rare case,
+        so this takes the slow path the first spelling of a command takes."""
+        if not self.tracking:
+            return  # counted with the histograms, as `calls` are
+        buckets = self.by_spelling.get(argv[0])
+        if buckets is None:
+            buckets = self._buckets_slow(argv)
+            if buckets is None:
+                return
+        buckets[outcome] += 1
 
     def add_sample(self, fast: bool, duration_ms: int) -> None:
         """A command at least `threshold_ms` slow: a sample of `command` or `fast-command`."""
@@ -200,17 +215,20 @@ class LatencyMonitor:
         for buckets in self._by_name.values():
             buckets[:] = [0] * len(buckets)
 
-    def command_stats(self) -> list[tuple[bytes, int, int]]:
-        """(name, calls, total ns) of every command counted so far, in table order: INFO
-        commandstats. Counted with the histograms, so only while `latency-tracking` is on."""
+    def command_stats(self) -> list[tuple[bytes, int, int, int, int]]:
+        """(name, calls, total ns, rejected, failed) of every command counted so far, in table
+        order: INFO commandstats. Counted with the histograms, so only while `latency-tracking`
+        is on. A command only ever rejected shows with 0 calls, as in Redis."""
         out = []
         for row in TABLE:
             for name in (row.name, *(sub.name for sub in SUBCOMMANDS.get(row.name, ()))):
                 buckets = self._by_name.get(name)
                 if buckets is not None:
                     calls = sum(buckets[:BUCKETS])
-                    if calls:
-                        out.append((name, calls, buckets[TOTAL_NS]))
+                    if calls or buckets[REJECTED]:
+                        out.append(
+                            (name, calls, buckets[TOTAL_NS], buckets[REJECTED], buckets[FAILED])
+                        )
         return out
 
     def percentile_usec(self, name: bytes, percentile: float) -> float:

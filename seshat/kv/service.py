@@ -57,7 +57,14 @@ class Session:
 
 @dataclass(frozen=True, slots=True)
 class Immediate:
+    """A reply decided without running the command against the keyspace. INFO commandstats
+    counts an error here as Redis does: `rejected` (wrong arity: refused before it ran, not
+    one of its calls), not at all when not `counted` (an unknown command or subcommand: Redis
+    never resolved one), else as a failed call."""
+
     reply: Reply
+    rejected: bool = False
+    counted: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +104,10 @@ class KVService:
     def prepare(self, session: Session, argv: list[bytes]) -> Prepared:
         spec = lookup(argv[0])
         if spec is None:
-            return Immediate(E.unknown_command(argv))
+            return Immediate(E.unknown_command(argv), counted=False)
         arity = spec.arity
         if (len(argv) != arity) if arity >= 0 else (len(argv) < -arity):
-            return Immediate(E.wrong_arity(spec.name))
+            return Immediate(E.wrong_arity(spec.name), rejected=True)
         kind = spec.kind
         if kind is READ:
             if spec.apply is None:
@@ -127,9 +134,10 @@ class KVService:
             if spec.subcommands and len(argv) > 1:  # CLIENT, CONFIG, COMMAND: the sub's row
                 sub = lookup_subcommand(spec.name, argv[1])
                 if sub is None:
-                    return Immediate(E.unknown_subcommand(argv[1], spec.name.upper().decode()))
+                    unknown = E.unknown_subcommand(argv[1], spec.name.upper().decode())
+                    return Immediate(unknown, counted=False)
                 if not sub.arity_ok(len(argv)):
-                    return Immediate(E.wrong_arity(sub.name))
+                    return Immediate(E.wrong_arity(sub.name), rejected=True)
             return _CONNECTIONS[spec.name]
         if kind is LOCAL:
             return Immediate(_select(session, argv))

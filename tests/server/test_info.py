@@ -176,6 +176,55 @@ def test_commandstats_and_latencystats_count_calls_as_redis(prepared: tuple[int,
     assert "cmdstat_get" not in info_text(prepared[1], "commandstats")
 
 
+# Refused before running (rejected_calls), ran and answered an error (failed_calls), or never
+# resolved to a command (no row at all), as Redis 7.0's processCommand and call() count them.
+OUTCOMES = [
+    [b"SET", b"oc:k"],  # wrong arity: rejected, not a call
+    [b"SET", b"oc:s", b"v"],
+    [b"HGET", b"oc:s", b"f"],  # WRONGTYPE: failed
+    [b"INCR", b"oc:s"],  # not an integer: failed
+    [b"GET", b"oc:s"],
+    [b"CONFIG", b"FOO"],  # unknown subcommand: no row
+    [b"NOSUCHCOMMAND"],  # unknown command: no row
+    [b"SELECT", b"99"],  # failed
+    [b"MULTI"], [b"SET", b"oc:x"], [b"EXEC"],  # a queuing error is rejected; EXECABORT failed
+    [b"MULTI"], [b"EXEC"],
+    [b"EXEC"], [b"DISCARD"],  # without MULTI: failed
+    [b"MULTI"], [b"MULTI"], [b"WATCH", b"oc:a"], [b"DISCARD"],  # nested, inside: failed
+    [b"WATCH", b"oc:a"], [b"UNWATCH"],
+]  # fmt: skip
+
+
+def test_commandstats_count_rejected_and_failed_calls_as_redis(
+    prepared: tuple[int, int],
+) -> None:
+    """The same refusals and errors on both servers after CONFIG RESETSTAT: the same rows, with
+    the same calls, rejected_calls and failed_calls."""
+    counts = []
+    for port in prepared:
+        client = WireClient(port)
+        try:
+            client.call([b"CONFIG", b"RESETSTAT"])
+            for argv in OUTCOMES:
+                client.call(argv)
+        finally:
+            client.close()
+        rows = dict(parse_info(info_text(port, "commandstats"))["Commandstats"])
+        counts.append(
+            {
+                name: [f for f in row.split(",") if f.split("=")[0] in COUNTED]
+                for name, row in rows.items()
+                if not name.startswith(("cmdstat_config|resetstat", "cmdstat_command"))
+            }
+        )
+    theirs, ours = counts
+    assert ours == theirs
+    assert ours["cmdstat_set"] == ["calls=1", "rejected_calls=2", "failed_calls=0"], ours
+
+
+COUNTED = ("calls", "rejected_calls", "failed_calls")
+
+
 @pytest.mark.parametrize(
     "argv", [["clients", "server"], ["keyspace", "CPU", "nosuch"], ["nosuch"], ["modules"]]
 )
