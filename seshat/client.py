@@ -35,6 +35,7 @@ an admin call), and a write proposed here, once this node leads, waits for the r
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import time
 from collections import deque
@@ -61,7 +62,7 @@ from seshat.latency import FAILED, REJECTED
 from seshat.protocol.encoder import encode, encode_into
 from seshat.protocol.errors import ProtocolError
 from seshat.protocol.parser import Parser
-from seshat.protocol.replies import OK, QUEUED, ErrorReply, Raw, Reply
+from seshat.protocol.replies import OK, QUEUED, ErrorReply, Raw, Replies, Reply
 from seshat.pubsub import ALLOWED_IN_RESP2_MODE, Subscriptions
 from seshat.raft.core import ProposalDropped
 from seshat.raft.node import Completion, NodeFailed, OutcomeUnknown, ProposalLost, ReadDropped
@@ -95,7 +96,7 @@ PlanItem = tuple[int, list[bytes]] | Reply
 class _Slot:
     """A reply not yet known: a write's apply result, or a read waiting for its read point."""
 
-    __slots__ = ("argv", "completion", "db", "is_read", "then", "tracked")
+    __slots__ = ("argv", "completion", "db", "is_read", "read_keys", "then", "tracked")
 
     def __init__(
         self,
@@ -111,6 +112,7 @@ class _Slot:
         self.db = db
         self.then = then  # turns the result into the reply (WATCH, EXEC); None: as is
         self.tracked = False  # a read whose keys CLIENT TRACKING remembers once it ran
+        self.read_keys: list[bytes] | None = None  # EXEC: what its reads CLIENT TRACKING keeps
 
 
 class ClientConnection(asyncio.Protocol):
@@ -435,7 +437,10 @@ class ClientConnection(asyncio.Protocol):
             completions = [error] * len(slots)
         for slot, completion in zip(slots, completions):
             slot.completion = completion
-            completion.add_callback(self._on_slot_done)
+            if slot.read_keys is None:
+                completion.add_callback(self._on_slot_done)
+            else:
+                completion.add_callback(functools.partial(self._on_transaction_done, slot))
 
     # ------------------------------------------------------------------ transactions
 
@@ -563,6 +568,10 @@ class ClientConnection(asyncio.Protocol):
             self._emit_result(_EXEC, T.EXECABORT)
             return True
         plan, final_db = self._plan(queued)
+        tracking = self.tracking
+        read_keys = None
+        if tracking is not None and tracking.remembers():
+            read_keys = server.tracking.keys_read(queued) or None
         before_db = self.session.db
         after = self._after_exec(final_db) if final_db != before_db else None
         if leader:
@@ -576,6 +585,7 @@ class ClientConnection(asyncio.Protocol):
                 return reply
 
             slot = _Slot(None, False, [b"exec"], 0, then)
+            slot.read_keys = read_keys
             user = self.session.script_user  # a restricted ACL user: its scripts are checked
             self._batch.append(
                 encode_exec(now_ms, commands, watched)
@@ -604,9 +614,14 @@ class ClientConnection(asyncio.Protocol):
         )
 
         def relayed(result: Any) -> Reply:
+            ran = not (isinstance(result, Raw) and result.data in _NULL_ARRAYS)
             if after is not None:
-                after(not (isinstance(result, Raw) and result.data in _NULL_ARRAYS))
+                after(ran)
             reply: Reply = result
+            if read_keys is not None and ran:
+                pushes = self.server.tracking.after_transaction(self, read_keys, None)
+                if pushes:
+                    reply = Replies([reply, *pushes])
             return reply
 
         slot = _Slot(completion, False, [b"exec"], 0, relayed)
@@ -835,6 +850,18 @@ class ClientConnection(asyncio.Protocol):
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._after_completions)
 
+    def _on_transaction_done(self, slot: _Slot, completion: Completion) -> None:
+        """A tracked EXEC applied on this node: settle its reads with CLIENT TRACKING now,
+        while the state machine's last batch is the one that held it."""
+        if completion.error is None and isinstance(completion.result, list):
+            assert slot.read_keys is not None and slot.then is not None
+            pushes = self.server.tracking.after_transaction(
+                self, slot.read_keys, self.server.state_machine
+            )
+            if pushes:
+                slot.then = _followed_by(slot.then, pushes)
+        self._on_slot_done(completion)
+
     def _on_forwarded_done(self, completion: Completion) -> None:
         self._forwarded -= 1
         self._on_slot_done(completion)
@@ -1023,6 +1050,11 @@ class ClientConnection(asyncio.Protocol):
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._after_completions)
+
+
+def _followed_by(then: Callable[[Any], Reply], pushes: list[Reply]) -> Callable[[Any], Reply]:
+    """`then`, with `pushes` written right after the reply it makes."""
+    return lambda result: Replies([then(result), *pushes])
 
 
 def _refused_while_subscribed(argv: list[bytes]) -> ErrorReply | None:

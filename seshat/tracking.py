@@ -19,6 +19,8 @@ client instead: a push if it speaks RESP3, else a `__redis__:invalidate` pub/sub
 is subscribed there (Redis's RESP2 way); a redirect to a client that is gone marks the tracking
 client's redirect broken and, in RESP3, tells it so.
 
+Reads inside MULTI/EXEC are remembered once EXEC's reply is decided (`after_transaction`).
+
 Left out: NOLOOP is accepted but a client also hears of its own changes (the change is found in
 apply, where the connection that made it is not known); the extra invalidation only costs it a
 re-read.
@@ -38,6 +40,7 @@ from seshat.pubsub import CHANNELS
 if TYPE_CHECKING:
     from seshat.admin import Admin
     from seshat.client import ClientConnection
+    from seshat.kv.state_machine import StateMachine
     from seshat.server import Server
 
 INVALIDATE: Final = b"invalidate"
@@ -112,6 +115,46 @@ class Tracking:
             return
         for key in get_keys(spec, argv):
             self.keys.setdefault(key, set()).add(conn.id)
+
+    def keys_read(self, commands: list[list[bytes]]) -> list[bytes]:
+        """The keys the read-only commands among `commands` (a transaction's) read."""
+        keys: list[bytes] = []
+        for argv in commands:
+            spec = lookup(argv[0])
+            if spec is not None and spec.flags & F_READONLY:
+                keys.extend(get_keys(spec, argv))
+        return keys
+
+    def after_transaction(
+        self, conn: ClientConnection, keys: list[bytes], applied: StateMachine | None
+    ) -> list[Reply]:
+        """A transaction's reads, once EXEC's reply is decided, as Redis remembers a tracking
+        client's reads inside EXEC; returns the invalidation pushes to write right after that
+        reply (Redis sends a transaction's own invalidations then, before any later reply).
+
+        `applied`: the state machine whose last batch held the EXEC (this node applied it just
+        now). A key that batch also changed, expired or flushed may have changed after the
+        EXEC read it, and the batch's invalidations went out before this, so it is
+        invalidated now instead of remembered. None: the reply came from the leader and this
+        node may not have applied the EXEC yet, so its apply order cannot tell which later
+        change to report: every key is invalidated now (the client reads it again, tracked,
+        if it wants it cached)."""
+        if conn.tracking is None or not keys:
+            return []
+        if applied is None or applied.last_flushed:
+            changed: set[bytes] | None = None
+        else:
+            changed = {key for _slot, key in applied.last_touched}
+            changed.update(key for _slot, key in applied.last_expired)
+        pushes: list[Reply] = []
+        for key in dict.fromkeys(keys):
+            if changed is not None and key not in changed:
+                self.keys.setdefault(key, set()).add(conn.id)
+            elif conn.tracking.redirect or conn.protocol < 3:
+                self._send(conn.id, [key])  # another connection's, or nothing in RESP2
+            else:
+                pushes.append(Push([INVALIDATE, [key]]))
+        return pushes
 
     # -- changes ------------------------------------------------------------------------------
 

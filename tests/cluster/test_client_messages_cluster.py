@@ -69,6 +69,18 @@ def test_client_tracking_on_a_follower_hears_writes_made_through_the_leader(
         writer.set("k", 2)
         assert reader.reply() == b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n"
         assert reader.call([b"GET", b"k"]) == b"$1\r\n2\r\n"
+        # Read inside a transaction, which the leader runs: the follower cannot tell from its
+        # own apply order which later change to report, so it invalidates what the
+        # transaction read right after EXEC's reply, and the client reads again if it wants.
+        for argv in ([b"MULTI"], [b"GET", b"k"], [b"GET", b"j"]):
+            reader.call(argv)
+        assert reader.call([b"EXEC"]) == b"*2\r\n$1\r\n2\r\n_\r\n"
+        invalidated = {reader.reply(), reader.reply()}
+        assert invalidated == {
+            b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\n%b\r\n" % key for key in (b"k", b"j")
+        }
+        writer.set("k", 3)
+        assert reader.call([b"GET", b"k"]) == b"$1\r\n3\r\n"  # nothing else came first
     finally:
         reader.close()
 

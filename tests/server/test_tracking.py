@@ -46,6 +46,25 @@ SCENARIOS: dict[str, tuple[dict[str, int], list[Step]]] = {
             ("b", "SET k 5"),
         ],
     ),
+    "reads inside a transaction": (
+        {"a": 3, "b": 3},
+        [
+            ("a", "CLIENT TRACKING on"),
+            ("b", "SET k 1"),
+            ("a", "MULTI; GET k; HGET h f; SET other 1; EXEC"),
+            ("b", "SET k 2"),
+            ("b", "HSET h f v"),
+            ("b", "SET k 3"),
+            ("a", "MULTI; GET k; SET k 5; EXEC"),  # its own write after its read
+            ("b", "SET k 6"),
+            ("a", "WATCH k"),
+            ("b", "SET k 7"),
+            ("a", "MULTI; GET k; EXEC"),  # aborted: nothing read, nothing remembered
+            ("b", "SET k 8"),
+            ("a", "MULTI; MGET k j; EXEC"),
+            ("b", "MSET k 9 j 10"),
+        ],
+    ),
     "a client's own writes": (
         {"a": 3},
         [
@@ -186,14 +205,17 @@ class Side:
         if command.startswith("SLEEPMS "):  # let a TTL pass; both servers expire it by then
             time.sleep(int(command.split()[1]) / 1000)
             return self.drain()
-        argv = []
-        for word in command.split():
-            if word.startswith("$ID:"):
-                argv.append(self.ids[word[4:]])
-            else:
-                argv.append(word.encode())
-        self.conns[who].send(encode_command(argv))
-        return self.drain(first=who, ids=b"GETREDIR" in argv[1:2] or b"TRACKINGINFO" in argv)
+        ids = False
+        for part in command.split(";"):  # `MULTI; GET k; EXEC`: sent at once (PING would queue)
+            argv = []
+            for word in part.split():
+                if word.startswith("$ID:"):
+                    argv.append(self.ids[word[4:]])
+                else:
+                    argv.append(word.encode())
+            self.conns[who].send(encode_command(argv))
+            ids = ids or b"GETREDIR" in argv[1:2] or b"TRACKINGINFO" in argv
+        return self.drain(first=who, ids=ids)
 
     def drain(self, first: str = "", ids: bool = False) -> dict[str, list[bytes]]:
         """Each connection's frames up to its PING's answer; `first` (the one that ran the
