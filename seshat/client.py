@@ -82,8 +82,8 @@ _NULL_ARRAYS = (b"*-1\r\n", b"_\r\n")
 # Connection commands that read the keyspace (MIGRATE, `seshat/migrate.py`; SYNC and PSYNC,
 # `seshat/sync_commands.py`): like a read, they wait for this connection's earlier commands,
 # so they see its own writes.
-_EXEC: Final = [b"exec"]  # what INFO commandstats counts an EXEC reply under
 _ORDERED_LIKE_READS = frozenset({b"migrate", b"sync", b"psync"})
+_EXEC: Final = [b"exec"]  # what INFO commandstats counts an EXEC reply under
 MAX_CLIENTS_REACHED = b"-ERR max number of clients reached\r\n"
 """Sent, as Redis does, to a connection past `maxclients` before it is closed."""
 PUBSUB_OUTPUT_LIMIT_BYTES = 32 * 1024 * 1024
