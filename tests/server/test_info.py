@@ -145,21 +145,27 @@ PER_COMMAND = [[b"SET", b"cs:a", b"1"], *[[b"GET", b"cs:a"]] * 3, *[[b"INCR", b"
                [b"HSET", b"cs:h", b"f", b"v"], [b"CONFIG", b"GET", b"hz"]]  # fmt: skip
 
 
+def after_resetstat(
+    port: int, commands: list[list[bytes]], *sections: str
+) -> dict[str, dict[str, str]]:
+    """INFO `sections` (title -> field -> value) after CONFIG RESETSTAT and `commands`."""
+    client = WireClient(port)
+    try:
+        client.call([b"CONFIG", b"RESETSTAT"])
+        for argv in commands:
+            client.call(argv)
+    finally:
+        client.close()
+    info = parse_info(info_text(port, *sections))
+    return {title: dict(section) for title, section in info.items()}
+
+
 def test_commandstats_and_latencystats_count_calls_as_redis(prepared: tuple[int, int]) -> None:
     """After CONFIG RESETSTAT, the same commands on both servers: the same calls per command,
     rows of the same shape (times and percentiles differ, and Seshat's are bucket bounds)."""
-    rows = []
-    for port in prepared:
-        client = WireClient(port)
-        try:
-            client.call([b"CONFIG", b"RESETSTAT"])
-            for argv in PER_COMMAND:
-                client.call(argv)
-        finally:
-            client.close()
-        info = parse_info(info_text(port, "commandstats", "latencystats"))
-        rows.append({title: dict(section) for title, section in info.items()})
-    theirs, ours = rows
+    theirs, ours = (
+        after_resetstat(port, PER_COMMAND, "commandstats", "latencystats") for port in prepared
+    )
     for name in ("set", "get", "incr", "hset", "config|get"):
         their_row = theirs["Commandstats"][f"cmdstat_{name}"]
         our_row = ours["Commandstats"][f"cmdstat_{name}"]
@@ -202,14 +208,7 @@ def test_commandstats_count_rejected_and_failed_calls_as_redis(
     the same calls, rejected_calls and failed_calls."""
     counts = []
     for port in prepared:
-        client = WireClient(port)
-        try:
-            client.call([b"CONFIG", b"RESETSTAT"])
-            for argv in OUTCOMES:
-                client.call(argv)
-        finally:
-            client.close()
-        rows = dict(parse_info(info_text(port, "commandstats"))["Commandstats"])
+        rows = after_resetstat(port, OUTCOMES, "commandstats")["Commandstats"]
         counts.append(
             {
                 name: [f for f in row.split(",") if f.split("=")[0] in COUNTED]
@@ -248,7 +247,8 @@ def test_arch_bits_and_raft_for_redis_py(r: redis.Redis) -> None:
 
 
 def test_net_bytes_and_io_counts_follow_a_command(
-    r: redis.Redis, seshat_port: int  # noqa: F811
+    r: redis.Redis,
+    seshat_port: int,  # noqa: F811
 ) -> None:
     before = r.info("stats")
     client = WireClient(seshat_port)
@@ -338,7 +338,8 @@ def test_keyspace_hits_and_misses_count_read_lookups(r: redis.Redis) -> None:
 
 
 def test_instantaneous_ops_per_sec_is_sampled(
-    r: redis.Redis, seshat_port: int  # noqa: F811
+    r: redis.Redis,
+    seshat_port: int,  # noqa: F811
 ) -> None:
     stop = threading.Event()
 
