@@ -221,7 +221,7 @@ def value_body(
         return R.stream_body(_stream_value(view, now_ms, db, key))
     coll = C.open_read(view, now_ms, db, key, kind)
     assert isinstance(coll, C.RColl), key
-    pairs = [(C.hashed_sub_member(sub), v) for sub, v in coll.iterate()]
+    pairs = coll.hashed_items()
     if kind == L.TYPE_SET:
         return R.set_body([m for m, _v in pairs])
     assert kind == L.TYPE_HASH, kind

@@ -36,13 +36,14 @@ COMPACT: Final = b"\x00"  # listpack (hash) / intset (set)
 HASHTABLE: Final = b"\x01"
 
 
-
 class Iterable(Protocol):
     extra: bytes  # the type's extra metadata bytes: COMPACT for a listpack/intset
 
     def iterate(
         self, start: bytes = b"", end: bytes | None = None, reverse: bool = False
     ) -> Iterator[tuple[bytes, bytes]]: ...
+
+    def hashed_items(self) -> list[tuple[bytes, bytes]]: ...
 
 
 def is_intset_member(member: bytes) -> bool:
@@ -65,7 +66,7 @@ def scan_page(
     """`(next_cursor, [(member, value)])`: at least `count` members from `cursor`, finishing
     the run of the last hash (see `reads.read_scan`); all of it when `compact`."""
     if compact:
-        return 0, [(sub[4:], v) for sub, v in coll.iterate()]
+        return 0, coll.hashed_items()
     if cursor > HASH_SPACE:
         return 0, []
     start = (cursor - 1).to_bytes(4, "big") if cursor else b""
@@ -99,7 +100,7 @@ def random_member(coll: Iterable, rng: random.Random) -> tuple[bytes, bytes] | N
 
 
 def all_members(coll: Iterable) -> list[tuple[bytes, bytes]]:
-    return [(sub[4:], v) for sub, v in coll.iterate()]
+    return coll.hashed_items()
 
 
 def distinct_random(

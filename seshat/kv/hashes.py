@@ -10,7 +10,7 @@ order, which Redis leaves unspecified; HRANDFIELD draws with local randomness (i
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Final
+from typing import Final, cast
 
 from seshat.kv import chance
 from seshat.kv import collections as C
@@ -242,21 +242,21 @@ def read_hkeys(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> R
     coll = _open_read(view, now_ms, db, argv[1])
     if coll is None or isinstance(coll, ErrorReply):
         return [] if coll is None else coll
-    return coll.hashed_members()
+    return cast("list[Reply]", coll.hashed_members())  # bytes are replies: no copy
 
 
 def read_hvals(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
     coll = _open_read(view, now_ms, db, argv[1])
     if coll is None or isinstance(coll, ErrorReply):
         return [] if coll is None else coll
-    return [value for _sub, value in coll.iterate()]
+    return [value for _member, value in coll.hashed_items()]
 
 
 def read_hgetall(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
     coll = _open_read(view, now_ms, db, argv[1])
     if coll is None or isinstance(coll, ErrorReply):
         return Map([]) if coll is None else coll
-    return Map(coll.hashed_items())
+    return Map(cast("list[tuple[Reply, Reply]]", coll.hashed_items()))
 
 
 def read_hscan(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:

@@ -13,8 +13,7 @@ read and uses local randomness.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from typing import Final
+from typing import Final, cast
 
 from seshat.kv import chance
 from seshat.kv import collections as C
@@ -71,11 +70,6 @@ def _remove(coll: C.WColl, member: bytes) -> int:
 
 def _open_read(view: KeyspaceView, now_ms: int, db: int, key: bytes) -> C.RColl | ErrorReply | None:
     return C.open_read(view, now_ms, db, key, L.TYPE_SET)
-
-
-def _members(coll: X.Iterable) -> Iterator[bytes]:
-    for sub, _v in coll.iterate():
-        yield sub[4:]
 
 
 # -- writes ------------------------------------------------------------------------------------
@@ -160,7 +154,7 @@ def apply_spop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
     if count == 0:
         return Set([])
     if count >= coll.size:
-        members: list[Reply] = list(_members(coll))
+        members: list[Reply] = list(coll.hashed_members())
         w.delete(db, key, coll.old)  # type: ignore[arg-type]  # O(1): the sub-entries go to GC with a tombstone
         coll.size = 0
         coll.notify_removed(N.SET, b"spop")
@@ -239,7 +233,7 @@ def _union(sets: list[C.WColl | None] | list[C.RColl | None]) -> list[bytes]:
     seen: dict[bytes, None] = {}
     for s in sets:
         if s is not None:
-            for member in _members(s):
+            for member in s.hashed_members():
                 seen[member] = None
     return list(seen)
 
@@ -270,7 +264,7 @@ def read_smembers(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -
     coll = _open_read(view, now_ms, db, argv[1])
     if coll is None or isinstance(coll, ErrorReply):
         return Set([]) if coll is None else coll
-    return Set(list[Reply](coll.hashed_members()))
+    return Set(cast("list[Reply]", coll.hashed_members()))  # bytes are replies: no copy
 
 
 def read_sismember(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
@@ -322,7 +316,7 @@ def read_srandmember(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]
     if count < 0:
         return [m for m, _v in X.repeated_random(coll, -count, rng)]
     if count >= coll.size:
-        return list(_members(coll))
+        return coll.hashed_members()
     return [m for m, _v in X.distinct_random(coll, coll.size, count, rng)]
 
 
