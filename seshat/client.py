@@ -518,12 +518,8 @@ class ClientConnection(asyncio.Protocol):
     def _time_transaction_command(self, argv: list[bytes]) -> None:
         """MULTI, EXEC, DISCARD, WATCH, UNWATCH are calls too (INFO commandstats, LATENCY
         HISTOGRAM), timed as the hot loop times the others: EXEC to its proposal."""
-        started = self._started_ns
-        if started:
-            timing = self.server.timing
-            elapsed = perf_counter_ns() - started
-            if elapsed > timing.floor_ns:
-                timing.observe(self, argv, elapsed)
+        if self._started_ns:
+            self.server.timing.observe_since(self, argv, self._started_ns)
 
     def _watch(self, argv: list[bytes]) -> None:
         server = self.server
@@ -981,10 +977,7 @@ class ClientConnection(asyncio.Protocol):
                 return self._execute_read(slot.argv, slot.tracked)
             finally:
                 session.db = db
-                elapsed = perf_counter_ns() - started  # the read's run, not its wait
-                timing = self.server.timing
-                if elapsed > timing.floor_ns:
-                    timing.observe(self, slot.argv, elapsed)
+                self.server.timing.observe_since(self, slot.argv, started)  # its run, not its wait
         result: Reply = completion.result
         return result
 

@@ -20,6 +20,7 @@ Blocking pops and WAIT are not timed: their time is waiting.
 from __future__ import annotations
 
 from collections.abc import Callable
+from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
 from seshat.kv import errors as E
@@ -59,6 +60,14 @@ class CommandTiming:
         self.notify_ns = notify
         self.floor_ns = -1 if self.latency.tracking else notify - 1
         self.apply_floor_ns = notify if notify < _NEVER else 0
+
+    def observe_since(self, conn: ClientConnection, argv: list[bytes], started_ns: int) -> None:
+        """`observe` a command that started at `started_ns` (perf_counter_ns) and ends now, if
+        anybody wants to hear of that long: the client's off-loop paths (a deferred read, a
+        transaction command); its main loop inlines this."""
+        elapsed = perf_counter_ns() - started_ns
+        if elapsed > self.floor_ns:
+            self.observe(conn, argv, elapsed)
 
     def observe(self, conn: ClientConnection, argv: list[bytes], duration_ns: int) -> None:
         """One command of `conn` took `duration_ns` from start to reply."""

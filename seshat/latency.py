@@ -118,13 +118,16 @@ class LatencyMonitor:
 
     def count(self, argv: list[bytes], duration_ns: int) -> None:
         """Count one call in its command's histogram (the hot path: see the module doc)."""
-        buckets = self.by_spelling.get(argv[0])
+        buckets = self._buckets(argv)
         if buckets is None:
-            buckets = self._buckets_slow(argv)
-            if buckets is None:
-                return
+            return
         buckets[(duration_ns >> 10).bit_length()] += 1
         buckets[TOTAL_NS] += duration_ns
+
+    def _buckets(self, argv: list[bytes]) -> list[int] | None:
+        """`argv`'s command's buckets (None: an unknown command, never counted)."""
+        buckets = self.by_spelling.get(argv[0])
+        return buckets if buckets is not None else self._buckets_slow(argv)
 
     def _buckets_slow(self, argv: list[bytes]) -> list[int] | None:
         spec = lookup(argv[0])
@@ -152,12 +155,9 @@ class LatencyMonitor:
         so this takes the slow path the first spelling of a command takes."""
         if not self.tracking:
             return  # counted with the histograms, as `calls` are
-        buckets = self.by_spelling.get(argv[0])
-        if buckets is None:
-            buckets = self._buckets_slow(argv)
-            if buckets is None:
-                return
-        buckets[outcome] += 1
+        buckets = self._buckets(argv)
+        if buckets is not None:
+            buckets[outcome] += 1
 
     def add_sample(self, fast: bool, duration_ms: int) -> None:
         """A command at least `threshold_ms` slow: a sample of `command` or `fast-command`."""
