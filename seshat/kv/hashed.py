@@ -99,10 +99,6 @@ def random_member(coll: Iterable, rng: random.Random) -> tuple[bytes, bytes] | N
     return None
 
 
-def all_members(coll: Iterable) -> list[tuple[bytes, bytes]]:
-    return coll.hashed_items()
-
-
 def distinct_random(
     coll: Iterable, size: int, count: int, rng: random.Random
 ) -> list[tuple[bytes, bytes]]:
@@ -110,7 +106,7 @@ def distinct_random(
     a large share: one pass and a sample, as Redis's SRANDMEMBER "case 3" copies the set."""
     assert 0 < count < size, (count, size)
     if count * 3 > size:
-        return rng.sample(all_members(coll), count)
+        return rng.sample(coll.hashed_items(), count)
     found: dict[bytes, bytes] = {}
     while len(found) < count:
         picked = random_member(coll, rng)

@@ -304,5 +304,5 @@ def _random_fields(coll: C.RColl, count: int) -> list[tuple[bytes, bytes]]:
     if count < 0:
         return X.repeated_random(coll, -count, rng)
     if count >= coll.size:
-        return X.all_members(coll)
+        return coll.hashed_items()
     return X.distinct_random(coll, coll.size, count, rng)
