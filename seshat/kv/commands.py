@@ -323,7 +323,7 @@ TABLE: Final[tuple[CommandSpec, ...]] = (
     _row(b"msetnx", -3, "write denyoom", 1, -1, 2, "@write @string @slow",
          tips="request_policy:multi_shard response_policy:agg_min", key_specs=((('OW', 'insert'), 1, -1, 2, 0),),
          summary="Set multiple keys to multiple values, only if none of the keys exist", since="1.0.1", group="string", complexity="O(N) where N is the number of keys to set.",
-         kind=WRITE, prepare=None, apply=W.apply_msetnx),
+         kind=WRITE, prepare=W.prepare_mset, apply=W.apply_msetnx),
     _row(b"getset", 3, "write denyoom fast", 1, 1, 1, "@write @string @fast",
          tips="", key_specs=((('RW', 'access', 'update'), 1, 0, 1, 0),),
          summary="Set the string value of a key and return its old value", since="1.0.0", group="string", complexity="O(1)",

@@ -7,6 +7,12 @@ one call and the new applied index go to RocksDB in one unsynced `WriteBatch`, s
 separates data from the applied index; after a restart the driver replays from
 `applied_index() + 1` (entries at or below it are skipped, so replaying more is harmless).
 
+A command whose apply raises one of Python's errors of logic (an IndexError on arguments a
+prepare step should have refused, say) is refused, not fatal: every replica runs the same
+code over the same state and entry, so every replica refuses it alike, and the batch is
+applied again without it so nothing it half-wrote stays. Anything else (RocksDB's I/O
+errors, MemoryError) may differ from one replica to the next and still stops the node.
+
 The state machine also owns the DB map (logical DB -> slot, changed by SWAPDB) and hands the
 committed view to reads.
 """
@@ -14,11 +20,13 @@ committed view to reads.
 from __future__ import annotations
 
 import hashlib
+import struct
 from time import perf_counter_ns
 from typing import Any, Final
 
 import msgpack
 
+from seshat import logs
 from seshat.kv import layout as L
 from seshat.kv import script_user
 from seshat.kv.commands import lookup
@@ -26,10 +34,26 @@ from seshat.kv.gc import apply_gc
 from seshat.kv.keyspace import KeyspaceView, KeyspaceWriter
 from seshat.kv.operation import KIND_COMMAND, KIND_EXEC, KIND_GC
 from seshat.kv.transactions import apply_exec
-from seshat.protocol.replies import Reply
+from seshat.protocol.replies import ErrorReply, Reply
 from seshat.storage.engine import KV_DATA, METADATA, TOMBSTONES, Engine
 
 _IDENTITY_MAP: Final = list(range(L.DB_COUNT))
+
+LOGIC_ERRORS: Final = (
+    ArithmeticError, AssertionError, AttributeError, LookupError, TypeError, ValueError,
+    struct.error,
+)  # fmt: skip
+"""What a bug in a command's apply raises, the same on every replica (see the docstring).
+rocksdict raises a plain `Exception` for I/O failures, which is none of these."""
+
+log = logs.get("seshat.kv")
+
+
+class _EntryRefused(Exception):
+    def __init__(self, index: int, reply: ErrorReply) -> None:
+        super().__init__(index)
+        self.index = index
+        self.reply = reply
 
 
 def stored_db_map(engine: Engine) -> list[int]:
@@ -78,6 +102,16 @@ class StateMachine:
         """
         if not entries:
             return []
+        refused: dict[int, ErrorReply] = {}
+        while True:  # once more per refused entry, which is rare: a bug, logged
+            try:
+                return self._apply_batch(entries, refused)
+            except _EntryRefused as refusal:
+                refused[refusal.index] = refusal.reply
+
+    def _apply_batch(
+        self, entries: list[tuple[int, bytes]], refused: dict[int, ErrorReply]
+    ) -> list[Reply]:
         writer = KeyspaceWriter(self.engine, self.db_map, self.notify_classes)
         replies: list[Reply] = []
         slow_ns = self.slow_ns
@@ -92,14 +126,16 @@ class StateMachine:
             writer.begin_entry(index)
             if not data:
                 replies.append(None)
+            elif refused and index in refused:
+                replies.append(refused[index])
             elif slow_ns:
                 started = perf_counter_ns()
-                replies.append(_apply_one(writer, data))
+                replies.append(_apply_guarded(writer, index, data))
                 took = perf_counter_ns() - started
                 if took >= slow_ns:
                     slow.append((data, took))
             else:
-                replies.append(_apply_one(writer, data))
+                replies.append(_apply_guarded(writer, index, data))
         if applied != self._applied:
             writer.commit(applied, self.db_map)
             self._applied = applied
@@ -124,6 +160,32 @@ class StateMachine:
                 L.decode_u64(self.engine.get(METADATA, L.db_size_key(slot))).to_bytes(8, "big")
             )
         return int.from_bytes(h.digest(), "big")
+
+
+def _apply_guarded(writer: KeyspaceWriter, index: int, data: bytes) -> Reply:
+    try:
+        return _apply_one(writer, data)
+    except LOGIC_ERRORS as error:
+        name = _command_name(data)
+        log.error("apply_refused", index=index, command=name, exc_info=error)
+        raise _EntryRefused(
+            index,
+            ErrorReply(
+                f"ERR internal error in '{name}' ({type(error).__name__}): the command was "
+                "refused and changed nothing; please report it with the server's log"
+            ),
+        ) from error
+
+
+def _command_name(data: bytes) -> str:
+    """The refused entry's command name, for its error reply and log line."""
+    try:
+        fields = msgpack.unpackb(data, raw=False, use_list=True)
+        if fields[0] == KIND_COMMAND:
+            return bytes(fields[3][0]).decode("utf-8", "replace").lower()
+        return {KIND_EXEC: "exec", KIND_GC: "gc"}.get(fields[0], "expire")
+    except Exception:  # noqa: BLE001 (only a name for a message)
+        return "?"
 
 
 def _apply_one(writer: KeyspaceWriter, data: bytes) -> Reply:

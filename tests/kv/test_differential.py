@@ -116,6 +116,8 @@ CASES: dict[str, str] = {
         mset a
         mset a 1 b
         msetnx a
+        msetnx a 1 b
+        msetnx a 1 b 2 c
         incrby k 1.5
         incrby k 99999999999999999999
         decrby k -9223372036854775808

@@ -191,3 +191,35 @@ def test_scan_cursor_survives_writes_between_calls(executor: LocalExecutor) -> N
     mine = [k for k in seen if k in stable]
     assert sorted(mine) == sorted(stable)
     assert len(mine) == len(set(mine))
+
+
+def test_an_entry_whose_apply_fails_on_a_logic_error_is_refused_whole_on_every_replica(
+    tmp_path: Path,
+) -> None:
+    """`MSETNX x 1 y` (odd arguments) is refused before the log now, but an entry like it
+    reached the log before that check existed, and then failed inside apply after writing `x`,
+    which stopped every node at once. A refused entry now answers an error, writes nothing,
+    and the entries around it apply, the same in a batch of one or of many."""
+    now = 1_000
+    entries = [
+        (1, encode_command(now, 0, [b"SET", b"k", b"1"])),
+        (2, encode_command(now, 0, [b"MSETNX", b"x", b"1", b"y"])),
+        (3, encode_command(now, 0, [b"SET", b"z", b"2"])),
+    ]
+    engines = [_open(tmp_path / name) for name in ("batched", "one_by_one")]
+    try:
+        batched, one_by_one = (StateMachine(engine) for engine in engines)
+        replies = batched.apply_batch(entries)
+        assert [r for i, r in enumerate(replies) if i != 1] == [OK, OK]
+        assert replies[1].message.startswith(  # type: ignore[union-attr]
+            "ERR internal error in 'msetnx' (IndexError): the command was refused"
+        )
+        assert [one_by_one.apply_batch([entry])[0] for entry in entries] == replies
+        assert batched.checksum() == one_by_one.checksum()
+        assert batched.applied_index() == one_by_one.applied_index() == 3
+        read = LocalExecutor(engines[0], FakeClock(now))
+        got = read.execute(Session(), [b"MGET", b"k", b"x", b"y", b"z"])
+        assert got == [b"1", None, None, b"2"]
+    finally:
+        for engine in engines:
+            engine.close()
