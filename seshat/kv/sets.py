@@ -6,8 +6,8 @@ see `hashed.py`) and one kv_data entry per member: `s + slot + version + crc32(m
 size. Whole-set replies (SMEMBERS, SINTER, ...) are `Set`s (RESP3 `~`), in layout order.
 
 SPOP is a write and random: the leader draws a seed in `prepare_spop` and it travels in the
-proposed argv (`SPOP key count seed`), so every replica pops the same members. SRANDMEMBER is a
-read and uses local randomness.
+proposed argv (`SPOP key count seed 2`, the last word the draw's version), so every replica pops
+the same members. SRANDMEMBER is a read and uses local randomness.
 """
 
 from __future__ import annotations
@@ -131,11 +131,19 @@ def prepare_spop(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
             return MUST_BE_POSITIVE
         count = str(n).encode()
     seed = str(chance.rng().getrandbits(SPOP_SEED_BITS)).encode()
-    return [b"SPOP", argv[1], count, seed]
+    return [b"SPOP", argv[1], count, seed, SPOP_UNIFORM]
+
+
+SPOP_UNIFORM: Final = b"2"
+"""The draw version SPOP proposes: uniform draws (`hashed.random_member`). An entry without
+it was proposed by an older node and pops with the draws it was applied with elsewhere."""
 
 
 def apply_spop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
-    _, key, raw_count, seed = argv
+    key, raw_count, seed = argv[1:4]
+    uniform = argv[4:] == [SPOP_UNIFORM]
+    random_member = X.random_member if uniform else X.legacy_random_member
+    distinct_random = X.distinct_random if uniform else X.legacy_distinct_random
     with_count = raw_count != _NO_COUNT
     coll = _open_write(w, now_ms, db, key, False)
     if coll is None:
@@ -144,7 +152,7 @@ def apply_spop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
         return coll
     rng = random.Random(int(seed))
     if not with_count:
-        picked = X.random_member(coll, rng)
+        picked = random_member(coll, rng)
         assert picked is not None
         _remove(coll, picked[0])
         coll.save()
@@ -159,7 +167,7 @@ def apply_spop(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
         coll.size = 0
         coll.notify_removed(N.SET, b"spop")
         return Set(members)
-    popped = X.distinct_random(coll, coll.size, count, rng)
+    popped = distinct_random(coll, coll.size, count, rng)
     for member, _v in popped:
         _remove(coll, member)
     coll.save()
