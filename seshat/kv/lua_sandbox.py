@@ -672,9 +672,10 @@ Dispatch = Callable[[list[bytes], int], Reply]
 class Run:
     """One script execution; see the module docstring."""
 
-    __slots__ = ("_dispatch", "_random", "_runtime", "_spent", "resp")
+    __slots__ = ("_dispatch", "_random", "_raw", "_runtime", "_spent", "resp")
 
     _runtime: Any
+    _raw: Any
 
     def __init__(self, dispatch: Dispatch, random_source: Any) -> None:
         self._dispatch = dispatch
@@ -694,6 +695,10 @@ class Run:
             attribute_filter=_no_attributes,
         )
         self._runtime = runtime
+        # Lua's own rawget, taken before the sandbox hides it: a script's reply and error are
+        # read with raw lookups, as Redis does (lua_rawget), so a table whose __index raises
+        # (the read-only `_G`) converts as Redis converts it instead of failing the apply.
+        self._raw = runtime.globals()[b"rawget"]
         setup = _load_chunk(runtime, "setup")
         return setup(
             self._redis_call, self._redis_pcall, self._set_resp, _log, _acl_check_cmd,
@@ -721,7 +726,7 @@ class Run:
             result = (result,)
         ok, value = result[0], result[1] if len(result) > 1 else None
         if not ok:
-            return _failure(value, sha)
+            return _failure(value, sha, self._raw)
         return self._to_reply(value)
 
     def load_library(self, code: bytes) -> list[FunctionInfo] | ErrorReply:
@@ -764,7 +769,7 @@ class Run:
                 result = (result,)
             ok, value = result[0], result[1] if len(result) > 1 else None
             if not ok:
-                return _failure(value, _text(name))
+                return _failure(value, _text(name), self._raw)
             return self._to_reply(value)
         except lua.LuaMemoryError:
             return ErrorReply(f"ERR Script used more than {MEMORY_MAX >> 20} MiB of Lua memory")
@@ -783,7 +788,7 @@ class Run:
             return ErrorReply("ERR Error compiling function: " + _text(message))
         ok, value = load_library(fn)
         if not ok:
-            text = value[b"err"] if lua.lua_type(value) == "table" else value
+            text = self._raw(value, b"err") if lua.lua_type(value) == "table" else value
             return ErrorReply("ERR Error registering functions: " + _text(text))
         return list(value.values())
 
@@ -993,28 +998,30 @@ class Run:
             return value
         if kind != "table":
             return None  # functions, coroutines: Redis replies nil
+        raw = self._raw
         for name in (b"err", b"ok"):
-            field = value[name]
+            field = raw(value, name)
             if isinstance(field, bytes):
                 return ErrorReply(_text(field)) if name == b"err" else SimpleString(field)
-        double = value[b"double"]
+        double = raw(value, b"double")
         if isinstance(double, int | float):
             return Double(float(double))
-        big = value[b"big_number"]
+        big = raw(value, b"big_number")
         if isinstance(big, bytes):
             return BigNumber(int(big)) if _is_integer(big) else big
-        entries = value[b"map"]
+        entries = raw(value, b"map")
         if lua.lua_type(entries) == "table":
             return Map([(self._to_reply(k), self._to_reply(v)) for k, v in entries.items()])
-        members = value[b"set"]
+        members = raw(value, b"set")
         if lua.lua_type(members) == "table":
             return Set([self._to_reply(k) for k in members])
-        verbatim = value[b"verbatim_string"]
+        verbatim = raw(value, b"verbatim_string")
         if lua.lua_type(verbatim) == "table":
-            return Verbatim(bytes(verbatim[b"string"] or b""), bytes(verbatim[b"format"] or b"txt"))
+            text, form = raw(verbatim, b"string"), raw(verbatim, b"format")
+            return Verbatim(bytes(text or b""), bytes(form or b"txt"))
         out: list[Reply] = []
         i = 1
-        while (item := value[i]) is not None:
+        while (item := raw(value, i)) is not None:
             out.append(self._to_reply(item))
             i += 1
         return out
@@ -1155,13 +1162,13 @@ def _error_of(error: Any) -> tuple[bool, bytes, bool, bool]:
     return False, f"ERR {error}".encode(), False, False
 
 
-def _failure(error: Any, sha: str) -> ErrorReply:
+def _failure(error: Any, sha: str, raw: Any) -> ErrorReply:
     """An uncaught error as Redis replies it: the message, then where in which script."""
     if lua.lua_type(error) != "table":
         return ErrorReply("ERR " + _text(error))
-    message = error[b"err"]
+    message = raw(error, b"err")
     text = _text(message) if isinstance(message, bytes) else "ERR unknown error"
-    source, line = error[b"source"], error[b"line"]
+    source, line = raw(error, b"source"), raw(error, b"line")
     if isinstance(source, bytes) and line is not None:
         text += f" script: {sha}, on {_text(source)}:{_truncate(line)}."
     return ErrorReply(text)

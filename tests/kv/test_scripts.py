@@ -165,3 +165,29 @@ def test_a_read_only_script_proposes_nothing(tmp_path: Path) -> None:
     reply = run(executor, "eval", "#!lua flags=no-writes\nreturn redis.call('del', 'k')", "0")
     assert isinstance(reply, ErrorReply) and "read-only scripts" in reply.message
     assert run(executor, "get", "k") == b"v"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "return _G",
+        "error(_G)",
+        "error(setmetatable({}, {__index = function(t, k) error('boom') end}))",
+    ],
+)
+def test_a_reply_or_error_whose_lookups_raise_is_read_raw(body: str, tmp_path: Path) -> None:
+    """The read-only `_G` raises on a missing name, and reading a reply's `err` field through
+    it stopped the node (found by Redis's scripting.tcl, `return _G` in a function). Redis
+    reads replies with raw lookups; so do we. (Redis 7.0.15 itself crashes on the two error()
+    lines, so they are not in the differential tests: we answer an error and go on.)"""
+    executor = LocalExecutor(Engine.open(os.fspath(tmp_path / "a")))
+    reply = run(executor, "eval", body, "0")
+    if body.startswith("return"):
+        assert reply == []
+    else:
+        assert isinstance(reply, ErrorReply), reply
+    library = f"#!lua name=lib\nredis.register_function('f', function() {body} end)"
+    assert run(executor, "function", "load", library) == b"lib"
+    called = run(executor, "fcall", "f", "0")
+    assert called == [] if body.startswith("return") else isinstance(called, ErrorReply), called
+    assert run(executor, "set", "k", "v") == SimpleString(b"OK")

@@ -250,6 +250,12 @@ SEQUENCES: dict[str, list[list[bytes]]] = {
         eval "setmetatable(struct, {}) return 1" 0
         eval "setmetatable(string, nil) return 1" 0
         eval "local ok, e = pcall(setmetatable, redis, {}) return e" 0
+        eval "return _G" 0
+        eval "return string" 0
+        eval "return setmetatable({}, {__index = function(t, k) error('boom') end})" 0
+        eval "return setmetatable({}, {__index = function(t, k) return 'x' end})" 0
+        eval "return setmetatable({}, {__index = function(t, k) if k == 1 then return 7 end end})" 0
+        eval "return setmetatable({1, 2}, {__index = function(t, k) return 3 end})" 0
         eval "local co = coroutine.create(function() string.x = 1 end) return {coroutine.resume(co)}" 0
         eval "local co = coroutine.create(function() rawset(_G, 'y', 1) end) return {coroutine.resume(co)}" 0
         eval "return tostring(getmetatable(string))" 0
