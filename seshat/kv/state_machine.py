@@ -25,6 +25,7 @@ from time import perf_counter_ns
 from typing import Any, Final
 
 import msgpack
+from lupa.lua51 import LuaError  # type: ignore[import-untyped]
 
 from seshat import logs
 from seshat.kv import layout as L
@@ -41,10 +42,12 @@ _IDENTITY_MAP: Final = list(range(L.DB_COUNT))
 
 LOGIC_ERRORS: Final = (
     ArithmeticError, AssertionError, AttributeError, LookupError, TypeError, ValueError,
-    struct.error,
+    struct.error, LuaError,
 )  # fmt: skip
-"""What a bug in a command's apply raises, the same on every replica (see the docstring).
-rocksdict raises a plain `Exception` for I/O failures, which is none of these."""
+"""What a bug in a command's apply raises, the same on every replica (see the docstring):
+a Lua error that escaped the script layer included (its memory limit is Lua's own count,
+the same everywhere, and the script layer answers it). rocksdict raises a plain `Exception`
+for I/O failures, which is none of these."""
 
 log = logs.get("seshat.kv")
 
