@@ -18,7 +18,17 @@ still in the log when a batch touches its keys is marked and retried as soon as 
 comes back empty, so no wake-up is lost between an attempt and its apply. An attempt that finds
 nothing modifies nothing, so retries cannot wake each other forever.
 
-What stays unlike Redis: another client's LPOP proposed while a woken waiter's retry is in flight
+A key that changes type under a waiter (`MULTI; LPUSH k a; DEL k; SET k foo; EXEC`) wakes it,
+and its retry answers WRONGTYPE. Redis 7.0 serves a woken client only from a key of the type it
+waits for, so that is not a reply: the waiter stays parked, as in Redis. Only BLMOVE and
+BRPOPLPUSH whose source is still a list answer it (their destination has the wrong type, which
+Redis reports too). An XREADGROUP whose stream was deleted, replaced or flushed is unblocked
+with Redis's `UNBLOCKED the stream key no longer exists`, and one whose group went away with
+`NOGROUP the consumer group this client was blocked on no longer exists`.
+
+What stays unlike Redis: a waiter on several keys of which one changed type is retried with
+all of them and answered nothing until that key changes again (Redis would serve it from the
+others); another client's LPOP proposed while a woken waiter's retry is in flight
 may take the element first (Redis hands it to the blocked client inside the push); and a client
 killed while its retry is in the log may lose the element that retry pops (as with any write in
 flight when a client goes away). A node that stops being leader fails its waiters with
@@ -31,6 +41,7 @@ import asyncio
 import itertools
 from typing import TYPE_CHECKING, Any
 
+from seshat.kv import layout as L
 from seshat.kv import waits
 from seshat.kv.operation import CommandOp, decode
 from seshat.kv.service import Session, Write
@@ -43,12 +54,15 @@ if TYPE_CHECKING:
 
 WAITERS_MAX = 100_000  # parked clients per node; past it a blocking command fails at once
 TOO_MANY_WAITERS = ErrorReply("ERR too many blocked clients; retry later")
+STREAM_GONE = ErrorReply("UNBLOCKED the stream key no longer exists")
+GROUP_GONE = ErrorReply("NOGROUP the consumer group this client was blocked on no longer exists")
+_MOVES = (b"blmove", b"brpoplpush")
 
 
 class _Waiter:
     __slots__ = (
-        "argv", "db", "final", "in_flight", "keys", "owner", "rewake", "seq", "timed_out",
-        "timeout_reply", "timer",
+        "argv", "attempts", "db", "final", "in_flight", "keys", "owner", "rewake", "seq",
+        "timed_out", "timeout_reply", "timer",
     )  # fmt: skip
 
     def __init__(self, seq: int, argv: list[bytes], db: int, owner: object) -> None:
@@ -59,6 +73,7 @@ class _Waiter:
         self.keys = waits.keys(argv)
         self.final = Completion()
         self.in_flight = False
+        self.attempts = 0
         self.rewake = False
         self.timed_out = False
         self.timeout_reply: Reply = NULL_ARRAY  # CLIENT UNBLOCK ... ERROR sets its error
@@ -155,7 +170,11 @@ class Blocking:
         if data is None:
             prepared = server.kv.prepare(Session(waiter.db), waiter.argv)  # a fresh timestamp
             if not isinstance(prepared, Write):
-                self._finish(waiter, getattr(prepared, "reply", None))
+                reply = getattr(prepared, "reply", None)
+                if waiter.attempts and isinstance(reply, ErrorReply):  # XREAD pins at prepare
+                    reply = self._woken_error(waiter, reply)
+                if not isinstance(reply, NullArray):
+                    self._finish(waiter, reply)
                 return
             data = prepared.data
         try:
@@ -164,6 +183,7 @@ class Blocking:
             self._finish(waiter, server.dropped_reply(dropped))
             return
         waiter.in_flight = True
+        waiter.attempts += 1
         waiter.rewake = False
         completion.add_callback(lambda c: self._on_result(waiter, c))
 
@@ -171,15 +191,39 @@ class Blocking:
         waiter.in_flight = False
         if waiter.final.done:
             return
+        result = completion.result
+        if waiter.attempts > 1 and isinstance(result, ErrorReply):
+            result = self._woken_error(waiter, result)
         if completion.error is not None:
             self._finish(waiter, self.server.failure_reply(completion.error))
-        elif not isinstance(completion.result, NullArray):
-            self._finish(waiter, completion.result)
+        elif not isinstance(result, NullArray):
+            self._finish(waiter, result)
         elif waiter.timed_out:
             self._finish(waiter, waiter.timeout_reply)
         elif waiter.rewake:
             self._attempt(waiter)
         # else: parked until `notify` or the timeout
+
+    def _woken_error(self, waiter: _Waiter, error: ErrorReply) -> Reply:
+        """What a retry's error means to the waiter (see the module docstring): its reply,
+        or NULL_ARRAY to wait on."""
+        name = waiter.argv[0].lower()
+        view = self.server.state_machine.view
+        now_ms = self.server.kv.clock_ms()
+        if name == b"xreadgroup":
+            if not error.message.startswith(("WRONGTYPE", "NOGROUP")):
+                return error
+            records = view.records(waiter.db, waiter.keys, now_ms)
+            if all(rec is not None and rec[0] == L.TYPE_STREAM for rec in records):
+                return GROUP_GONE
+            return STREAM_GONE
+        if not error.message.startswith("WRONGTYPE"):
+            return error
+        if name in _MOVES:
+            source = view.record(waiter.db, waiter.argv[1], now_ms)
+            if source is not None and source[0] == L.TYPE_LIST:
+                return error  # the destination holds another type: Redis says so too
+        return NULL_ARRAY
 
     def _on_timeout(self, waiter: _Waiter) -> None:
         waiter.timer = None
