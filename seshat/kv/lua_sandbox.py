@@ -35,9 +35,9 @@ same state must do the same thing everywhere. That decides how this sandbox is b
 What Redis offers is here: the globals Redis 7 exposes (no `os`, `io`, `debug`, `require`,
 `print`...), with Redis's error for a missing one, the `redis` table (call, pcall,
 error_reply, status_reply, sha1hex, setresp, log, set_repl, replicate_commands, breakpoint,
-debug, acl_check_cmd and the constants), `bit` (LuaBitOp) and `cjson` subsets, and `cmsgpack`
-and `struct` (`seshat/kv/lua_msgpack.py`, `seshat/kv/lua_struct.py`: pure Python codecs that
-follow Redis 7.0.15's C libraries byte for byte). Left out: the Lua debugger (SCRIPT DEBUG).
+debug, acl_check_cmd and the constants), `bit` (LuaBitOp), and `cjson`, `cmsgpack` and
+`struct` (`seshat/kv/lua_cjson.py`, `lua_msgpack.py`, `lua_struct.py`: pure Python codecs that
+follow Redis 7.0.15's C libraries, error texts included). Left out: the Lua debugger (SCRIPT DEBUG).
 
 What stays the script's job, as it was in Redis before 5.0 replicated scripts by their
 effects: what `tostring` of a table or a function prints (an address), and the order `pairs`
@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,7 +56,7 @@ from typing import Any, Final
 
 import lupa.lua51 as lua  # type: ignore[import-untyped]
 
-from seshat.kv import lua_msgpack, lua_struct
+from seshat.kv import lua_cjson, lua_msgpack, lua_struct
 from seshat.kv.lua_bytecode import compile_stripped
 from seshat.protocol.numbers import format_double
 from seshat.protocol.replies import (
@@ -264,12 +263,22 @@ local function pairs(...)
   return raw_next, t, nil
 end
 
+-- redis.call and the libraries' functions are Python callables, userdata to Lua; Redis's are
+-- C functions, and scripts test `type(f) == 'function'`.
+local python_meta = dbg_getmetatable(redis_call)
+local function script_type(...)
+  if select('#', ...) == 0 then error("bad argument #1 to 'type' (value expected)", 2) end
+  local t = type((...))
+  if t == 'userdata' and dbg_getmetatable((...)) == python_meta then return 'function' end
+  return t
+end
+
 -- The globals a script sees: Redis's, read-only, with Redis's errors for a missing name or a
 -- new one. Chunks that the script's `loadstring`/`load` make see them too.
 globals = {
   _VERSION = _VERSION, assert = assert, collectgarbage = collectgarbage, error = error,
   gcinfo = gcinfo, ipairs = ipairs, next = next, pairs = pairs, pcall = pcall,
-  rawequal = rawequal, select = select, tonumber = tonumber, tostring = tostring, type = type,
+  rawequal = rawequal, select = select, tonumber = tonumber, tostring = tostring, type = script_type,
   unpack = unpack, xpcall = xpcall, KEYS = keys, ARGV = argv, redis = readonly(redis),
   math = readonly(math), string = readonly(string), table = readonly(table),
 }
@@ -334,8 +343,18 @@ if name == 'cmsgpack' then
           _DESCRIPTION = 'MessagePack C implementation for Lua'}
 elseif name == 'struct' then
   return {pack = a, unpack = b, size = c}
+elseif name == 'null' then
+  -- lua-cjson's null is a NULL lightuserdata, which prints as "userdata: (nil)"
+  local null = newproxy(true)
+  getmetatable(null).__tostring = function() return 'userdata: (nil)' end
+  return null
+elseif name == 'rawequal' then
+  return rawequal
 end
-return {encode = a, decode = b}
+local functions, null = a, b
+local t = {_NAME = 'cjson', _VERSION = '2.1.0', null = null}
+for key, fn in pairs(functions) do t[key] = fn end
+return t
 """
 
 # LuaBitOp, as Redis bundles it (32-bit two's complement results): built the first time a script
@@ -672,7 +691,7 @@ Dispatch = Callable[[list[bytes], int], Reply]
 class Run:
     """One script execution; see the module docstring."""
 
-    __slots__ = ("_dispatch", "_random", "_raw", "_runtime", "_spent", "resp")
+    __slots__ = ("_cjson_null", "_dispatch", "_random", "_raw", "_runtime", "_spent", "resp")
 
     _runtime: Any
     _raw: Any
@@ -682,6 +701,7 @@ class Run:
         self._random = random_source
         self._spent = 0
         self.resp = 2
+        self._cjson_null: Any = None
 
     def _open(self, keys: list[bytes] | None, argv: list[bytes] | None, chunk: bytes) -> Any:
         """A fresh state with Redis's environment: (runner, handler, env, raw_xpcall, KILLED,
@@ -836,24 +856,51 @@ class Run:
             raise ScriptError("ERR RESP version must be 2 or 3.")
         self.resp = int(args[0])
 
-    def _cjson_encode(self, value: Any) -> bytes:
-        return json.dumps(_from_lua_json(value), separators=(",", ":")).encode()
+    def _cjson(self) -> Any:
+        """A `cjson` table with lua-cjson's default settings (`cjson.new` makes another; all
+        share one `cjson.null`)."""
+        runtime = self._runtime
+        if self._cjson_null is None:
+            self._cjson_null = _load_chunk(runtime, "libraries")(b"null")
+        null = self._cjson_null
+        config = lua_cjson.Config()
+        ops = _CjsonOps(runtime, null, self._raw)
 
-    def _cjson_decode(self, *args: Any) -> Any:
-        if len(args) != 1 or not isinstance(args[0], bytes):
-            raise ScriptError("bad argument #1 to 'decode' (string expected)", positional=True)
-        try:
-            decoded = json.loads(args[0])
-        except json.JSONDecodeError as error:
-            at = error.pos + 1
-            raise ScriptError(
-                f"Expected value but found invalid token at character {at}", positional=True
-            ) from None
-        except ValueError:
-            raise ScriptError(
-                "Expected value but found invalid token at character 1", positional=True
-            ) from None
-        return self._json_to_lua(decoded)
+        def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+            def call(*args: Any) -> Any:
+                try:
+                    return fn(*args)
+                except lua_cjson.CjsonError as error:
+                    as_library = lua_msgpack.LibraryError(
+                        error.message, narg=error.narg, detail=error.detail
+                    )
+                    raise ScriptError(_library_error(runtime, as_library), bare=True) from None
+
+            return call
+
+        def option(name: str, options: tuple[str, ...] = ("off", "on")) -> Callable[..., Any]:
+            return guarded(lambda *args: lua_cjson.set_option(config, name, args, options))
+
+        def integer(name: str, high: int) -> Callable[..., Any]:
+            return guarded(lambda *args: lua_cjson.set_integer(config, name, args, 1, high))
+
+        functions = {
+            b"encode": guarded(lambda *args: lua_cjson.encode(config, ops, args)),
+            b"decode": guarded(lambda *args: lua_cjson.decode(config, ops, null, args)),
+            b"encode_sparse_array": guarded(lambda *args: lua_cjson.set_sparse_array(config, args)),
+            b"encode_max_depth": integer("encode_max_depth", lua_cjson.INT_MAX),
+            b"decode_max_depth": integer("decode_max_depth", lua_cjson.INT_MAX),
+            b"encode_number_precision": integer("encode_number_precision", 14),
+            b"encode_keep_buffer": option("encode_keep_buffer"),
+            b"encode_invalid_numbers": option(
+                "encode_invalid_numbers", lua_cjson.INVALID_NUMBER_OPTIONS
+            ),
+            b"decode_invalid_numbers": option(
+                "decode_invalid_numbers", lua_cjson.INVALID_NUMBER_OPTIONS
+            ),
+            b"new": lambda *args: self._cjson(),
+        }
+        return _load_chunk(runtime, "libraries")(b"cjson", runtime.table_from(functions), null)
 
     def _library(self, name: bytes) -> Any:
         """The real table of `bit`, `cjson`, `cmsgpack` or `struct`, or the `_EXTRAS` chunk, the
@@ -868,7 +915,7 @@ class Run:
         elif name == b"struct":
             functions = (self._struct_pack, self._struct_unpack, self._struct_size)
         elif name == b"cjson":
-            functions = (self._cjson_encode, self._cjson_decode)
+            return self._cjson()
         else:
             raise AssertionError(f"no library {name!r}")
         return _load_chunk(self._runtime, "libraries")(name, *functions)
@@ -1026,33 +1073,6 @@ class Run:
             i += 1
         return out
 
-    def _json_to_lua(self, value: Any) -> Any:
-        if isinstance(value, dict):
-            return self._runtime.table_from(
-                {k.encode(): self._json_to_lua(v) for k, v in value.items()}
-            )
-        if isinstance(value, list):
-            return self._runtime.table_from([self._json_to_lua(v) for v in value])
-        if isinstance(value, str):
-            return value.encode()
-        return value
-
-
-def _from_lua_json(value: Any) -> Any:
-    """A Lua value as cjson.encode sees it: a table with only keys 1..n is an array."""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "surrogateescape")
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return int(value)
-    if lua.lua_type(value) != "table":
-        return value
-    keys = list(value.keys())
-    if all(isinstance(k, int | float) and k >= 1 and float(k).is_integer() for k in keys):
-        n = len(keys)
-        if n and max(keys) == n:
-            return [_from_lua_json(value[i]) for i in range(1, n + 1)]
-    return {_json_key(k): _from_lua_json(v) for k, v in value.items()}
-
 
 def _library_call(runtime: Any, fn: Any, *args: Any) -> Any:
     """A cmsgpack or struct function: its result, or its error raised into the script."""
@@ -1096,12 +1116,43 @@ def _set(table: Any, key: Any, value: Any) -> None:
     table[key] = value
 
 
-def _json_key(key: Any) -> str:
-    if isinstance(key, bytes):
-        return key.decode("utf-8", "surrogateescape")
-    if isinstance(key, float) and key.is_integer():
-        return str(int(key))
-    return str(key)
+class _CjsonOps:
+    """`lua_cjson.LuaOps` over lupa: raw access, and tables built in the script's state."""
+
+    __slots__ = ("_null", "_raw", "_rawequal", "_runtime")
+
+    def __init__(self, runtime: Any, null: Any, raw: Any) -> None:
+        self._runtime = runtime
+        self._null = null
+        self._raw = raw
+        # lupa wraps each userdata it hands over anew: only Lua can tell it is cjson.null.
+        self._rawequal = _load_chunk(runtime, "libraries")(b"rawequal")
+
+    def kind(self, value: Any) -> str:
+        if value is None:
+            return "nil"
+        if isinstance(value, bytes):
+            return "string"
+        if isinstance(value, int | float):
+            return "number"
+        if lua.lua_type(value) is None and callable(value):
+            return "function"  # redis.call and the libraries' functions: C functions in Redis
+        return _lua_kind(value)  # (lupa hands a coroutine that has not run over as a function)
+
+    def is_null(self, value: Any) -> bool:
+        return lua.lua_type(value) == "userdata" and bool(self._rawequal(value, self._null))
+
+    def rawget(self, table: Any, key: Any) -> Any:
+        return self._raw(table, key)
+
+    def pairs(self, table: Any) -> Any:
+        return table.items()
+
+    def array(self, items: list[Any]) -> Any:
+        return self._runtime.table_from(items)
+
+    def object(self, fields: dict[bytes, Any]) -> Any:
+        return self._runtime.table_from(fields)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ again, so any mismatch in either direction shows.
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -348,6 +349,108 @@ SEQUENCES: dict[str, list[list[bytes]]] = {
         ev("local co = coroutine.wrap(function() return cmsgpack.pack(1, 2) end) return co()"),
         ev("local sp = struct.pack\nreturn sp('q')"),
     ],
+    # cjson: settings persist across scripts in Redis (one Lua state), so every script that
+    # changes one restores lua-cjson's default before it returns.
+    "cjson encode": [
+        ev(f"return {{pcall(cjson.encode, {expr})}}")
+        for expr in [
+            "1", "-1", "0.1", "1/3", "1e20", "-1e-20", "2^53", "123456789012345678",
+            "1/0", "-1/0", "0/0", "true", "false", "nil", "cjson.null", "'x'",
+            "'a/b\"\\\\c\\127\\1\\31 \\200\\255'", "'\\0'", "'\\n\\r\\t\\8\\12'", "{}",
+            "{1, 2, 3}", "{1, nil, 3}", "{[1] = 1, [2] = 2, [4] = 4}", "{[1] = 1, [20] = 2}",
+            "{[1] = 1, [11] = 2}", "{[10] = 1}", "{[11] = 1}", "{[0] = 1}", "{[1.5] = 1}",
+            "{[-1] = 1}", "{a = 1}", "{[true] = 1}", "{[{}] = 1}", "{1, {2, {3, {}}}}",
+            "{a = {b = {c = cjson.null}}}", "{[1] = 'a', x = 'b'}", "{[1e20] = 1, [2] = 1}",
+            "cjson.encode", "{f = cjson.decode}",
+            "{[1/0] = 1}",
+        ]
+    ] + [
+        ev("local t = {} local c = t for i = 1, 999 do c[1] = {} c = c[1] end return #cjson.encode(t)"),
+        ev("local t = {} local c = t for i = 1, 1000 do c[1] = {} c = c[1] end return {pcall(cjson.encode, t)}"),
+        ev("local t = {} t[1] = t return {pcall(cjson.encode, t)}"),
+        ev("return {pcall(cjson.encode)}"),
+        ev("return {pcall(cjson.encode, 1, 2)}"),
+        ev("return cjson.encode(1/0)"),
+    ],
+    "cjson decode": [
+        ev(f"return all(pcall(cjson.decode, {text}))")
+        for text in [
+            "'1'", "'-1.5e3'", "' 1 '", "'0x10'", "'+1'", "'01'", "'1.'", "'.5'", "'-'", "'1e'",
+            "'inf'", "'-Infinity'", "'nan'", "'NaN'", "'true'", "'false'", "'null'", "'nul'",
+            "'tru'", "'\"abc\"'", "'\"a\\\\\"b\\\\\\\\c\\\\/d\\\\b\\\\f\\\\n\\\\r\\\\t\"'",
+            "'\"\\\\u0041\\\\u00e9\\\\u20ac\\\\ud83d\\\\ude00\"'", "'\"\\\\ud800\"'",
+            "'\"\\\\udc00\"'", "'\"\\\\ud800\\\\u0041\"'", "'\"\\\\u12\"'", "'\"\\\\q\"'",
+            "'\"abc'", "'\"a\\0b\"'", "'1\\0garbage'", "'[1,2,3]'", "'[1,,2]'", "'[1,2,]'",
+            "'[1 2]'", "'[1,2'", "'[]'", "'{}'", "'{\"a\":1,\"b\":[true,null,false]}'",
+            "'{\"a\" 1}'", "'{\"a\":}'", "'{1:2}'", "'{\"a\":1,}'", "'{\"a\":1'",
+            "'{\"a\":1 \"b\":2}'", "'[null, null]'", "'{\"a\":null}'", "'1 2'", "'[1]x'", "''",
+            "'   '", "'x'", "'@'", "'\\0a'", "'a\\0'", "123", "{}", "nil", "'[[[[[]]]]]'",
+            "'{\"a\":{\"a\":{}}}'", "'\"\\t\"'", "'[1e400, -1e400]'",
+        ]
+    ] + [
+        ev("return #cjson.decode(string.rep('[', 1000) .. string.rep(']', 1000))"),
+        ev("return {pcall(cjson.decode, string.rep('[', 1001) .. string.rep(']', 1001))}"),
+        ev("return {pcall(cjson.decode, string.rep('{\"a\":', 1001))}"),
+        ev("return {pcall(cjson.decode)}"),
+        ev("return {pcall(cjson.decode, '1', '2')}"),
+        ev("local t = cjson.decode('[1,null,3]') return {#t, t[2] == cjson.null, type(t[2])}"),
+        ev("return cjson.decode('[1,null,3]')"),
+        ev("return cjson.encode(cjson.decode('{\"a\":[1,null,{\"b\":null}]}'))"),
+        ev("return cjson.decode('[1,')"),
+    ],
+    "cjson settings": [
+        ev(
+            "local r = {cjson.encode_sparse_array(), cjson.encode_max_depth(),"
+            " cjson.decode_max_depth(), cjson.encode_number_precision(),"
+            " cjson.encode_keep_buffer(), cjson.encode_invalid_numbers(),"
+            " cjson.decode_invalid_numbers()} return all(unpack(r))"
+        ),
+        ev("return all(cjson.encode_sparse_array())"),
+        ev(
+            "local a = {cjson.encode_sparse_array(true)} local e = cjson.encode({[1] = 1, [20] = 2})"
+            " cjson.encode_sparse_array(false) return all(e, unpack(a))"
+        ),
+        ev(
+            "local a = {cjson.encode_sparse_array(false, 0)} local e = cjson.encode({[1] = 1, [20] = 2})"
+            " cjson.encode_sparse_array(false, 2) return all(e, unpack(a))"
+        ),
+        ev(
+            "local a = cjson.encode_number_precision(3) local e = cjson.encode({1/3, 1234567})"
+            " cjson.encode_number_precision(14) return all(a, e)"
+        ),
+        ev(
+            "local a = cjson.encode_invalid_numbers(true) local e = cjson.encode({1/0, -1/0, 0/0})"
+            " cjson.encode_invalid_numbers(false) return all(a, e)"
+        ),
+        ev(
+            "local a = cjson.encode_invalid_numbers('null') local e = cjson.encode({1/0, 0/0})"
+            " cjson.encode_invalid_numbers('off') return all(a, e)"
+        ),
+        ev(
+            "local a = cjson.decode_invalid_numbers(false)"
+            " local r = {pcall(cjson.decode, '0x10')} local s = {pcall(cjson.decode, 'inf')}"
+            " local t = {pcall(cjson.decode, '+1')} local u = {pcall(cjson.decode, '-1')}"
+            " cjson.decode_invalid_numbers(true) return all(a, r[2], s[2], t[2], u[2])"
+        ),
+        ev(
+            "local a = cjson.encode_max_depth(2) local r = {pcall(cjson.encode, {{{}}})}"
+            " cjson.encode_max_depth(1000) return all(a, unpack(r))"
+        ),
+        ev(
+            "local a = cjson.decode_max_depth(2) local r = {pcall(cjson.decode, '[[[]]]')}"
+            " cjson.decode_max_depth(1000) return all(a, unpack(r))"
+        ),
+        ev("return {pcall(cjson.encode_max_depth, 0)}"),
+        ev("return {pcall(cjson.encode_max_depth, 1, 2)}"),
+        ev("return {pcall(cjson.encode_number_precision, 15)}"),
+        ev("return {pcall(cjson.encode_invalid_numbers, 'x')}"),
+        ev("return {pcall(cjson.encode_sparse_array, true, 1, 2, 3)}"),
+        ev("return {pcall(cjson.encode_max_depth, 'x')}"),
+        ev("return {pcall(cjson.encode_max_depth, {})}"),
+        ev("return all(cjson._NAME, cjson._VERSION, type(cjson.null), type(cjson.new))"),
+        ev("local j = cjson.new() return all(j.encode({1, cjson.null}), j.null == cjson.null)"),
+        ev("return cjson.encode_max_depth(1000)"),
+    ],
 }
 
 # fmt: on
@@ -368,7 +471,11 @@ def test_libraries_as_in_redis(name: str, real_redis: RawRedis, local_client: Lo
 
 lua_numbers = st.one_of(
     st.integers(min_value=-(2**64), max_value=2**64).map(str),
-    st.floats(allow_nan=False, allow_infinity=False).map(lambda f: f"{f!r}".replace("inf", "1/0")),
+    # No -0.0: lupa hands Lua's -0 to Python as the integer 0, and Lua 5.1 merges the constants
+    # -0 and 0 of one chunk, so a 0 elsewhere in the script would become -0 (known difference).
+    st.floats(allow_nan=False, allow_infinity=False)
+    .filter(lambda f: f != 0 or math.copysign(1, f) > 0)
+    .map(lambda f: f"{f!r}".replace("inf", "1/0")),
     st.sampled_from(["1/0", "-1/0", "2^53+1", "2^63", "-2^63", "0.1", "1/3"]),
 )
 lua_strings = st.binary(max_size=40).map(lambda b: "'" + "".join(f"\\{c}" for c in b) + "'")

@@ -251,6 +251,9 @@ SEQUENCES: dict[str, list[list[bytes]]] = {
         eval "setmetatable(string, nil) return 1" 0
         eval "local ok, e = pcall(setmetatable, redis, {}) return e" 0
         eval "return _G" 0
+        eval "return {type(redis.call), type(redis.pcall), type(cjson.encode), type(struct.pack), type(1), type(nil), type({}), type(cjson.null), type(type)}" 0
+        eval "local t = type() return t" 0
+        eval "return type(redis.call, 1)" 0
         eval "return string" 0
         eval "return setmetatable({}, {__index = function(t, k) error('boom') end})" 0
         eval "return setmetatable({}, {__index = function(t, k) return 'x' end})" 0
