@@ -435,6 +435,9 @@ class ClientConnection(asyncio.Protocol):
             error = Completion()
             error.set_error(dropped)
             completions = [error] * len(slots)
+        else:
+            if self.tracking is not None and self.tracking.noloop:
+                self.server.tracking.note_origins(completions, self.id)
         for slot, completion in zip(slots, completions):
             slot.completion = completion
             if slot.read_keys is None:
@@ -852,7 +855,7 @@ class ClientConnection(asyncio.Protocol):
         if completion.error is None and isinstance(completion.result, list):
             assert slot.read_keys is not None and slot.then is not None
             pushes = self.server.tracking.after_transaction(
-                self, slot.read_keys, self.server.state_machine
+                self, slot.read_keys, self.server.state_machine, completion.index
             )
             if pushes:
                 slot.then = _followed_by(slot.then, pushes)

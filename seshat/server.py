@@ -350,7 +350,7 @@ class Server:
             if self.tracking.clients:
                 self.tracking.invalidate(
                     state_machine.last_touched, state_machine.last_expired,
-                    state_machine.last_flushed,
+                    state_machine.last_flushed, state_machine.applied_index(),
                 )  # fmt: skip
         except Exception:
             self.log.exception("client_notification_failed")

@@ -21,9 +21,11 @@ client's redirect broken and, in RESP3, tells it so.
 
 Reads inside MULTI/EXEC are remembered once EXEC's reply is decided (`after_transaction`).
 
-Left out: NOLOOP is accepted but a client also hears of its own changes (the change is found in
-apply, where the connection that made it is not known); the extra invalidation only costs it a
-re-read.
+NOLOOP: a client does not hear of the keys it changed itself. The change is found in apply,
+where only the log index of the entry that last changed a key is known (`last_touched`), so a
+NOLOOP client notes the indexes of the entries it proposes (`note_origins`). Known only on the
+node that proposed the entry: a NOLOOP client of a follower, whose writes the leader proposes,
+still hears of its own changes; the extra invalidation only costs it a re-read.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from seshat.admin import Admin
     from seshat.client import ClientConnection
     from seshat.kv.state_machine import StateMachine
+    from seshat.raft.node import Completion
     from seshat.server import Server
 
 INVALIDATE: Final = b"invalidate"
@@ -102,6 +105,7 @@ class Tracking:
         self.server = server
         self.keys: dict[bytes, set[int]] = {}  # key -> ids of the clients that read it
         self.prefixes: dict[bytes, set[int]] = {}  # BCAST prefix -> ids of its clients
+        self.origins: dict[int, int] = {}  # log index -> id of the NOLOOP client proposing it
         self.clients = 0  # connections with tracking on: 0 keeps apply's cost at one test
 
     # -- reads --------------------------------------------------------------------------------
@@ -126,7 +130,11 @@ class Tracking:
         return keys
 
     def after_transaction(
-        self, conn: ClientConnection, keys: list[bytes], applied: StateMachine | None
+        self,
+        conn: ClientConnection,
+        keys: list[bytes],
+        applied: StateMachine | None,
+        own_index: int = 0,
     ) -> list[Reply]:
         """A transaction's reads, once EXEC's reply is decided, as Redis remembers a tracking
         client's reads inside EXEC; returns the invalidation pushes to write right after that
@@ -142,12 +150,15 @@ class Tracking:
         if conn.tracking is None or not keys:
             return []
         if applied is None or applied.last_flushed:
-            changed: set[bytes] | None = None
+            changed: dict[bytes, int] | None = None
         else:
-            changed = {key for _slot, key in applied.last_touched}
-            changed.update(key for _slot, key in applied.last_expired)
+            changed = {key: index for (_slot, key), index in applied.last_touched.items()}
+            changed.update((key, -1) for _slot, key in applied.last_expired)
+        noloop = conn.tracking.noloop and own_index > 0
         pushes: list[Reply] = []
         for key in dict.fromkeys(keys):
+            if noloop and changed is not None and changed.get(key) == own_index:
+                continue  # NOLOOP: the EXEC changed it last itself; Redis forgets it unsaid
             if changed is not None and key not in changed:
                 self.keys.setdefault(key, set()).add(conn.id)
             elif conn.tracking.redirect or conn.protocol < 3:
@@ -158,30 +169,62 @@ class Tracking:
 
     # -- changes ------------------------------------------------------------------------------
 
+    def note_origins(self, completions: list[Completion], client_id: int) -> None:
+        """A NOLOOP client proposed these entries: its own changes are not news to it."""
+        for completion in completions:
+            self.origins[completion.index] = client_id
+
     def invalidate(
         self,
         touched: dict[tuple[int, bytes], int],
         expired: list[tuple[int, bytes]],
         flushed: bool,
+        applied: int = 0,
     ) -> None:
-        """After a batch was applied: tell the clients that cached what it changed or
-        expired."""
+        """After a batch up to log index `applied` was applied: tell the clients that cached
+        what it changed or expired."""
+        origins = self.origins
+        by: dict[bytes, int] = {}  # key -> the NOLOOP client that changed it last
+        if origins:
+            for (_slot, key), index in touched.items():
+                origin = origins.get(index)
+                if origin is not None:
+                    by[key] = origin
+            self.origins = {i: c for i, c in origins.items() if i > applied}
         if flushed:
             self._invalidate_all()
         changed = [*touched, *expired] if expired else list(touched)
         if not changed:
             return
         keys = self.keys
+        clients = self.server.clients
         for _slot, key in changed:  # one message per key, as `trackingInvalidateKey` sends
             ids = keys.pop(key, None)
             if ids:
                 for cid in ids:
-                    self._send(cid, [key])
+                    # A client that switched to BCAST since it read the key (tracking off, then
+                    # on with BCAST) hears of it through its prefixes only, as in Redis.
+                    conn = clients.get(cid)
+                    if conn is None or conn.tracking is None or conn.tracking.bcast:
+                        continue
+                    if not (conn.tracking.noloop and by.get(key) == cid):
+                        self._send(cid, [key])
         for prefix in sorted(self.prefixes):  # BCAST: one per prefix, in Redis's rax order
             matching = [key for _slot, key in changed if key.startswith(prefix)]
             if matching:
                 for cid in self.prefixes[prefix]:
-                    self._send(cid, matching)
+                    conn = clients.get(cid)
+                    if (
+                        by
+                        and conn is not None
+                        and conn.tracking is not None
+                        and conn.tracking.noloop
+                    ):
+                        mine = [key for key in matching if by.get(key) != cid]
+                        if mine:
+                            self._send(cid, mine)
+                    else:
+                        self._send(cid, matching)
 
     def _invalidate_all(self) -> None:
         """FLUSHALL, FLUSHDB, SWAPDB: every tracking client drops everything it cached."""

@@ -134,13 +134,14 @@ class Completion:
     awaitable, for callers that prefer `await node.propose(data)`.
     """
 
-    __slots__ = ("_callback", "done", "error", "result")
+    __slots__ = ("_callback", "done", "error", "index", "result")
 
-    def __init__(self) -> None:
+    def __init__(self, index: int = 0) -> None:
         self.done = False
         self.result: Any = None
         self.error: BaseException | None = None
         self._callback: Callable[[Completion], None] | None = None
+        self.index = index  # the proposal's log index (0: not a proposal)
 
     def add_callback(self, callback: Callable[[Completion], None]) -> None:
         assert self._callback is None, "one callback per completion"
@@ -282,7 +283,7 @@ class RaftNode:
         if self._stopping:
             raise ProposalDropped("node_failed" if self.failure else "not_leader", 0)
         ids = self.raw.propose(datas)
-        completions = [Completion() for _ in ids]
+        completions = [Completion(entry_id.index) for entry_id in ids]
         pending = self._pending
         for entry_id, completion in zip(ids, completions):
             pending[entry_id.index] = _Pending(entry_id, completion)
