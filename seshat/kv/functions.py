@@ -160,7 +160,9 @@ def _lib_key(name: bytes) -> bytes:
 
 
 def _func_key(name: bytes) -> bytes:
-    return FUNC_PREFIX + name
+    """Function names are case-insensitive, as in Redis (FCALL myfn finds MyFn); libraries'
+    names are not. A function stored before that under its own spelling is still found."""
+    return FUNC_PREFIX + name.lower()
 
 
 Get = Callable[[bytes], bytes | None]
@@ -179,10 +181,13 @@ def _libraries(view: KeyspaceView | KeyspaceWriter) -> Iterator[_Library]:
 def _find(get: Get, name: bytes) -> tuple[_Library, FunctionInfo] | None:
     lib_name = get(_func_key(name))
     if lib_name is None:
+        lib_name = get(FUNC_PREFIX + name)  # indexed under its own spelling by an older node
+    if lib_name is None:
         return None
     lib = _library(get, lib_name)
     assert lib is not None, lib_name
-    return next((lib, f) for f in lib.functions if f.name == name)
+    folded = name.lower()
+    return next((lib, f) for f in lib.functions if f.name.lower() == folded)
 
 
 def _put(w: KeyspaceWriter, lib: _Library) -> None:
@@ -195,6 +200,7 @@ def _unlink(w: KeyspaceWriter, lib: _Library) -> None:
     w.sub_delete(_lib_key(lib.name))
     for f in lib.functions:
         w.sub_delete(_func_key(f.name))
+        w.sub_delete(FUNC_PREFIX + f.name)  # as an older node indexed it
 
 
 def _flush(w: KeyspaceWriter) -> None:
@@ -334,9 +340,9 @@ def _restore(w: KeyspaceWriter, payload: bytes, policy: bytes) -> Reply:
         if lib.name in libs:
             return ErrorReply(f"ERR Library '{_text(lib.name)}' already exists")
         for f in lib.functions:
-            if f.name in functions:
+            if f.name.lower() in functions:
                 return ErrorReply(f"ERR Function {_text(f.name)} already exists")
-            functions.add(f.name)
+            functions.add(f.name.lower())
         libs[lib.name] = lib
     if policy == b"flush":
         _flush(w)
