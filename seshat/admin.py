@@ -272,9 +272,8 @@ class Admin:
         for i in range(2, len(argv), 2):
             option, value = argv[i].lower(), argv[i + 1]
             if option == b"id":
-                try:
-                    wanted = int(value)
-                except ValueError:
+                wanted = parse_int(value)
+                if wanted is None or wanted <= 0:
                     return ErrorReply("ERR client-id should be greater than 0")
                 filters.append(lambda c, w=wanted: c.id == w)
             elif option == b"addr":
@@ -389,6 +388,8 @@ class Admin:
             for i in range(2, len(argv), 2):
                 name = argv[i].decode(errors="replace").lower()
                 if name not in known:
+                    if name in params:  # shown by CONFIG GET (raft-port...): fixed at start
+                        return E.config_set_failed(name, "can't set immutable config")
                     return E.config_set_unknown(argv[i])
                 if name in changes:
                     return E.config_set_failed(name, "duplicate parameter")

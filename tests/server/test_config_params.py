@@ -92,3 +92,15 @@ def test_what_seshat_decides_takes_only_its_value(pair: Pair) -> None:
     reply = pair.seshat.call([b"CONFIG", b"SET", b"maxmemory", b"lots"])
     assert b"argument must be a memory value" in reply  # Redis's own check comes first
     assert _pairs(pair.seshat.call([b"CONFIG", b"GET", b"maxmemory"])) == {b"maxmemory": b"0"}
+
+
+def test_seshat_parameters_shown_by_config_get_are_immutable(pair: Pair) -> None:
+    """CONFIG GET lists raft-port and the like; setting one is refused as Redis refuses an
+    immutable parameter (Redis's introspection.tcl sets every listed one back to its value)."""
+    shown = _pairs(pair.seshat.call([b"CONFIG", b"GET", b"raft-port"]))
+    assert list(shown) == [b"raft-port"]
+    reply = pair.seshat.call([b"CONFIG", b"SET", b"raft-port", shown[b"raft-port"]])
+    assert reply == (
+        b"-ERR CONFIG SET failed (possibly related to argument 'raft-port') - "
+        b"can't set immutable config\r\n"
+    )

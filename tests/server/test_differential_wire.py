@@ -360,6 +360,9 @@ CASES: dict[str, str] = {
         CLIENT LIST ID
         CLIENT KILL
         CLIENT KILL ID abc
+        CLIENT KILL ID -1
+        CLIENT KILL ID 0
+        CLIENT KILL ID 1x
         CLIENT KILL ID 999999999
         CLIENT KILL ID $ID
         CLIENT KILL 1.2.3.4:5
