@@ -556,9 +556,9 @@ class ClientConnection(asyncio.Protocol):
         leader = server.node.is_leader()
         if self._pending_reads or self._forwarded or (not leader and self._pending):
             return False  # ordered like a write (see the module docstring)
-        self._queue.popleft()
-        if server.monitors.conns:  # the queued commands as EXEC runs them, then EXEC
-            for queued_argv in [*queued, [b"EXEC"]]:
+        exec_argv = self._queue.popleft()
+        if server.monitors.conns:  # the queued commands as EXEC runs them, then EXEC as sent
+            for queued_argv in [*queued, exec_argv]:
                 server.monitors.feed(self, self.session.db, queued_argv)
         watched = self._watched
         self._multi = None

@@ -29,6 +29,9 @@ SEQUENCE = [
     [b"SET", b"x", b"1"],
     [b"GET", b"x"],
     [b"EXEC"],
+    [b"multi"],
+    [b"incr", b"x"],
+    [b"exec"],  # shown as sent, as Redis shows it
     [b"AUTH", b"secret"],
     [b"AUTH", b"user", b"secret"],
     [b"HELLO", b"2", b"AUTH", b"default", b"pw"],
