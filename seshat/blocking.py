@@ -20,9 +20,9 @@ nothing modifies nothing, so retries cannot wake each other forever.
 
 A key that changes type under a waiter (`MULTI; LPUSH k a; DEL k; SET k foo; EXEC`) wakes it,
 and its retry answers WRONGTYPE. Redis 7.0 serves a woken client only from a key of the type it
-waits for, so that is not a reply: the waiter stays parked, as in Redis. Only BLMOVE and
-BRPOPLPUSH whose source is still a list answer it (their destination has the wrong type, which
-Redis reports too). An XREADGROUP whose stream was deleted, replaced or flushed is unblocked
+waits for, so that is not a reply: the waiter stays parked, as in Redis. Only a BLMOVE or
+BRPOPLPUSH whose destination has the wrong type answers it, as Redis does (its apply returns
+`lists.DESTINATION_WRONGTYPE`, an object of its own, so the two are told apart). An XREADGROUP whose stream was deleted, replaced or flushed is unblocked
 with Redis's `UNBLOCKED the stream key no longer exists`, and one whose group went away with
 `NOGROUP the consumer group this client was blocked on no longer exists`.
 
@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from seshat.kv import layout as L
 from seshat.kv import waits
+from seshat.kv.lists import DESTINATION_WRONGTYPE
 from seshat.kv.operation import CommandOp, decode
 from seshat.kv.service import Session, Write
 from seshat.protocol.replies import NULL_ARRAY, ErrorReply, NullArray, Reply
@@ -56,7 +57,6 @@ WAITERS_MAX = 100_000  # parked clients per node; past it a blocking command fai
 TOO_MANY_WAITERS = ErrorReply("ERR too many blocked clients; retry later")
 STREAM_GONE = ErrorReply("UNBLOCKED the stream key no longer exists")
 GROUP_GONE = ErrorReply("NOGROUP the consumer group this client was blocked on no longer exists")
-_MOVES = (b"blmove", b"brpoplpush")
 
 
 class _Waiter:
@@ -219,10 +219,8 @@ class Blocking:
             return STREAM_GONE
         if not error.message.startswith("WRONGTYPE"):
             return error
-        if name in _MOVES:
-            source = view.record(waiter.db, waiter.argv[1], now_ms)
-            if source is not None and source[0] == L.TYPE_LIST:
-                return error  # the destination holds another type: Redis says so too
+        if error is DESTINATION_WRONGTYPE:
+            return error  # a BLMOVE's destination holds another type: Redis says so too
         return NULL_ARRAY
 
     def _on_timeout(self, waiter: _Waiter) -> None:

@@ -306,6 +306,12 @@ def prepare_lmove(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
     return argv
 
 
+DESTINATION_WRONGTYPE: Final = ErrorReply(E.WRONGTYPE.message)
+"""WRONGTYPE for an LMOVE/RPOPLPUSH destination: equal to any WRONGTYPE, but its own object,
+so `seshat/blocking.py` can tell a woken BLMOVE's destination error (its reply, as in Redis)
+from its source's (the waiter keeps waiting)."""
+
+
 def _move(w: KeyspaceWriter, now_ms: int, db: int, src: bytes, dst: bytes, left_from: bool,
           left_to: bool, blocking: bool) -> Reply:  # fmt: skip
     """Redis `lmoveGenericCommand`: the source must be a list, the destination a list or absent."""
@@ -316,7 +322,7 @@ def _move(w: KeyspaceWriter, now_ms: int, db: int, src: bytes, dst: bytes, left_
         return ref
     dest = _load_w(w, now_ms, db, dst) if dst != src else ref
     if isinstance(dest, ErrorReply):
-        return dest
+        return DESTINATION_WRONGTYPE
     (value,) = _pop(w, ref, 1, left_from)
     if dest is ref:  # a rotation: the list is never empty, never deleted
         _push(w, ref, [value], left_to)

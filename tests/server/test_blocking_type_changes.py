@@ -17,7 +17,7 @@ from tests.server.conftest import wait_blocked
 from tests.server.test_differential_wire import redis_port, seshat_port  # noqa: F401
 from tests.server.wire import WireClient, encode_command
 
-SCENARIOS: dict[str, tuple[str, list[str]]] = {
+SCENARIOS: dict[str, tuple[str | list[str], list[str]]] = {
     "a list waiter sleeps through its key becoming a string": (
         "BLPOP list 0",
         ["MULTI", "LPUSH list a", "DEL list", "SET list foo", "EXEC", "DEL list", "LPUSH list b"],
@@ -33,6 +33,10 @@ SCENARIOS: dict[str, tuple[str, list[str]]] = {
     "BLMOVE onto a string answers WRONGTYPE when its source fills": (
         "BLMOVE src dst LEFT RIGHT 0",
         ["SET dst foo", "LPUSH src a"],
+    ),
+    "two BRPOPLPUSH, the first onto a string: it fails, the second moves": (
+        ["BRPOPLPUSH blist target1 0", "BRPOPLPUSH blist target2 0"],
+        ["SET target1 nolist", "LPUSH blist foo", "LRANGE target2 0 -1"],
     ),
     "XREADGROUP on a deleted stream is unblocked": (
         "XREADGROUP GROUP g c BLOCK 0 STREAMS gs >",
@@ -53,20 +57,25 @@ def _words(line: str) -> list[bytes]:
     return [w.encode() for w in line.split()]
 
 
-def _blocked_reply(port: int, blocking: str, steps: list[str]) -> bytes:
+def _blocked_reply(port: int, blocking: str | list[str], steps: list[str]) -> list[bytes]:
+    """Each blocked client's first reply, then the last step's reply."""
     r = redis.Redis(port=port, protocol=2)
     r.flushall()
     r.xgroup_create("gs", "g", id="$", mkstream=True)
-    waiter = WireClient(port)
+    commands = [blocking] if isinstance(blocking, str) else blocking
+    waiters = [WireClient(port) for _ in commands]
     other = WireClient(port)
     try:
-        waiter.send(encode_command(_words(blocking)))
-        wait_blocked(r, 1)
+        for i, (waiter, command) in enumerate(zip(waiters, commands, strict=True)):
+            waiter.send(encode_command(_words(command)))
+            wait_blocked(r, i + 1)
+        last = b""
         for step in steps:
-            other.call(_words(step))
-        return waiter.reply()
+            last = other.call(_words(step))
+        return [*(waiter.reply() for waiter in waiters), last]
     finally:
-        waiter.close()
+        for waiter in waiters:
+            waiter.close()
         other.close()
         r.close()
 
