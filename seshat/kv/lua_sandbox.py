@@ -688,6 +688,12 @@ Dispatch = Callable[[list[bytes], int], Reply]
 """What `redis.call` reaches: the command's words and the script's RESP version -> a Reply."""
 
 
+REPLY_DEPTH_MAX: Final = 200
+"""Nested tables a script's reply may hold: the RESP encoder takes three frames a level, and
+Python's recursion stops at 1,000."""
+STACK_LIMIT: Final = ErrorReply("ERR reached lua stack limit")
+
+
 class Run:
     """One script execution; see the module docstring."""
 
@@ -1030,8 +1036,10 @@ class Run:
         value = self._to_lua(reply)
         return False if value is None else value
 
-    def _to_reply(self, value: Any) -> Reply:
-        """The script's return value as Redis replies it (luaReplyToRedisReply)."""
+    def _to_reply(self, value: Any, depth: int = 0) -> Reply:
+        """The script's return value as Redis replies it (luaReplyToRedisReply). Past
+        REPLY_DEPTH_MAX nested tables (a table that holds itself) the element is Redis's
+        `reached lua stack limit` error, where Redis runs out of Lua stack."""
         kind = lua.lua_type(value)
         if value is None:
             return None
@@ -1045,6 +1053,9 @@ class Run:
             return value
         if kind != "table":
             return None  # functions, coroutines: Redis replies nil
+        if depth >= REPLY_DEPTH_MAX:
+            return STACK_LIMIT
+        depth += 1
         raw = self._raw
         for name in (b"err", b"ok"):
             field = raw(value, name)
@@ -1058,10 +1069,12 @@ class Run:
             return BigNumber(int(big)) if _is_integer(big) else big
         entries = raw(value, b"map")
         if lua.lua_type(entries) == "table":
-            return Map([(self._to_reply(k), self._to_reply(v)) for k, v in entries.items()])
+            return Map(
+                [(self._to_reply(k, depth), self._to_reply(v, depth)) for k, v in entries.items()]
+            )
         members = raw(value, b"set")
         if lua.lua_type(members) == "table":
-            return Set([self._to_reply(k) for k in members])
+            return Set([self._to_reply(k, depth) for k in members])
         verbatim = raw(value, b"verbatim_string")
         if lua.lua_type(verbatim) == "table":
             text, form = raw(verbatim, b"string"), raw(verbatim, b"format")
@@ -1069,7 +1082,7 @@ class Run:
         out: list[Reply] = []
         i = 1
         while (item := raw(value, i)) is not None:
-            out.append(self._to_reply(item))
+            out.append(self._to_reply(item, depth))
             i += 1
         return out
 

@@ -17,6 +17,7 @@ from seshat.cluster import export_state, import_state
 from seshat.kv.local import LocalExecutor
 from seshat.kv.lua_sandbox import BUDGET_EXCEEDED, sha1hex
 from seshat.kv.service import Session
+from seshat.protocol.encoder import encode
 from seshat.protocol.replies import ErrorReply, Reply, SimpleString
 from seshat.storage.engine import Engine
 
@@ -191,3 +192,22 @@ def test_a_reply_or_error_whose_lookups_raise_is_read_raw(body: str, tmp_path: P
     called = run(executor, "fcall", "f", "0")
     assert called == [] if body.startswith("return") else isinstance(called, ErrorReply), called
     assert run(executor, "set", "k", "v") == SimpleString(b"OK")
+
+
+def test_a_reply_that_holds_itself_ends_in_redis_stack_limit_error(tmp_path: Path) -> None:
+    """Redis's scripting.tcl returns `a = {b}, b = {a}`: Redis nests arrays until its Lua
+    stack runs out, then writes `-ERR reached lua stack limit` as the innermost element. The
+    conversion recursed until Python's limit instead, inside apply: the node stopped."""
+    executor = LocalExecutor(Engine.open(os.fspath(tmp_path / "a")))
+    body = "local a = {} local b = {a} a[1] = b return a"
+    reply = run(executor, "eval", body, "0")
+    for protocol in (2, 3):  # and it can be written to the wire
+        assert encode(reply, protocol).endswith(b"-ERR reached lua stack limit\r\n")
+    depth = 0
+    while isinstance(reply, list):
+        assert len(reply) == 1
+        reply, depth = reply[0], depth + 1
+    assert reply == ErrorReply("ERR reached lua stack limit") and depth > 100
+    library = f"#!lua name=lib\nredis.register_function('f', function() {body} end)"
+    assert run(executor, "function", "load", library) == b"lib"
+    assert run(executor, "fcall", "f", "0") == run(executor, "eval", body, "0")
