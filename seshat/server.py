@@ -34,6 +34,7 @@ from seshat.config_params import RedisParams
 from seshat.info_sections import InfoSections, Stats, install_error_counter
 from seshat.kv import errors as E
 from seshat.kv import notify as N
+from seshat.kv import objects
 from seshat.kv.service import KVService
 from seshat.kv.state_machine import StateMachine
 from seshat.latency import LatencyMonitor
@@ -145,6 +146,9 @@ class Server:
         self.latency = LatencyMonitor()
         self.timing = CommandTiming(self.slowlog, self.latency)  # client.py's timing hook
         self.redis_params = RedisParams()  # Redis's parameters Seshat only remembers
+        objects.zset_listpack_entries = lambda: int(
+            self.redis_params.get("zset-max-listpack-entries")
+        )
         self.last_save_s = int(time.time())  # LASTSAVE: start-up, log compaction, SAVE
         self.client_pause = ClientPause()  # CLIENT PAUSE: this node's clients only
         # notify-keyspace-events as Redis's bits (seshat/kv/notify.py); this node's own setting

@@ -12,8 +12,9 @@ default settings would hold for the same value, because clients and tests look a
   converts: `hashed.py`).
 - set: `intset` while every member ever added was a canonical integer and it has held at most
   512, then `hashtable` for good (same flag). Redis 7.0 has no listpack sets.
-- list: `quicklist` (Redis 7.0 always). zset: `listpack` up to 128 members, else `skiplist`
-  (by size only: member lengths are not tracked).
+- list: `quicklist` (Redis 7.0 always). zset: `listpack` up to `zset-max-listpack-entries`
+  members (128 unless CONFIG SET changes it), else `skiplist` (by size only: member lengths are
+  not tracked).
 
 REFCOUNT is 2147483647 for the integers 0..9999 Redis shares, else 1. IDLETIME is 0 (access
 times are not tracked; they would make reads write). FREQ answers Redis's error for the default
@@ -22,6 +23,7 @@ times are not tracked; they would make reads write). FREQ answers Redis's error 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from seshat.kv import errors as E
@@ -59,6 +61,16 @@ NO_LFU: Final = ErrorReply(
 SHARED_REFCOUNT: Final = 2147483647  # OBJ_SHARED_REFCOUNT
 SHARED_INTEGERS: Final = 10000  # OBJ_SHARED_INTEGERS
 ZSET_LISTPACK_ENTRIES_MAX: Final = 128
+
+
+def _default_zset_entries() -> int:
+    return ZSET_LISTPACK_ENTRIES_MAX
+
+
+zset_listpack_entries: Callable[[], int] = _default_zset_entries
+"""This node's `zset-max-listpack-entries` (the server sets it; CONFIG SET changes it): a sorted
+set is reported `listpack` up to that many members, as Redis creates it under that setting
+(Redis's tests set it to 0 to see `skiplist`). Only what OBJECT ENCODING answers depends on it."""
 EMBSTR_BYTES_MAX: Final = 44
 
 _ARITY: Final = {b"encoding": 3, b"refcount": 3, b"idletime": 3, b"freq": 3, b"help": 2}
@@ -116,4 +128,4 @@ def encoding(rec: bytes) -> bytes:
     if kind == L.TYPE_STREAM:
         return b"stream"
     assert kind == L.TYPE_ZSET, kind
-    return b"listpack" if L.record_size(rec) <= ZSET_LISTPACK_ENTRIES_MAX else b"skiplist"
+    return b"listpack" if L.record_size(rec) <= zset_listpack_entries() else b"skiplist"

@@ -41,6 +41,10 @@ def test_every_parameter_redis_lists_is_listed_with_its_default(pair: Pair) -> N
 
 
 SEQUENCES = [
+    # a sorted set's OBJECT ENCODING follows zset-max-listpack-entries (by either name)
+    ["DEL z1 z2", "CONFIG SET zset-max-listpack-entries 0", "ZADD z1 1 a", "OBJECT ENCODING z1",
+     "CONFIG SET zset-max-ziplist-entries 2", "ZADD z2 1 a 2 b", "OBJECT ENCODING z2",
+     "CONFIG SET zset-max-listpack-entries 128", "DEL z1 z2"],
     # integers: valid, negative, out of range, not a number, several at once
     ["CONFIG SET timeout 70", "CONFIG GET timeout", "CONFIG SET timeout -1",
      "CONFIG SET timeout abc", "CONFIG SET timeout 1.5", "CONFIG SET hz 20 timeout 0",
