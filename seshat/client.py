@@ -62,7 +62,7 @@ from seshat.latency import FAILED, REJECTED
 from seshat.protocol.encoder import encode, encode_into
 from seshat.protocol.errors import ProtocolError
 from seshat.protocol.parser import Parser
-from seshat.protocol.replies import OK, QUEUED, ErrorReply, Raw, Replies, Reply
+from seshat.protocol.replies import OK, QUEUED, ErrorReply, Push, Raw, Replies, Reply
 from seshat.pubsub import ALLOWED_IN_RESP2_MODE, Subscriptions
 from seshat.raft.core import ProposalDropped
 from seshat.raft.node import Completion, NodeFailed, OutcomeUnknown, ProposalLost, ReadDropped
@@ -907,7 +907,9 @@ class ClientConnection(asyncio.Protocol):
                 slots.popleft()
                 reply = head  # type: ignore[assignment]
             if silencing and self._is_silenced(self._flushed + queued - len(slots) - 1):
-                continue
+                reply = _pushes_of(reply)  # Redis writes pushes whatever CLIENT REPLY says
+                if reply is None:
+                    continue
             encode_into(out, reply, protocol)
         self._flushed += queued - len(slots)
         if silencing:
@@ -1046,6 +1048,17 @@ class ClientConnection(asyncio.Protocol):
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._after_completions)
+
+
+def _pushes_of(reply: Reply) -> Reply | None:
+    """What of a silenced reply is written anyway: pub/sub confirmations and messages and
+    tracking invalidations, which Redis sends with CLIENT_PUSHING past CLIENT REPLY OFF|SKIP."""
+    if reply.__class__ is Push:
+        return reply
+    if reply.__class__ is Replies:
+        pushes = [item for item in reply.items if item.__class__ is Push]  # type: ignore[union-attr]
+        return Replies(pushes) if pushes else None
+    return None
 
 
 def _followed_by(then: Callable[[Any], Reply], pushes: list[Reply]) -> Callable[[Any], Reply]:

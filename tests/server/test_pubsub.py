@@ -318,3 +318,41 @@ def test_publish_is_not_replicated_on_a_single_node(
     assert client.info("raft")["applied_index"] == applied
     with pytest.raises(redis.ResponseError, match="wrong number of arguments"):
         client.execute_command("PUBLISH", "c")
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_pubsub_pushes_pass_client_reply_off(
+    protocol: int,
+    redis_port: int,  # noqa: F811
+    seshat_port: int,  # noqa: F811
+) -> None:
+    """Redis writes subscribe confirmations and messages with CLIENT_PUSHING, past CLIENT
+    REPLY OFF, in RESP2 as in RESP3 (pubsub.tcl, "PubSub messages with CLIENT REPLY OFF");
+    Seshat dropped them. Each step's expected frame count is read from both servers; a reply
+    that should have stayed silent (PING) would show up in place of the next push."""
+    steps = [
+        ("s", "CLIENT REPLY OFF", 0),
+        ("s", "SUBSCRIBE end", 1),
+        ("s", "PSUBSCRIBE ch*", 1),
+        ("p", "PUBLISH channel hello", 1),
+        ("s", "PING", 0),
+        ("s", "UNSUBSCRIBE end", 1),
+        ("s", "PUNSUBSCRIBE ch*", 1),
+    ]
+    seen: list[list[bytes]] = []
+    for port in (redis_port, seshat_port):
+        s, p = WireClient(port), WireClient(port)
+        try:
+            s.call([b"HELLO", str(protocol).encode()])
+            frames = []
+            for who, line, count in steps:
+                conn = s if who == "s" else p
+                conn.send(encode_command([w.encode() for w in line.split()]))
+                if who == "p":
+                    frames.append(p.reply())
+                frames += [s.reply() for _ in range(count)]
+            seen.append(frames)
+        finally:
+            s.close()
+            p.close()
+    assert seen[1] == seen[0]
