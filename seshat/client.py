@@ -41,7 +41,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from time import perf_counter_ns
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from seshat.admin import DEFERRED
 from seshat.kv import errors as E
@@ -96,7 +96,9 @@ PlanItem = tuple[int, list[bytes]] | Reply
 class _Slot:
     """A reply not yet known: a write's apply result, or a read waiting for its read point."""
 
-    __slots__ = ("argv", "completion", "db", "is_read", "read_keys", "then", "tracked")
+    __slots__ = (
+        "argv", "completion", "db", "is_read", "read_keys", "script_keys", "then", "tracked",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -113,6 +115,7 @@ class _Slot:
         self.then = then  # turns the result into the reply (WATCH, EXEC); None: as is
         self.tracked = False  # a read whose keys CLIENT TRACKING remembers once it ran
         self.read_keys: list[bytes] | None = None  # EXEC: what its reads CLIENT TRACKING keeps
+        self.script_keys: list[bytes] | None = None  # EVAL, FCALL: kept if the script read
 
 
 class ClientConnection(asyncio.Protocol):
@@ -359,6 +362,8 @@ class ClientConnection(asyncio.Protocol):
                     break
                 queue.popleft()
                 slot = _Slot(None, False, argv, 0)
+                if self.tracking is not None and self.tracking.remembers():
+                    slot.script_keys = server.tracking.script_keys(argv)
                 self._batch.append(prepared.data)  # type: ignore[union-attr]
                 self._batch_slots.append(slot)
                 self._slots.append(slot)
@@ -440,7 +445,7 @@ class ClientConnection(asyncio.Protocol):
                 self.server.tracking.note_origins(completions, self.id)
         for slot, completion in zip(slots, completions):
             slot.completion = completion
-            if slot.read_keys is None:
+            if slot.read_keys is None and slot.script_keys is None:
                 completion.add_callback(self._on_slot_done)
             else:
                 completion.add_callback(functools.partial(self._on_transaction_done, slot))
@@ -851,7 +856,18 @@ class ClientConnection(asyncio.Protocol):
 
     def _on_transaction_done(self, slot: _Slot, completion: Completion) -> None:
         """A tracked EXEC applied on this node: settle its reads with CLIENT TRACKING now,
-        while the state machine's last batch is the one that held it."""
+        while the state machine's last batch is the one that held it. A script: its declared
+        keys, if it called a read-only command."""
+        state_machine = self.server.state_machine
+        if slot.script_keys is not None:
+            if completion.error is None and completion.index in state_machine.last_script_reads:
+                pushes = self.server.tracking.after_transaction(
+                    self, slot.script_keys, state_machine, completion.index
+                )
+                if pushes:
+                    slot.then = _followed_by(slot.then or _as_is, pushes)
+            self._on_slot_done(completion)
+            return
         if completion.error is None and isinstance(completion.result, list):
             assert slot.read_keys is not None and slot.then is not None
             pushes = self.server.tracking.after_transaction(
@@ -1050,13 +1066,17 @@ class ClientConnection(asyncio.Protocol):
             asyncio.get_running_loop().call_soon(self._after_completions)
 
 
+def _as_is(result: Any) -> Reply:
+    return cast(Reply, result)
+
+
 def _pushes_of(reply: Reply) -> Reply | None:
     """What of a silenced reply is written anyway: pub/sub confirmations and messages and
     tracking invalidations, which Redis sends with CLIENT_PUSHING past CLIENT REPLY OFF|SKIP."""
     if reply.__class__ is Push:
         return reply
     if reply.__class__ is Replies:
-        pushes = [item for item in reply.items if item.__class__ is Push]  # type: ignore[union-attr]
+        pushes: list[Reply] = [item for item in reply.items if item.__class__ is Push]
         return Replies(pushes) if pushes else None
     return None
 

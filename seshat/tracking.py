@@ -19,7 +19,8 @@ client instead: a push if it speaks RESP3, else a `__redis__:invalidate` pub/sub
 is subscribed there (Redis's RESP2 way); a redirect to a client that is gone marks the tracking
 client's redirect broken and, in RESP3, tells it so.
 
-Reads inside MULTI/EXEC are remembered once EXEC's reply is decided (`after_transaction`).
+Reads inside MULTI/EXEC are remembered once EXEC's reply is decided (`after_transaction`); so
+are a script's declared keys, if it called a read-only command (`script_keys`, as Redis).
 
 NOLOOP: a client does not hear of the keys it changed itself. The change is found in apply,
 where only the log index of the entry that last changed a key is known (`last_touched`), so a
@@ -34,10 +35,21 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from seshat.kv import errors as E
+from seshat.kv import scripts
 from seshat.kv.commands import F_READONLY, get_keys, lookup
 from seshat.kv.numbers import parse_int
 from seshat.protocol.replies import OK, ErrorReply, Map, Push, Reply, Set
 from seshat.pubsub import CHANNELS
+
+_SCRIPT_READS: Final = frozenset({b"eval_ro", b"evalsha_ro", b"fcall_ro"})
+_SCRIPT_WRITES: Final = frozenset({b"eval", b"evalsha", b"fcall"})
+
+
+def _declared_keys(argv: list[bytes]) -> list[bytes]:
+    """A script's KEYS: `EVAL body|sha|function numkeys key...` (prepare checked numkeys)."""
+    numkeys = parse_int(argv[2]) or 0
+    return argv[3 : 3 + numkeys]
+
 
 if TYPE_CHECKING:
     from seshat.admin import Admin
@@ -111,14 +123,27 @@ class Tracking:
     # -- reads --------------------------------------------------------------------------------
 
     def remember(self, conn: ClientConnection, argv: list[bytes]) -> None:
-        """After `conn` ran a read its mode wanted remembered (decided when it started)."""
+        """After `conn` ran a read its mode wanted remembered (decided when it started). A
+        read-only script (EVAL_RO, FCALL_RO) counts only if it called a read-only command, and
+        then for all its declared keys, as Redis's `call()` does."""
         if conn.tracking is None:
             return
         spec = lookup(argv[0])
         if spec is None or not spec.flags & F_READONLY:
             return
-        for key in get_keys(spec, argv):
+        if spec.name in _SCRIPT_READS:
+            keys = _declared_keys(argv) if scripts.read_called else []
+        else:
+            keys = get_keys(spec, argv)
+        for key in keys:
             self.keys.setdefault(key, set()).add(conn.id)
+
+    def script_keys(self, argv: list[bytes]) -> list[bytes] | None:
+        """EVAL, EVALSHA, FCALL: the declared keys, remembered after apply if the script called
+        a read-only command (`KeyspaceWriter.script_reads`); None for any other write."""
+        if argv[0].lower() not in _SCRIPT_WRITES:
+            return None
+        return _declared_keys(argv) or None
 
     def keys_read(self, commands: list[list[bytes]]) -> list[bytes]:
         """The keys the read-only commands among `commands` (a transaction's) read."""

@@ -485,7 +485,9 @@ def apply_fcall(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> R
     h = S.Host(S.pending(w), w, now_ms, db)
     if b"no-writes" in f.flags:
         h.writer = None  # writes refused; still run in apply (MONITOR shows its calls)
-    return S.run_function(h, lib.code, f.name, argv, S.entry_seed(w, f.name))
+    reply = S.run_function(h, lib.code, f.name, argv, S.entry_seed(w, f.name))
+    S.note_reads(w)
+    return reply
 
 
 def read_fcall_ro(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:

@@ -137,7 +137,7 @@ class KeyspaceWriter:
     __slots__ = (
         "_map_dirty", "_overlay", "_ranges", "_sizes", "_swaps", "_tombs", "_version_seq",
         "acl_changed", "db_map", "engine", "entry_index", "events", "expired", "flushed",
-        "notify_classes", "touched",
+        "notify_classes", "script_reads", "touched",
     )  # fmt: skip
 
     def __init__(self, engine: Engine, db_map: list[int], notify_classes: int = 0) -> None:
@@ -164,6 +164,9 @@ class KeyspaceWriter:
         # Keys deleted because they expired, (slot, key): not modifications for WATCH, but
         # CLIENT TRACKING invalidates them (seshat/tracking.py).
         self.expired: list[tuple[int, bytes]] = []
+        # Entries whose script called a read-only command: CLIENT TRACKING remembers their
+        # declared keys (seshat/tracking.py), as Redis does for a script's caller.
+        self.script_reads: list[int] = []
 
     # -- collection identities ------------------------------------------------------------------
 

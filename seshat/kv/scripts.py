@@ -164,6 +164,12 @@ def prepare_script(argv: list[bytes], now_ms: int) -> list[bytes] | ErrorReply:
 # (db, argv), and the server shows and clears them after each apply. None: nobody watches.
 call_log: list[tuple[int, list[bytes]]] | None = None
 
+# CLIENT TRACKING: whether the script running now (or that ran last) called a read-only
+# command. Redis then remembers the script's declared keys for its caller (`call()` in
+# server.c); `seshat/tracking.py` does, from `KeyspaceWriter.script_reads` or right after a
+# read-only script. Apply and reads run one script at a time.
+read_called = False
+
 
 class Host:
     """What `redis.call` reaches inside one script run: the command table, over `view` (and
@@ -208,6 +214,9 @@ class Host:
             and kind is not T.LOCAL
         ):
             return WRITE_IN_READ_ONLY  # refused before it runs: no MONITOR line, as Redis
+        if spec.flags & T.F_READONLY:
+            global read_called
+            read_called = True
         log = self.log
         if log is not None and kind is not T.LOCAL:  # SELECT shows its new DB: below
             log.append((self.db, argv))
@@ -253,8 +262,16 @@ def _run(host: Host, body: bytes, argv: list[bytes], seed: int, sha: bytes | Non
         host.writer = None
     numkeys = int(argv[2])
     keys, args = argv[3 : 3 + numkeys], argv[3 + numkeys :]
+    global read_called
+    read_called = False
     with chance.seeded(seed) as rng:
         return Run(host.call, rng).execute(body, (sha or sha1hex(body)).decode(), keys, args)
+
+
+def note_reads(w: KeyspaceWriter) -> None:
+    """After a script ran in apply: if it called a read-only command, say so for its entry."""
+    if read_called:
+        w.script_reads.append(w.entry_index)
 
 
 def pending(w: KeyspaceWriter) -> KeyspaceView:
@@ -272,7 +289,9 @@ def apply_eval(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Re
     sha = sha1hex(body)
     if w.sub_get(script_key(sha)) is None:
         w.sub_put(script_key(sha), body)  # EVAL caches the script too, as in Redis
-    return _run(Host(pending(w), w, now_ms, db), body, argv, _seed(w, sha), sha)
+    reply = _run(Host(pending(w), w, now_ms, db), body, argv, _seed(w, sha), sha)
+    note_reads(w)
+    return reply
 
 
 def apply_evalsha(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) -> Reply:
@@ -280,7 +299,9 @@ def apply_evalsha(w: KeyspaceWriter, now_ms: int, db: int, argv: list[bytes]) ->
     if body is None:
         return NOSCRIPT
     sha = argv[1].lower()
-    return _run(Host(pending(w), w, now_ms, db), body, argv, _seed(w, sha), sha)
+    reply = _run(Host(pending(w), w, now_ms, db), body, argv, _seed(w, sha), sha)
+    note_reads(w)
+    return reply
 
 
 def read_eval_ro(view: KeyspaceView, now_ms: int, db: int, argv: list[bytes]) -> Reply:
@@ -342,5 +363,7 @@ def run_function(h: Host, code: bytes, name: bytes, argv: list[bytes], seed: int
     keys and arguments of `argv` (FCALL name numkeys key... arg...), randomness as in EVAL."""
     numkeys = int(argv[2])
     keys, args = argv[3 : 3 + numkeys], argv[3 + numkeys :]
+    global read_called
+    read_called = False
     with chance.seeded(seed) as rng:
         return Run(h.call, rng).call_function(code, name, keys, args)

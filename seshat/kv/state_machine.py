@@ -72,7 +72,8 @@ class StateMachine:
 
     __slots__ = (
         "_applied", "db_map", "engine", "last_acl_changed", "last_events", "last_expired",
-        "last_flushed", "last_slow", "last_touched", "notify_classes", "slow_ns", "view",
+        "last_flushed", "last_script_reads", "last_slow", "last_touched", "notify_classes",
+        "slow_ns", "view",
     )  # fmt: skip
 
     def __init__(self, engine: Engine) -> None:
@@ -90,6 +91,7 @@ class StateMachine:
         self.notify_classes = 0
         self.last_events: list[tuple[bytes, int, bytes]] = []
         self.last_expired: list[tuple[int, bytes]] = []  # keys the last batch expired
+        self.last_script_reads: list[int] = []  # its entries whose script read (tracking)
         # SLOWLOG and LATENCY (seshat/command_timing.py): entries whose apply took at least
         # `slow_ns` (0: none is timed), as `(data, duration_ns)`. Timing is not state.
         self.slow_ns = 0
@@ -147,6 +149,7 @@ class StateMachine:
         self.last_acl_changed = writer.acl_changed
         self.last_events = writer.events
         self.last_expired = writer.expired
+        self.last_script_reads = writer.script_reads
         self.last_slow = slow
         return replies
 

@@ -13,6 +13,7 @@ answered, so it comes before the PING sent after that answer.
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Iterator
 
@@ -22,6 +23,7 @@ from tests.server.test_differential_wire import redis_port, seshat_port  # noqa:
 from tests.server.wire import WireClient, encode_command
 
 Step = tuple[str, str]
+TGET_LIBRARY = "#!lua name=tlib\nredis.register_function('tget', function(k) return redis.call('get', k[1]) end)"
 
 SCENARIOS: dict[str, tuple[dict[str, int], list[Step]]] = {
     "default mode": (
@@ -150,6 +152,26 @@ SCENARIOS: dict[str, tuple[dict[str, int], list[Step]]] = {
             ("b", "SET a 3"),
         ],
     ),
+    "scripts": (
+        {"a": 3, "b": 3},
+        [
+            ("a", "CLIENT TRACKING on"),
+            ("a", "EVAL \"redis.call('set', 'k3', 'bar')\" 2 k1 k2"),
+            ("b", "MSET k2 1 k1 1"),
+            ("a", "EVAL \"redis.call('get', 'k3')\" 2 k1 k2"),
+            ("b", "MSET k2 2 k1 2"),
+            ("a", "EVAL_RO \"redis.call('ping')\" 2 k1 k2"),
+            ("b", "MSET k2 3 k1 3"),
+            ("a", "EVAL_RO \"redis.call('get', 'k1')\" 2 k1 k2"),
+            ("b", "MSET k2 4 k1 4"),
+            ("a", f'FUNCTION LOAD REPLACE "{TGET_LIBRARY}"'),
+            ("a", "FCALL tget 1 k1"),
+            ("b", "SET k1 5"),
+            ("a", "EVAL \"redis.call('get', KEYS[1]) redis.call('set', KEYS[1], 'x')\" 1 k4"),
+            ("b", "SET k4 y"),
+            ("a", "FUNCTION DELETE tlib"),
+        ],
+    ),
     "expiry": (
         {"a": 3, "b": 3},
         [
@@ -244,7 +266,7 @@ class Side:
         ids = False
         for part in command.split(";"):  # `MULTI; GET k; EXEC`: sent at once (PING would queue)
             argv = []
-            for word in part.split():
+            for word in shlex.split(part):
                 if word.startswith("$ID:"):
                     argv.append(self.ids[word[4:]])
                 else:
