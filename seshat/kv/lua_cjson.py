@@ -51,7 +51,8 @@ class LuaOps(Protocol):
     """What the walks need from the Lua side."""
 
     def kind(self, value: Any) -> str:
-        """`lua_typename`: 'table', 'function', 'userdata', ..."""
+        """`lua_typename` of a value as the Lua side hands it over: 'nil', 'boolean',
+        'number', 'string', 'table', 'function', 'userdata'..."""
         ...
 
     def is_null(self, value: Any) -> bool: ...
@@ -83,11 +84,13 @@ class Config:
 INVALID_NUMBER_OPTIONS: Final = ("off", "on", "null")
 
 
-def set_integer(config: Config, name: str, args: tuple[Any, ...], low: int, high: int) -> int:
+def set_integer(
+    config: Config, ops: LuaOps, name: str, args: tuple[Any, ...], low: int, high: int
+) -> int:
     """`cjson.encode_max_depth([n])` and its kind: set when given, answer the setting."""
     _check_arg_count(name, args, 1)
     if args and args[0] is not None:
-        value = _check_integer(name, 1, args[0])
+        value = _check_integer(ops, name, 1, args[0])
         if not low <= value <= high:
             raise _arg_error(name, 1, f"expected integer between {low} and {high}")
         setattr(config, name, value)
@@ -95,7 +98,11 @@ def set_integer(config: Config, name: str, args: tuple[Any, ...], low: int, high
 
 
 def set_option(
-    config: Config, name: str, args: tuple[Any, ...], options: tuple[str, ...] = ("off", "on")
+    config: Config,
+    ops: LuaOps,
+    name: str,
+    args: tuple[Any, ...],
+    options: tuple[str, ...] = ("off", "on"),
 ) -> bool | bytes:
     """`json_enum_option`: a boolean or one of `options` by name; answers the setting."""
     _check_arg_count(name, args, 1)
@@ -104,14 +111,14 @@ def set_option(
         if isinstance(value, bool):
             setattr(config, name, int(value))
         else:
-            setattr(config, name, _check_option(name, 1, value, options))
+            setattr(config, name, _check_option(ops, name, 1, value, options))
     setting = int(getattr(config, name))
     if setting in (0, 1):
         return bool(setting)
     return options[setting].encode()
 
 
-def set_sparse_array(config: Config, args: tuple[Any, ...]) -> tuple[bool, int, int]:
+def set_sparse_array(config: Config, ops: LuaOps, args: tuple[Any, ...]) -> tuple[bool, int, int]:
     """`cjson.encode_sparse_array([convert[, ratio[, safe]]])`."""
     name = "encode_sparse_array"
     _check_arg_count(name, args, 3)
@@ -121,12 +128,12 @@ def set_sparse_array(config: Config, args: tuple[Any, ...]) -> tuple[bool, int, 
         config.encode_sparse_convert = (
             convert
             if isinstance(convert, bool)
-            else bool(_check_option(name, 1, convert, ("off", "on")))
+            else bool(_check_option(ops, name, 1, convert, ("off", "on")))
         )
     for index, field in ((2, "encode_sparse_ratio"), (3, "encode_sparse_safe")):
         raw = padded[index - 1]
         if raw is not None:
-            value = _check_integer(name, index, raw)
+            value = _check_integer(ops, name, index, raw)
             if not 0 <= value <= INT_MAX:
                 raise _arg_error(name, 1, f"expected integer between 0 and {INT_MAX}")
             setattr(config, field, value)
@@ -138,17 +145,17 @@ def _check_arg_count(name: str, args: tuple[Any, ...], most: int) -> None:
         raise _arg_error(name, most + 1, "found too many arguments")
 
 
-def _check_integer(name: str, index: int, value: Any) -> int:
+def _check_integer(ops: LuaOps, name: str, index: int, value: Any) -> int:
     """`luaL_checkinteger`: a number (or a numeric string), truncated."""
     number = _to_number(value)
     if number is None:
-        raise _arg_error(name, index, f"number expected, got {_typename(value)}")
+        raise _arg_error(name, index, f"number expected, got {ops.kind(value)}")
     return int(number) if math.isfinite(number) else 0
 
 
-def _check_option(name: str, index: int, value: Any, options: tuple[str, ...]) -> int:
+def _check_option(ops: LuaOps, name: str, index: int, value: Any, options: tuple[str, ...]) -> int:
     if not isinstance(value, bytes | int | float) or isinstance(value, bool):
-        raise _arg_error(name, index, f"string expected, got {_typename(value)}")
+        raise _arg_error(name, index, f"string expected, got {ops.kind(value)}")
     text = value.decode("latin-1") if isinstance(value, bytes) else _lua_number_text(value)
     if text not in options:
         raise _arg_error(name, index, f"invalid option '{text}'")
@@ -164,18 +171,6 @@ def _to_number(value: Any) -> float | None:
         match = _STRTOD.fullmatch(value.strip())
         return None if match is None else _strtod_value(value.strip())
     return None
-
-
-def _typename(value: Any) -> str:
-    if value is None:
-        return "nil"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, bytes):
-        return "string"
-    return "table"
 
 
 def _lua_number_text(number: float) -> str:
@@ -237,7 +232,7 @@ def _key(config: Config, ops: LuaOps, key: Any) -> bytes:
         return _string(key) + b":"
     if isinstance(key, int | float) and not isinstance(key, bool):
         return b'"' + _number(config, key) + b'":'
-    raise CjsonError(f"Cannot serialise {_kind(ops, key)}: table key must be a number or string")
+    raise CjsonError(f"Cannot serialise {ops.kind(key)}: table key must be a number or string")
 
 
 def _emit(
@@ -270,7 +265,7 @@ def _emit(
             out.append(b"{")
             stack.append((False, iter(ops.pairs(value)), depth))
     else:
-        raise CjsonError(f"Cannot serialise {_kind(ops, value)}: type not supported")
+        raise CjsonError(f"Cannot serialise {ops.kind(value)}: type not supported")
 
 
 def _array_length(config: Config, ops: LuaOps, table: Any) -> int:
@@ -293,12 +288,6 @@ def _array_length(config: Config, ops: LuaOps, table: Any) -> int:
             raise CjsonError("Cannot serialise table: excessively sparse array")
         return -1
     return largest
-
-
-def _kind(ops: LuaOps, value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    return ops.kind(value)
 
 
 # -- decode ---------------------------------------------------------------------------------
@@ -468,7 +457,7 @@ def decode(config: Config, ops: LuaOps, null: Any, args: tuple[Any, ...]) -> Any
     if isinstance(data, int | float) and not isinstance(data, bool):
         data = _lua_number_text(data).encode()
     if not isinstance(data, bytes):
-        raise _arg_error("decode", 1, f"string expected, got {_kind(ops, data)}")
+        raise _arg_error("decode", 1, f"string expected, got {ops.kind(data)}")
     if len(data) >= 2 and (data[0] == 0 or data[1] == 0):
         raise CjsonError("JSON parser does not support UTF-16 or UTF-32")
     nul = data.find(b"\0")

@@ -885,15 +885,17 @@ class Run:
             return call
 
         def option(name: str, options: tuple[str, ...] = ("off", "on")) -> Callable[..., Any]:
-            return guarded(lambda *args: lua_cjson.set_option(config, name, args, options))
+            return guarded(lambda *args: lua_cjson.set_option(config, ops, name, args, options))
 
         def integer(name: str, high: int) -> Callable[..., Any]:
-            return guarded(lambda *args: lua_cjson.set_integer(config, name, args, 1, high))
+            return guarded(lambda *args: lua_cjson.set_integer(config, ops, name, args, 1, high))
 
         functions = {
             b"encode": guarded(lambda *args: lua_cjson.encode(config, ops, args)),
             b"decode": guarded(lambda *args: lua_cjson.decode(config, ops, null, args)),
-            b"encode_sparse_array": guarded(lambda *args: lua_cjson.set_sparse_array(config, args)),
+            b"encode_sparse_array": guarded(
+                lambda *args: lua_cjson.set_sparse_array(config, ops, args)
+            ),
             b"encode_max_depth": integer("encode_max_depth", lua_cjson.INT_MAX),
             b"decode_max_depth": integer("decode_max_depth", lua_cjson.INT_MAX),
             b"encode_number_precision": integer("encode_number_precision", 14),
@@ -1144,6 +1146,8 @@ class _CjsonOps:
     def kind(self, value: Any) -> str:
         if value is None:
             return "nil"
+        if isinstance(value, bool):
+            return "boolean"
         if isinstance(value, bytes):
             return "string"
         if isinstance(value, int | float):
