@@ -245,9 +245,9 @@ class Tracking:
                         and conn.tracking is not None
                         and conn.tracking.noloop
                     ):
-                        mine = [key for key in matching if by.get(key) != cid]
-                        if mine:
-                            self._send(cid, mine)
+                        by_others = [key for key in matching if by.get(key) != cid]
+                        if by_others:
+                            self._send(cid, by_others)
                     else:
                         self._send(cid, matching)
 
@@ -301,6 +301,8 @@ class Tracking:
             return
         self.clients -= 1
         conn.tracking = None
+        if not self.clients:
+            self.origins.clear()  # nobody left to invalidate: nothing to keep for NOLOOP
         for prefix in mode.prefixes or ([b""] if mode.bcast else []):
             ids = self.prefixes.get(prefix)
             if ids is not None:
