@@ -1080,7 +1080,9 @@ class Run:
         verbatim = raw(value, b"verbatim_string")
         if lua.lua_type(verbatim) == "table":
             text, form = raw(verbatim, b"string"), raw(verbatim, b"format")
-            return Verbatim(bytes(text or b""), bytes(form or b"txt"))
+            if isinstance(text, bytes) and isinstance(form, bytes):  # else: an array, as Redis
+                # addReplyVerbatim: three bytes of the C string, spaces past its end
+                return Verbatim(text, form.split(b"\0", 1)[0][:3].ljust(3, b" "))
         out: list[Reply] = []
         i = 1
         while (item := raw(value, i)) is not None:

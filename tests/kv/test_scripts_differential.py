@@ -251,6 +251,10 @@ SEQUENCES: dict[str, list[list[bytes]]] = {
         eval "setmetatable(string, nil) return 1" 0
         eval "local ok, e = pcall(setmetatable, redis, {}) return e" 0
         eval "return _G" 0
+        eval "redis.setresp(3) return {verbatim_string={format='a',string='x'}}" 0
+        eval "redis.setresp(3) return {verbatim_string={format='abcd',string='x'}}" 0
+        eval "redis.setresp(3) return {verbatim_string={format=1,string='x'}}" 0
+        eval "redis.setresp(3) return {verbatim_string={format='txt',string=_G}}" 0
         eval "return {type(redis.call), type(redis.pcall), type(cjson.encode), type(struct.pack), type(1), type(nil), type({}), type(cjson.null), type(type)}" 0
         eval "local t = type() return t" 0
         eval "return type(redis.call, 1)" 0
