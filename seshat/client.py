@@ -93,6 +93,11 @@ pub/sub clients): a reader that stopped reading must not grow the node's memory 
 PlanItem = tuple[int, list[bytes]] | Reply
 
 
+REPLY_ENCODING_FAILED: Final = ErrorReply(
+    "ERR internal error: the reply could not be encoded; please report it with the server's log"
+)
+
+
 class _Slot:
     """A reply not yet known: a write's apply result, or a read waiting for its read point."""
 
@@ -926,7 +931,13 @@ class ClientConnection(asyncio.Protocol):
                 reply = _pushes_of(reply)  # Redis writes pushes whatever CLIENT REPLY says
                 if reply is None:
                     continue
-            encode_into(out, reply, protocol)
+            mark = len(out)
+            try:
+                encode_into(out, reply, protocol)
+            except Exception:  # a bug: the client gets an error, not a reply that never comes
+                del out[mark:]
+                self.server.log.exception("reply_encoding_failed", client=self.addr)
+                encode_into(out, REPLY_ENCODING_FAILED, protocol)
         self._flushed += queued - len(slots)
         if silencing:
             self._silenced = [r for r in self._silenced if r[1] > self._flushed]
