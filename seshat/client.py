@@ -62,7 +62,7 @@ from seshat.latency import FAILED, REJECTED
 from seshat.protocol.encoder import encode, encode_into
 from seshat.protocol.errors import ProtocolError
 from seshat.protocol.parser import Parser
-from seshat.protocol.replies import OK, QUEUED, ErrorReply, Push, Raw, Replies, Reply
+from seshat.protocol.replies import OK, QUEUED, ErrorReply, NullArray, Push, Raw, Replies, Reply
 from seshat.pubsub import ALLOWED_IN_RESP2_MODE, Subscriptions
 from seshat.raft.core import ProposalDropped
 from seshat.raft.node import Completion, NodeFailed, OutcomeUnknown, ProposalLost, ReadDropped
@@ -703,8 +703,21 @@ class ClientConnection(asyncio.Protocol):
                 self._waiting = slot.completion
             return
         completion = server.blocking.start(argv, self.session.db, self, data)
-        self._add_slot(_Slot(completion, False, argv, 0))
+        counted = functools.partial(self._count_unblocked, argv)
+        self._add_slot(_Slot(completion, False, argv, 0, counted))
         self._waiting = completion
+
+    def _count_unblocked(self, argv: list[bytes], result: Reply) -> Reply:
+        """A blocking command has its answer (served or timed out): counted then, as Redis's
+        `updateStatsOnUnblock` does, in commandstats, latency and SLOWLOG, with no time of
+        its own (its time was spent waiting). One that timed out is counted, not logged."""
+        timing = self.server.timing
+        if result.__class__ is NullArray:
+            if timing.latency.tracking:
+                timing.latency.count(argv, 0)
+        else:
+            timing.observe(self, argv, 0)
+        return result
 
     def _not_leader(self, argv: list[bytes], batched: bool = False) -> None:
         """A data command on a follower: relay it to the leader, or redirect the client there.

@@ -414,3 +414,37 @@ def test_error_codes_as_redis_takes_them() -> None:
         stats.count_error(f"CODE{i} x")
     assert len(stats.errors) == ERROR_CODES_MAX
     assert stats.error_replies == 4 + ERROR_CODES_MAX + 10
+
+
+def test_blocking_commands_are_counted_when_unblocked_as_in_redis(
+    redis_port: int,  # noqa: F811
+    seshat_port: int,  # noqa: F811
+) -> None:
+    """Redis counts a blocked command once it is served or times out (`updateStatsOnUnblock`),
+    in INFO commandstats and, served, with slowlog-log-slower-than 0, in SLOWLOG; Seshat counted a
+    blocking command nowhere (introspection-2.tcl, slowlog.tcl)."""
+    seen = []
+    for port in (redis_port, seshat_port):
+        r = redis.Redis(port=port)
+        r.delete("bl")
+        r.config_set("slowlog-log-slower-than", 0)
+        try:
+            r.config_resetstat()
+            r.slowlog_reset()
+            waiter = WireClient(port)
+            waiter.send(b"*3\r\n$5\r\nBRPOP\r\n$2\r\nbl\r\n$1\r\n5\r\n")
+            assert poll_until(lambda r=r: int(r.info("clients")["blocked_clients"]) == 1, 5)
+            r.lpush("bl", "a")
+            assert waiter.reply() == b"*2\r\n$2\r\nbl\r\n$1\r\na\r\n"
+            waiter.call([b"BLPOP", b"bl", b"0.05"])  # times out: counted too
+            waiter.close()
+            stats = r.info("commandstats")
+            logged = [entry["command"] for entry in r.slowlog_get(10)]
+            seen.append(
+                (stats["cmdstat_brpop"]["calls"], stats["cmdstat_blpop"]["calls"],
+                 b"BRPOP bl 5" in logged, b"BLPOP bl 0.05" in logged)
+            )  # fmt: skip
+        finally:
+            r.config_set("slowlog-log-slower-than", 10000)
+            r.close()
+    assert seen[1] == seen[0] == (1, 1, True, False)  # a timeout is counted, not logged
