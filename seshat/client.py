@@ -453,7 +453,7 @@ class ClientConnection(asyncio.Protocol):
             if slot.read_keys is None and slot.script_keys is None:
                 completion.add_callback(self._on_slot_done)
             else:
-                completion.add_callback(functools.partial(self._on_transaction_done, slot))
+                completion.add_callback(functools.partial(self._on_tracked_write_done, slot))
 
     # ------------------------------------------------------------------ transactions
 
@@ -711,12 +711,7 @@ class ClientConnection(asyncio.Protocol):
         """A blocking command has its answer (served or timed out): counted then, as Redis's
         `updateStatsOnUnblock` does, in commandstats, latency and SLOWLOG, with no time of
         its own (its time was spent waiting). One that timed out is counted, not logged."""
-        timing = self.server.timing
-        if result.__class__ is NullArray:
-            if timing.latency.tracking:
-                timing.latency.count(argv, 0)
-        else:
-            timing.observe(self, argv, 0)
+        self.server.timing.observe(self, argv, 0, logged=result.__class__ is not NullArray)
         return result
 
     def _not_leader(self, argv: list[bytes], batched: bool = False) -> None:
@@ -872,27 +867,22 @@ class ClientConnection(asyncio.Protocol):
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._after_completions)
 
-    def _on_transaction_done(self, slot: _Slot, completion: Completion) -> None:
-        """A tracked EXEC applied on this node: settle its reads with CLIENT TRACKING now,
-        while the state machine's last batch is the one that held it. A script: its declared
-        keys, if it called a read-only command."""
+    def _on_tracked_write_done(self, slot: _Slot, completion: Completion) -> None:
+        """A tracked EXEC or script applied on this node: settle what it read with CLIENT
+        TRACKING now, while the state machine's last batch is the one that held it (an EXEC
+        that ran: its reads; a script: its declared keys, if it called a read-only command)."""
         state_machine = self.server.state_machine
+        keys: list[bytes] | None
         if slot.script_keys is not None:
-            if completion.error is None and completion.index in state_machine.last_script_reads:
-                pushes = self.server.tracking.after_transaction(
-                    self, slot.script_keys, state_machine, completion.index
-                )
-                if pushes:
-                    slot.then = _followed_by(slot.then or _as_is, pushes)
-            self._on_slot_done(completion)
-            return
-        if completion.error is None and isinstance(completion.result, list):
-            assert slot.read_keys is not None and slot.then is not None
+            keys, ran = slot.script_keys, completion.index in state_machine.last_script_reads
+        else:
+            keys, ran = slot.read_keys, isinstance(completion.result, list)
+        if completion.error is None and ran and keys:
             pushes = self.server.tracking.after_transaction(
-                self, slot.read_keys, self.server.state_machine, completion.index
+                self, keys, state_machine, completion.index
             )
             if pushes:
-                slot.then = _followed_by(slot.then, pushes)
+                slot.then = _followed_by(slot.then or _as_is, pushes)
         self._on_slot_done(completion)
 
     def _on_forwarded_done(self, completion: Completion) -> None:

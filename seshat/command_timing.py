@@ -69,12 +69,15 @@ class CommandTiming:
         if elapsed > self.floor_ns:
             self.observe(conn, argv, elapsed)
 
-    def observe(self, conn: ClientConnection, argv: list[bytes], duration_ns: int) -> None:
-        """One command of `conn` took `duration_ns` from start to reply."""
+    def observe(
+        self, conn: ClientConnection, argv: list[bytes], duration_ns: int, logged: bool = True
+    ) -> None:
+        """One command of `conn` took `duration_ns` from start to reply; `logged`: it may
+        reach SLOWLOG and LATENCY (a blocking command that timed out does not, as in Redis)."""
         latency = self.latency
         if latency.tracking:  # the client counts the common case itself (seshat/client.py)
             latency.count(argv, duration_ns)
-        if duration_ns < self.notify_ns:
+        if not logged or duration_ns < self.notify_ns:
             return
         duration_us = duration_ns // 1000
         slower_than_us = self.slowlog.log_slower_than_us

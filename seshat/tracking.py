@@ -45,12 +45,6 @@ _SCRIPT_READS: Final = frozenset({b"eval_ro", b"evalsha_ro", b"fcall_ro"})
 _SCRIPT_WRITES: Final = frozenset({b"eval", b"evalsha", b"fcall"})
 
 
-def _declared_keys(argv: list[bytes]) -> list[bytes]:
-    """A script's KEYS: `EVAL body|sha|function numkeys key...` (prepare checked numkeys)."""
-    numkeys = parse_int(argv[2]) or 0
-    return argv[3 : 3 + numkeys]
-
-
 if TYPE_CHECKING:
     from seshat.admin import Admin
     from seshat.client import ClientConnection
@@ -132,7 +126,7 @@ class Tracking:
         if spec is None or not spec.flags & F_READONLY:
             return
         if spec.name in _SCRIPT_READS:
-            keys = _declared_keys(argv) if scripts.read_called else []
+            keys = scripts.keys_and_args(argv)[0] if scripts.take_read_called() else []
         else:
             keys = get_keys(spec, argv)
         for key in keys:
@@ -143,7 +137,7 @@ class Tracking:
         a read-only command (`KeyspaceWriter.script_reads`); None for any other write."""
         if argv[0].lower() not in _SCRIPT_WRITES:
             return None
-        return _declared_keys(argv) or None
+        return scripts.keys_and_args(argv)[0] or None
 
     def keys_read(self, commands: list[list[bytes]]) -> list[bytes]:
         """The keys the read-only commands among `commands` (a transaction's) read."""

@@ -260,17 +260,30 @@ def _run(host: Host, body: bytes, argv: list[bytes], seed: int, sha: bytes | Non
         return flags
     if b"no-writes" in flags:
         host.writer = None
-    numkeys = int(argv[2])
-    keys, args = argv[3 : 3 + numkeys], argv[3 + numkeys :]
+    keys, args = keys_and_args(argv)
     global read_called
     read_called = False
     with chance.seeded(seed) as rng:
         return Run(host.call, rng).execute(body, (sha or sha1hex(body)).decode(), keys, args)
 
 
+def keys_and_args(argv: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+    """`EVAL body|sha|function numkeys key... arg...`: (KEYS, ARGV); numkeys as checked by
+    `check_keys` (anything else declares no key)."""
+    numkeys = max(parse_int(argv[2]) or 0, 0) if len(argv) > 2 else 0
+    return argv[3 : 3 + numkeys], argv[3 + numkeys :]
+
+
+def take_read_called() -> bool:
+    """Whether the last script run called a read-only command; the answer is given once."""
+    global read_called
+    called, read_called = read_called, False
+    return called
+
+
 def note_reads(w: KeyspaceWriter) -> None:
     """After a script ran in apply: if it called a read-only command, say so for its entry."""
-    if read_called:
+    if take_read_called():
         w.script_reads.append(w.entry_index)
 
 
@@ -361,8 +374,7 @@ def entry_seed(w: KeyspaceWriter, tag: bytes) -> int:
 def run_function(h: Host, code: bytes, name: bytes, argv: list[bytes], seed: int) -> Reply:
     """FCALL's run: the library `code` in a fresh sandbox, its function `name` called with the
     keys and arguments of `argv` (FCALL name numkeys key... arg...), randomness as in EVAL."""
-    numkeys = int(argv[2])
-    keys, args = argv[3 : 3 + numkeys], argv[3 + numkeys :]
+    keys, args = keys_and_args(argv)
     global read_called
     read_called = False
     with chance.seeded(seed) as rng:
