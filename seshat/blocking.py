@@ -22,9 +22,10 @@ A key that changes type under a waiter (`MULTI; LPUSH k a; DEL k; SET k foo; EXE
 and its retry answers WRONGTYPE. Redis 7.0 serves a woken client only from a key of the type it
 waits for, so that is not a reply: the waiter stays parked, as in Redis. Only a BLMOVE or
 BRPOPLPUSH whose destination has the wrong type answers it, as Redis does (its apply returns
-`lists.DESTINATION_WRONGTYPE`, an object of its own, so the two are told apart). An XREADGROUP whose stream was deleted, replaced or flushed is unblocked
-with Redis's `UNBLOCKED the stream key no longer exists`, and one whose group went away with
-`NOGROUP the consumer group this client was blocked on no longer exists`.
+`lists.DESTINATION_WRONGTYPE`, an object of its own, so the two are told apart). An XREADGROUP
+whose stream was deleted, replaced or flushed is unblocked with Redis's `UNBLOCKED the stream
+key no longer exists`, and one whose group went away with `NOGROUP the consumer group this
+client was blocked on no longer exists`.
 
 What stays unlike Redis: a waiter on several keys of which one changed type is retried with
 all of them and answered nothing until that key changes again (Redis would serve it from the

@@ -76,7 +76,7 @@ class Config:
     encode_max_depth: int = 1000
     decode_max_depth: int = 1000
     encode_number_precision: int = 14
-    encode_keep_buffer: bool = True
+    encode_keep_buffer: int = 1  # an option: 0 off, 1 on (no effect here: no buffer kept)
     encode_invalid_numbers: int = 0  # 0 off, 1 on, 2 "null"
     decode_invalid_numbers: int = 1
 
@@ -168,8 +168,8 @@ def _to_number(value: Any) -> float | None:
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, bytes):
-        match = _STRTOD.fullmatch(value.strip())
-        return None if match is None else _strtod_value(value.strip())
+        text = value.strip()
+        return _strtod_value(text) if _STRTOD.fullmatch(text) else None
     return None
 
 

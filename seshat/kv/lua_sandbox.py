@@ -866,11 +866,12 @@ class Run:
         """A `cjson` table with lua-cjson's default settings (`cjson.new` makes another; all
         share one `cjson.null`)."""
         runtime = self._runtime
+        libraries = _load_chunk(runtime, "libraries")
         if self._cjson_null is None:
-            self._cjson_null = _load_chunk(runtime, "libraries")(b"null")
+            self._cjson_null = libraries(b"null")
         null = self._cjson_null
         config = lua_cjson.Config()
-        ops = _CjsonOps(runtime, null, self._raw)
+        ops = _CjsonOps(runtime, null, self._raw, libraries(b"rawequal"))
 
         def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             def call(*args: Any) -> Any:
@@ -908,7 +909,7 @@ class Run:
             ),
             b"new": lambda *args: self._cjson(),
         }
-        return _load_chunk(runtime, "libraries")(b"cjson", runtime.table_from(functions), null)
+        return libraries(b"cjson", runtime.table_from(functions), null)
 
     def _library(self, name: bytes) -> Any:
         """The real table of `bit`, `cjson`, `cmsgpack` or `struct`, or the `_EXTRAS` chunk, the
@@ -1138,12 +1139,12 @@ class _CjsonOps:
 
     __slots__ = ("_null", "_raw", "_rawequal", "_runtime")
 
-    def __init__(self, runtime: Any, null: Any, raw: Any) -> None:
+    def __init__(self, runtime: Any, null: Any, raw: Any, rawequal: Any) -> None:
         self._runtime = runtime
         self._null = null
         self._raw = raw
         # lupa wraps each userdata it hands over anew: only Lua can tell it is cjson.null.
-        self._rawequal = _load_chunk(runtime, "libraries")(b"rawequal")
+        self._rawequal = rawequal
 
     def kind(self, value: Any) -> str:
         if value is None:
