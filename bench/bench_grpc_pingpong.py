@@ -21,6 +21,7 @@ once per process, so each measurement is a fresh pair of processes. Not a test: 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import socket
 import subprocess
@@ -34,8 +35,10 @@ from grpc import aio
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from seshat.transport.grpc_engine import EXPERIMENTS
 
-ENGINES = {"iomgr": EXPERIMENTS, "event-engine": ""}
-"""`GRPC_EXPERIMENTS` for each engine: empty means gRPC's own defaults."""
+ENGINES = {"iomgr": EXPERIMENTS, "event-engine": "", "tcp": EXPERIMENTS}
+"""`GRPC_EXPERIMENTS` for each engine: empty means gRPC's own defaults. `tcp` is no gRPC at
+all: the same echo over a plain asyncio connection with a 4-byte length before each frame,
+the floor any stream over TCP in Python shares."""
 SERVICE, METHOD = "bench.Echo", "Stream"
 PAYLOAD = b"x" * 100
 
@@ -58,6 +61,57 @@ async def _serve(port: int) -> None:
     await server.start()
     print("ready", flush=True)
     await server.wait_for_termination()
+
+
+class _Framed(asyncio.Protocol):
+    """Length-prefixed frames over a plain connection; `echo` answers each frame with itself."""
+
+    def __init__(self, echo: bool) -> None:
+        self.echo = echo
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+        self.frames: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        while len(buffer) >= 4:
+            size = int.from_bytes(buffer[:4], "big")
+            if len(buffer) < 4 + size:
+                return
+            frame = bytes(buffer[4 : 4 + size])
+            del buffer[: 4 + size]
+            if self.echo:
+                assert self.transport is not None
+                self.transport.write(len(frame).to_bytes(4, "big") + frame)
+            else:
+                self.frames.put_nowait(frame)
+
+
+async def _serve_tcp(port: int) -> None:
+    server = await asyncio.get_running_loop().create_server(
+        lambda: _Framed(echo=True), "127.0.0.1", port
+    )
+    print("ready", flush=True)
+    await server.serve_forever()
+
+
+async def _ping_tcp(port: int, rounds: int, warmup: int) -> list[float]:
+    _, protocol = await asyncio.get_running_loop().create_connection(
+        lambda: _Framed(echo=False), "127.0.0.1", port
+    )
+    assert protocol.transport is not None
+    times = []
+    for _ in range(warmup + rounds):
+        start = time.perf_counter()
+        protocol.transport.write(len(PAYLOAD).to_bytes(4, "big") + PAYLOAD)
+        await protocol.frames.get()
+        times.append(time.perf_counter() - start)
+    protocol.transport.close()
+    return times[warmup:]
 
 
 async def _ping(port: int, rounds: int, warmup: int) -> list[float]:
@@ -89,7 +143,7 @@ def main() -> int:
     p.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # the child's role
     args = p.parse_args()
     if args.serve:
-        uvloop.run(_serve(args.serve))
+        uvloop.run(_serve_tcp(args.serve) if args.engine == "tcp" else _serve(args.serve))
         return 0
     if args.engine == "both":
         for _ in range(args.repeat):
@@ -103,12 +157,15 @@ def main() -> int:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     child = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(port)], stdout=subprocess.PIPE, text=True
+        [sys.executable, __file__, "--serve", str(port), "--engine", args.engine],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
         server_before, client_before = _cpu_s(child.pid), time.process_time()
-        times = uvloop.run(_ping(port, args.rounds, warmup=300))
+        ping = _ping_tcp if args.engine == "tcp" else _ping
+        times = uvloop.run(ping(port, args.rounds, warmup=300))
         client_cpu = time.process_time() - client_before
         server_cpu = _cpu_s(child.pid) - server_before
     finally:
