@@ -142,6 +142,7 @@ class Cluster:
             peers={n: a for n, a in self.raft_addresses.items() if n != config.node_id},
             bind=config.bind,
             port=config.raft_port,
+            stream_port=None if config.raft_stream_port < 0 else config.raft_stream_port,
             on_message=self._on_message,
             on_unreachable=lambda peer: server.node.report_unreachable(peer),
             on_snapshot_status=lambda peer, failed: server.node.report_snapshot(peer, failed),

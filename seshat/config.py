@@ -19,6 +19,7 @@ class NodeConfig:
     bind: str = "127.0.0.1"
     port: int = 6379
     raft_port: int = 7379
+    raft_stream_port: int = 0  # plain TCP for peers' Raft streams: 0 any free port, -1 none
     data_dir: str = "./seshat-data"
     node_id: int = 1
     requirepass: str = ""
@@ -41,6 +42,15 @@ _FLAGS: list[tuple[str, str, type, str]] = [
     ("bind", "SESHAT_BIND", str, "address to listen on for Redis clients"),
     ("port", "SESHAT_PORT", int, "RESP port for Redis clients"),
     ("raft_port", "SESHAT_RAFT_PORT", int, "gRPC port for the other nodes"),
+    (
+        "raft_stream_port",
+        "SESHAT_RAFT_STREAM_PORT",
+        int,
+        (
+            "plain TCP port where the other nodes' Raft streams arrive, found through the gRPC "
+            "port (0: any free port; -1: none, they use the gRPC stream)"
+        ),
+    ),
     ("data_dir", "SESHAT_DATA_DIR", str, "directory of this node's RocksDB"),
     ("node_id", "SESHAT_NODE_ID", int, "this node's id (a positive integer, fixed for life)"),
     ("requirepass", "SESHAT_REQUIREPASS", str, "password clients must AUTH with (empty: none)"),
@@ -148,7 +158,9 @@ def validate(config: NodeConfig) -> None:
     if config.log_format not in ("console", "json"):
         raise ValueError(f"--log-format must be console or json, not {config.log_format!r}")
     if config.log_level not in ("debug", "info", "warning", "error"):
-        raise ValueError(f"--log-level must be debug, info, warning or error, not {config.log_level!r}")
+        raise ValueError(
+            f"--log-level must be debug, info, warning or error, not {config.log_level!r}"
+        )
     if not 1 <= config.maxclients <= MAXCLIENTS_MAX:
         raise ValueError(
             f"--maxclients must be between 1 and {MAXCLIENTS_MAX}, not {config.maxclients}"
@@ -159,5 +171,7 @@ def validate(config: NodeConfig) -> None:
         port = getattr(config, port_name)
         if not 0 <= port <= 65535:
             raise ValueError(f"--{port_name.replace('_', '-')} out of range: {port}")
+    if not -1 <= config.raft_stream_port <= 65535:
+        raise ValueError(f"--raft-stream-port out of range: {config.raft_stream_port}")
     if config.peers and config.node_id not in config.peers:
         raise ValueError(f"--node-id {config.node_id} is not among --peers {sorted(config.peers)}")

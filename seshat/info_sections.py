@@ -642,7 +642,8 @@ class InfoSections:
         )
 
     def _transport_rows(self) -> Rows:
-        """Messages and gRPC frames each way: a frame costs far more than a message."""
+        """Messages and frames each way (a frame costs far more than a message), and whether
+        the Raft streams travel on plain TCP or on gRPC's Stream RPC."""
         cluster = self.server.cluster
         transport = cluster.transport if cluster is not None else None
         if cluster is None or transport is None:
@@ -650,7 +651,8 @@ class InfoSections:
         forwarder = cluster.forwarder
         rows: Rows = [
             ("transport_received", f"msgs={transport.stats.received_msgs},"
-             f"frames={transport.stats.received_batches}"),
+             f"frames={transport.stats.received_batches},"
+             f"tcp_streams={transport.stats.tcp_streams}"),
             # Writes this node relayed to a leader, in how many batches; of those, how many went
             # as unary ForwardBatch calls (a leader without ForwardStream) and how many as
             # single Forwards (a leader without ForwardBatch).
@@ -666,7 +668,7 @@ class InfoSections:
                 rows.append((
                     f"transport_peer{n}",
                     f"sent_msgs={stats.sent_msgs},sent_frames={stats.sent_batches},"
-                    f"dropped={stats.dropped_msgs}",
+                    f"dropped={stats.dropped_msgs},stream={stats.stream or 'down'}",
                 ))  # fmt: skip
         return rows
 

@@ -495,10 +495,19 @@ class Server:
             "client-query-buffer-limit": lambda: "1073741824",
             "dir": lambda: os.path.abspath(c.data_dir),
             "raft-port": lambda: str(c.raft_port),
+            "raft-stream-port": lambda: str(self._raft_stream_port()),
             "raft-tick-interval-ms": lambda: str(c.tick_interval_ms),
             "raft-log-compact-entries-max": lambda: str(c.log_compact_entries_max),
             **timing_config_params(self.timing),
         }
+
+    def _raft_stream_port(self) -> int:
+        """Where peers' Raft streams arrive: the port listened on, else as configured (-1)."""
+        cluster = self.cluster
+        transport = cluster.transport if cluster is not None else None
+        if transport is not None and transport.stream_port:
+            return transport.stream_port
+        return self.config.raft_stream_port
 
     def settable_params(self) -> dict[str, Callable[[bytes], ErrorReply | None]]:
         """What CONFIG SET may change: Seshat's own setters; Redis's parameters that Seshat

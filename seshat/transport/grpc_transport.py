@@ -51,12 +51,13 @@ from typing import Any, NoReturn
 
 import grpc  # type: ignore[import-untyped]
 import structlog
+from google.protobuf.message import DecodeError
 from grpc import aio
 
 from seshat.proto import raft_pb2 as pb
 from seshat.proto import raft_pb2_grpc
 from seshat.raft.types import Message, MessageType
-from seshat.transport import api, codec
+from seshat.transport import api, codec, frames
 from seshat.transport.client import (
     KEEPALIVE_TIME_MS,
     KEEPALIVE_TIMEOUT_MS,
@@ -134,6 +135,8 @@ class PeerStats:
     failures: int = 0
     snapshots_sent: int = 0
     snapshots_failed: int = 0
+    stream: str = ""
+    """How our Raft stream to the peer travels: "tcp", "grpc", or "" while not connected."""
 
 
 @dataclass(slots=True)
@@ -143,10 +146,16 @@ class TransportStats:
     unknown_peer_drops: int = 0
     snapshots_received: int = 0
     refused: int = 0
+    tcp_streams: int = 0
+    """Peers' Raft streams reaching us over plain TCP right now (the rest use the Stream RPC)."""
 
 
 class _StreamBroken(Exception):
     """The peer's stream ended or failed; the sender backs off and reconnects."""
+
+
+class _StreamUnreachable(_StreamBroken):
+    """The peer's stream listener could not be reached or did not acknowledge our hello."""
 
 
 @dataclass(eq=False)
@@ -165,6 +174,7 @@ class _Peer:
     unreachable_reported: bool = False
     refused_logged: bool = False
     down_logged: bool = False
+    fallback_logged: bool = False
     stats: PeerStats = field(default_factory=PeerStats)
 
 
@@ -190,10 +200,13 @@ class GrpcTransport:
         snapshot_reader: SnapshotReader = memory_snapshot_reader,
         limits: TransportLimits | None = None,
         rng: random.Random | None = None,
+        stream_port: int | None = 0,
     ) -> None:
         """`peers` maps node id to "host:port" of its Raft listener (our own id is ignored).
 
         `bind`/`port` is where we listen (port 0: any free port, see `.port` after start).
+        `stream_port` is where peers' Raft streams reach us over plain TCP (0: any free port,
+        see `.stream_port`; None: no listener, peers send on the Stream RPC).
         """
         assert node_id > 0, node_id
         self.node_id = node_id
@@ -209,6 +222,10 @@ class GrpcTransport:
         self.stats = TransportStats()
         self._requested_port = port
         self._port = port
+        self._requested_stream_port = stream_port
+        self._stream_port = 0
+        self._frame_server: asyncio.AbstractServer | None = None
+        self._incoming: set[frames.FrameConnection] = set()
         self._initial_peers = {i: a for i, a in peers.items() if i != node_id}
         self._peers: dict[int, _Peer] = {}
         self._server: aio.Server | None = None
@@ -224,16 +241,25 @@ class GrpcTransport:
         """The port we listen on (the real one once started with port 0)."""
         return self._port
 
+    @property
+    def stream_port(self) -> int:
+        """The port of our Raft stream listener (0: none, peers use the Stream RPC)."""
+        return self._stream_port
+
     async def start(self) -> None:
         assert not self._running, "started twice"
+        if self._requested_stream_port is not None:
+            await self._listen_for_frames(self._requested_stream_port)
         server = aio.server(options=self._server_options())
         raft_pb2_grpc.add_RaftServicer_to_server(_Servicer(self), server)
         address = f"{self.bind}:{self._requested_port}"
         try:
             port = server.add_insecure_port(address)
         except RuntimeError as error:
+            await self._stop_frame_listener()
             raise OSError(f"cannot listen for Raft on {address}: {error}") from error
         if port == 0:
+            await self._stop_frame_listener()
             raise OSError(f"cannot listen for Raft on {address}")
         self._port = port
         await server.start()
@@ -245,8 +271,33 @@ class GrpcTransport:
             "transport_started",
             node_id=self.node_id,
             address=f"{self.bind}:{port}",
+            stream_port=self._stream_port,
             peers={p.id: p.address for p in self._peers.values()},
         )
+
+    async def _listen_for_frames(self, port: int) -> None:
+        host = self.bind.strip("[]")
+        try:
+            server = await asyncio.get_running_loop().create_server(
+                self._accept_frames, host, port, reuse_address=True
+            )
+        except OSError as error:
+            raise OSError(f"cannot listen for Raft streams on {host}:{port}: {error}") from error
+        self._frame_server = server
+        self._stream_port = server.sockets[0].getsockname()[1]
+
+    def _accept_frames(self) -> frames.FrameConnection:
+        return _IncomingStream(self).connection
+
+    async def _stop_frame_listener(self) -> None:
+        server, self._frame_server = self._frame_server, None
+        if server is None:
+            return
+        server.close()
+        for connection in list(self._incoming):
+            connection.close()
+        await server.wait_closed()
+        self._stream_port = 0
 
     async def stop(self) -> None:
         """Stop listening, cancel every task we started, close every channel."""
@@ -257,6 +308,7 @@ class GrpcTransport:
         server, self._server = self._server, None
         if server is not None:
             await server.stop(self.limits.shutdown_grace_s)
+        await self._stop_frame_listener()
         for peer_id in list(self._peers):
             self._remove_running_peer(peer_id)
         while self._closing:
@@ -443,6 +495,7 @@ class GrpcTransport:
             if peer.state is PeerState.CONNECTED:  # this attempt got through: start over
                 backoff_s = self.limits.backoff_initial_s
             peer.state = PeerState.BACKOFF
+            peer.stats.stream = ""
             self._drop_queue(peer)
             peer.unreachable_reported = False
             self._report_unreachable(peer)
@@ -451,7 +504,107 @@ class GrpcTransport:
             await asyncio.sleep(delay_s)
 
     async def _stream(self, peer: _Peer, channel: aio.Channel) -> None:
-        """Connect, say hello, then write frames until the stream breaks (always raises)."""
+        """Find the peer's stream listener, then write frames until the stream breaks (raises).
+
+        A listener we cannot reach although its gRPC server answered is most likely behind a
+        firewall that lets only the gRPC port through: the stream goes on the Stream RPC, and
+        the next reconnect tries plain TCP again.
+        """
+        request = pb.StreamEndpointRequest(
+            cluster_id=self.cluster_id, node_id=self.node_id, target_id=peer.id
+        )
+        try:
+            endpoint = await raft_pb2_grpc.RaftStub(channel).StreamEndpoint(
+                request, timeout=self.limits.connect_timeout_s
+            )
+        except aio.AioRpcError as error:
+            if error.code() is not grpc.StatusCode.UNIMPLEMENTED:
+                raise
+            endpoint = pb.StreamEndpointReply(port=0)  # a node from before plain streams
+        if endpoint.port:
+            host = _host_of(peer.address)
+            try:
+                connection = await self._connect_frames(peer, host, endpoint.port)
+            except _StreamUnreachable as error:
+                if not peer.fallback_logged:
+                    peer.fallback_logged = True
+                    log.warning("peer_stream_port_unreachable", peer=peer.id, reason=str(error))
+            else:
+                peer.fallback_logged = False
+                await self._frame_stream(peer, connection)
+        await self._grpc_stream(peer, channel)
+
+    async def _connect_frames(self, peer: _Peer, host: str, port: int) -> frames.FrameConnection:
+        """A plain TCP connection to `peer`'s stream listener whose hello was acknowledged."""
+        loop = asyncio.get_running_loop()
+        acked: asyncio.Future[None] = loop.create_future()
+
+        def on_frame(payload: bytes) -> None:
+            if acked.done():
+                raise frames.FrameError("a second frame from the receiver")
+            pb.Ack.FromString(payload)
+            acked.set_result(None)
+
+        def on_closed() -> None:
+            if not acked.done():
+                acked.set_exception(_StreamUnreachable("closed before the hello was acknowledged"))
+            peer.wake.set()  # the writer may be idle: let it notice
+
+        connection: frames.FrameConnection | None = None
+        try:
+            async with asyncio.timeout(self.limits.connect_timeout_s):
+                _, connection = await loop.create_connection(
+                    lambda: frames.FrameConnection(on_frame, MESSAGE_BYTES_MAX, on_closed),
+                    host,
+                    port,
+                )
+                hello = pb.Batch(
+                    cluster_id=self.cluster_id, node_id=self.node_id, target_id=peer.id
+                )
+                connection.write(hello.SerializeToString())
+                await acked
+            return connection
+        except TimeoutError:
+            raise _StreamUnreachable(
+                f"no hello acknowledgement from {host}:{port} in time"
+            ) from None
+        except OSError as error:
+            raise _StreamUnreachable(f"cannot reach {host}:{port}: {error}") from None
+        finally:
+            # Leave nothing open but an acknowledged connection, and no failed future whose
+            # exception asyncio would report as never retrieved.
+            failed = acked.cancelled() or not acked.done() or acked.exception() is not None
+            acked.cancel()
+            if failed and connection is not None:
+                connection.close()
+
+    async def _frame_stream(self, peer: _Peer, connection: frames.FrameConnection) -> None:
+        """Our Raft stream to `peer` on a plain TCP connection (always raises)."""
+        self._on_connected(peer, "tcp")
+        closed = connection.closed
+        try:
+            while True:
+                if not peer.queue:
+                    peer.wake.clear()
+                    await peer.wake.wait()
+                if closed.is_set():
+                    why = f": {connection.error}" if connection.error is not None else ""
+                    raise _StreamBroken(f"peer closed the stream{why}")
+                batch = self._take_batch(peer)
+                if not batch:
+                    continue
+                frame = codec.encode_batch(self.cluster_id, self.node_id, peer.id, batch)
+                connection.write(frame.SerializeToString())
+                stats = peer.stats
+                stats.sent_msgs += len(batch)
+                stats.sent_batches += 1
+                peer.unreachable_reported = False
+                await connection.drain()
+        finally:
+            connection.close()
+
+    async def _grpc_stream(self, peer: _Peer, channel: aio.Channel) -> None:
+        """Our Raft stream to `peer` on the Stream RPC (always raises)."""
         stub = raft_pb2_grpc.RaftStub(channel)
         call = stub.Stream()
         reader: asyncio.Task[None] | None = None
@@ -462,7 +615,7 @@ class GrpcTransport:
                 ack = await call.read()
             if ack is aio.EOF:
                 raise _StreamBroken("stream closed before the hello was acknowledged")
-            self._on_connected(peer)
+            self._on_connected(peer, "grpc")
             reader = asyncio.get_running_loop().create_task(
                 self._read_acks(call, peer), name=f"raft-acks-{peer.id}"
             )
@@ -502,8 +655,9 @@ class GrpcTransport:
         finally:
             peer.wake.set()  # the writer may be idle: let it notice
 
-    def _on_connected(self, peer: _Peer) -> None:
+    def _on_connected(self, peer: _Peer, stream: str) -> None:
         peer.state = PeerState.CONNECTED
+        peer.stats.stream = stream
         peer.stats.connects += 1
         peer.unreachable_reported = False
         peer.refused_logged = False
@@ -616,6 +770,65 @@ class GrpcTransport:
         return reason
 
 
+def _host_of(address: str) -> str:
+    """The host of "host:port" ("[::1]:7379" -> "::1")."""
+    return address.rpartition(":")[0].strip("[]")
+
+
+class _IncomingStream:
+    """The receiving end of one peer's Raft stream over TCP: the hello checked, then every
+    message of every frame handed to `on_message`, in order, as the Stream RPC does."""
+
+    def __init__(self, transport: GrpcTransport) -> None:
+        self.t = transport
+        self.sender = 0
+        self.greeted = False
+        self.connection = frames.FrameConnection(self._on_frame, MESSAGE_BYTES_MAX, self._on_closed)
+        transport._incoming.add(self.connection)
+
+    def _on_closed(self) -> None:
+        self.t._incoming.discard(self.connection)
+        if isinstance(self.connection.error, frames.FrameError):
+            log.warning("peer_sent_garbage", peer=self.sender, reason=str(self.connection.error))
+        if self.greeted:
+            self.t.stats.tcp_streams -= 1
+
+    def _on_frame(self, payload: bytes) -> None:
+        t = self.t
+        try:
+            batch = pb.Batch.FromString(payload)
+        except DecodeError as error:
+            log.warning("peer_sent_garbage", peer=self.sender, reason=f"no Batch: {error}")
+            raise
+        if not self.greeted:
+            if t._check_peer(batch.cluster_id, batch.node_id, batch.target_id) is not None:
+                self.connection.close()
+                return
+            self.greeted = True
+            self.sender = batch.node_id
+            t.stats.tcp_streams += 1
+            ack = pb.Ack(node_id=t.node_id, batches=1, messages=len(batch.messages))
+            self.connection.write(ack.SerializeToString())
+        decode = codec.message_from_pb
+        on_message = t.on_message
+        for pm in batch.messages:
+            try:
+                m = decode(pm)
+            except codec.CodecError as error:
+                log.warning("peer_sent_garbage", peer=self.sender, reason=str(error))
+                raise
+            try:
+                on_message(m)
+            except Exception:
+                # A bug on our side (the core asserts): say it loudly; the connection ends
+                # and the peer reconnects, as with the Stream RPC.
+                log.critical("on_message_failed", message=repr(m), exc_info=True)
+                raise
+        stats = t.stats
+        stats.received_msgs += len(batch.messages)
+        stats.received_batches += 1
+
+
 async def _abort(context: Any, code: Any, details: str) -> NoReturn:
     """End the RPC with `code`; `context.abort` raises, this says so to the type checker."""
     await context.abort(code, details)
@@ -665,6 +878,12 @@ class _Servicer(raft_pb2_grpc.RaftServicer):  # type: ignore[misc]
             frame = await context.read()
             if frame is aio.EOF:
                 return
+
+    async def StreamEndpoint(self, request: Any, context: Any) -> Any:
+        await self._refuse_unless_ours(
+            context, request.cluster_id, request.node_id, request.target_id
+        )
+        return pb.StreamEndpointReply(port=self.t.stream_port)
 
     async def InstallSnapshot(self, request_iterator: Any, context: Any) -> Any:
         t = self.t

@@ -66,3 +66,25 @@ def test_follower_and_leader_replication_sections(
     for node_id in cluster.nodes:  # every section builds on leader and followers alike
         info = cluster.client(node_id, protocol=2).info("everything")
         assert info["arch_bits"] in (32, 64) and "used_cpu_user" in info, node_id
+
+
+def test_raft_streams_travel_on_plain_tcp(start_cluster: Callable[..., LocalCluster]) -> None:
+    """Every node listens for Raft streams on a port of its own (CONFIG GET raft-stream-port)
+    and every stream between the nodes uses it (INFO raft, `stream=tcp`), both ways."""
+    cluster = start_cluster(3)
+    leader = cluster.leader()
+    cluster.client(leader, protocol=2).set("stream:k", "v")
+    for node_id, node in cluster.nodes.items():
+        shown = cluster.client(node_id, protocol=2).config_get("raft-stream-port")
+        stream_port = int(shown["raft-stream-port"])
+        assert stream_port > 0 and stream_port != node.raft_port
+
+        def streams(node_id: int = node_id) -> dict[str, object] | None:
+            raft = cluster.client(node_id, protocol=2).info("raft")
+            rows = [v for k, v in raft.items() if k.startswith("transport_peer")]
+            up = len(rows) == 2 and all(row["stream"] == "tcp" for row in rows)
+            return raft if up else None
+
+        raft = poll_until(streams, timeout_s=10)
+        assert raft, cluster.info_raft(node_id)
+        assert raft["transport_received"]["tcp_streams"] == 2

@@ -59,8 +59,19 @@ FAST_LIMITS = TransportLimits(backoff_initial_s=0.02, backoff_max_s=0.2)
 MakeTransport = Callable[..., Awaitable[Node]]
 
 
+STREAMS = {
+    "tcp": lambda node_id: 0,
+    "grpc": lambda node_id: None,
+    "mixed": lambda node_id: None if node_id % 2 == 0 else 0,
+}
+"""How each test's transports receive Raft streams (`stream_port`): all on a plain TCP listener,
+all on the Stream RPC, or even node ids on the Stream RPC (a cluster half upgraded). Plain TCP
+(what nodes do by default) unless a module parametrizes the fixture indirectly with these."""
+
+
 @pytest.fixture
-async def make_transport() -> AsyncIterator[MakeTransport]:
+async def make_transport(request: pytest.FixtureRequest) -> AsyncIterator[MakeTransport]:
+    stream_port_of = STREAMS[getattr(request, "param", "tcp")]
     loop = asyncio.get_running_loop()
     loop.set_debug(True)
     loop.slow_callback_duration = 0.25  # loaded CI machines; a real stall is far longer
@@ -77,6 +88,7 @@ async def make_transport() -> AsyncIterator[MakeTransport]:
         **kwargs: Any,
     ) -> Node:
         rec = Recorder()
+        kwargs.setdefault("stream_port", stream_port_of(node_id))
         transport = GrpcTransport(
             node_id,
             cluster_id,

@@ -27,11 +27,14 @@ from seshat.transport import (
 )
 from tests.transport.conftest import (
     FAST_LIMITS,
+    STREAMS,
     MakeTransport,
     connect_all,
     free_port,
     wait_for,
 )
+
+pytestmark = pytest.mark.parametrize("make_transport", list(STREAMS), indirect=True)
 
 
 def app(frm: int, to: int, index: int, data: bytes = b"x" * 100) -> Message:
