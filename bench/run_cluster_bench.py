@@ -514,7 +514,7 @@ def analyse_trace(
             add("   in 2: leader stage (unsynced RocksDB write)", stage[1] - stage[0])
         add("   in 2: leader fsync (flush_wal, in the worker thread)", sync[1] - sync[0])
         add("   in 2: leader Ready start -> its Ready done (fsync + thread hop + rest)", l1.dur)
-        add("   in 2: leader send -> follower Ready start (gRPC transit, fastest)", min(transits))
+        add("   in 2: leader send -> follower Ready start (transit, fastest)", min(transits))
         add("   in 2: follower Ready start -> ack sent (fsync incl.)", min(f_to_ack))
         add("   in 2: follower fsync", min(f_syncs))
         add("   in 5: rest of the commit Ready after apply (advance, release, trace line)",
