@@ -4,8 +4,11 @@ A unary gRPC call costs about 400 µs and 300 µs of CPU in Python, so one `Forw
 command capped writes through a follower near 1k/s whatever the clients did. Here every
 connection's forwarded writes join one queue; a batch takes what is queued (up to
 `BATCH_COMMANDS_MAX` commands or `BATCH_BYTES_MAX` bytes of arguments) and travels in one
-message on a long-lived `ForwardStream` to the leader (a unary call per batch would set up an
-HTTP/2 stream each time), and the leader proposes it with one log append.
+message on a long-lived forward stream to the leader (a unary call per batch would set up an
+HTTP/2 stream each time), and the leader proposes it with one log append. The stream is a
+plain TCP connection wherever this node's Raft stream to the leader is one, else gRPC's
+`ForwardStream` (`GrpcTransport.forward_stream`): a gRPC frame each way cost more than the rest
+of forwarding a write.
 
 Order. Exactly one batch is in flight per node, and the next is sent only once the leader has
 answered the previous one, so the leader has proposed every command of batch k before it sees
@@ -43,6 +46,7 @@ from seshat.protocol.replies import ErrorReply, Raw, Reply
 from seshat.raft.node import Completion
 from seshat.transport import PeerClient, PeerUnimplemented, api
 from seshat.transport.client import ForwardStream
+from seshat.transport.plain_streams import PlainForwardStream
 
 if TYPE_CHECKING:
     from seshat.cluster import Cluster
@@ -84,7 +88,7 @@ class Forwarder:
         self.commands = 0
         self.unary = 0  # batches sent as unary ForwardBatch calls (a leader without the stream)
         self.fallbacks = 0  # batches sent as single Forwards (a leader without ForwardBatch)
-        self._stream: ForwardStream | None = None
+        self._stream: ForwardStream | PlainForwardStream | None = None
         self._stream_leader = 0
         self._no_stream_leader = 0  # the current leader answered UNIMPLEMENTED to ForwardStream
 
@@ -189,20 +193,22 @@ class Forwarder:
             return await client.forward_batch(request)
         self._no_stream_leader = 0  # another leader now (maybe upgraded since): try the stream
         try:
-            return await self._stream_to(leader, client).send(request, self.timeout_s)
+            return await self._stream_to(leader).send(request, self.timeout_s)
         except PeerUnimplemented:  # an older leader: nothing ran; unary calls while it leads
             self._no_stream_leader = leader
             self._drop_stream()
             self.unary += 1
             return await client.forward_batch(request)
 
-    def _stream_to(self, leader: int, client: PeerClient) -> ForwardStream:
+    def _stream_to(self, leader: int) -> ForwardStream | PlainForwardStream:
         """The open stream to `leader`, opened now if there is none, it went elsewhere, or it
         ended while idle (the leader restarted, say: nothing of the next batch was sent yet)."""
         stream = self._stream
         if stream is None or not stream.usable or self._stream_leader != leader:
             self._drop_stream()
-            stream = self._stream = client.forward_stream()
+            transport = self.cluster.transport
+            assert transport is not None
+            stream = self._stream = transport.forward_stream(leader, self.timeout_s)
             self._stream_leader = leader
         return stream
 

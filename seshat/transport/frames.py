@@ -1,4 +1,4 @@
-"""Raft's batched stream on a plain TCP connection: the Stream RPC's frames without gRPC's cost.
+"""Length-prefixed frames on a plain TCP connection: the Raft and forward streams without gRPC.
 
 Why. At one client, a replicated write crosses four frames (the leader's MsgApp to each
 follower, each follower's MsgAppResp back), and on two shared cores their cost is most of the
@@ -10,11 +10,10 @@ the loop through a socket pair; here the loop's own epoll reads the socket and `
 inline.
 
 Wire format: every frame is a 4-byte big-endian length, then that many bytes of a serialized
-`raft.proto` message, so the contract stays `raft.proto`: the sender's frames are `Batch`es,
-exactly those the Stream RPC carries (each with the cluster id), and the receiver sends one
-`Ack`, for the hello. How a sender finds the listener (the `StreamEndpoint` RPC, which refuses
-another cluster as every RPC does) and what happens around a connection is in
-`grpc_transport.py`; this module is the framing and the socket's settings.
+`raft.proto` message, so the contract stays `raft.proto` (its "plain TCP streams" section).
+What the frames hold, and how a connection opens, is `plain_streams.py`; how a sender finds
+the listener is the `StreamEndpoint` RPC (`grpc_transport.py`). This module is the framing and
+the socket's settings.
 
 Dead peers. gRPC found them with HTTP/2 pings; a plain connection uses the kernel: keepalive
 probes on an idle connection (`KEEPALIVE_*`, about the pings' 15 s), and `TCP_USER_TIMEOUT`

@@ -51,17 +51,17 @@ from typing import Any, NoReturn
 
 import grpc  # type: ignore[import-untyped]
 import structlog
-from google.protobuf.message import DecodeError
 from grpc import aio
 
 from seshat.proto import raft_pb2 as pb
 from seshat.proto import raft_pb2_grpc
 from seshat.raft.types import Message, MessageType
-from seshat.transport import api, codec, frames
+from seshat.transport import api, codec, frames, plain_streams
 from seshat.transport.client import (
     KEEPALIVE_TIME_MS,
     KEEPALIVE_TIMEOUT_MS,
     MESSAGE_BYTES_MAX,
+    ForwardStream,
     PeerClient,
     channel_options,
 )
@@ -154,10 +154,6 @@ class _StreamBroken(Exception):
     """The peer's stream ended or failed; the sender backs off and reconnects."""
 
 
-class _StreamUnreachable(_StreamBroken):
-    """The peer's stream listener could not be reached or did not acknowledge our hello."""
-
-
 @dataclass(eq=False)
 class _Peer:
     id: int
@@ -175,6 +171,8 @@ class _Peer:
     refused_logged: bool = False
     down_logged: bool = False
     fallback_logged: bool = False
+    stream_port: int = 0
+    """The peer's plain listener while our Raft stream to it runs there (0: not on one)."""
     stats: PeerStats = field(default_factory=PeerStats)
 
 
@@ -287,7 +285,7 @@ class GrpcTransport:
         self._stream_port = server.sockets[0].getsockname()[1]
 
     def _accept_frames(self) -> frames.FrameConnection:
-        return _IncomingStream(self).connection
+        return plain_streams.IncomingStream(self).connection
 
     async def _stop_frame_listener(self) -> None:
         server, self._frame_server = self._frame_server, None
@@ -522,61 +520,49 @@ class GrpcTransport:
                 raise
             endpoint = pb.StreamEndpointReply(port=0)  # a node from before plain streams
         if endpoint.port:
-            host = _host_of(peer.address)
             try:
-                connection = await self._connect_frames(peer, host, endpoint.port)
-            except _StreamUnreachable as error:
+                connection = await plain_streams.open_stream(
+                    plain_streams.host_of(peer.address),
+                    endpoint.port,
+                    self._hello(peer.id, pb.RAFT),
+                    self.limits.connect_timeout_s,
+                    _no_frame_expected,
+                    peer.wake.set,  # the writer may be idle: let it notice
+                )
+            except plain_streams.StreamUnreachable as error:
                 if not peer.fallback_logged:
                     peer.fallback_logged = True
                     log.warning("peer_stream_port_unreachable", peer=peer.id, reason=str(error))
             else:
                 peer.fallback_logged = False
-                await self._frame_stream(peer, connection)
+                peer.stream_port = endpoint.port
+                try:
+                    await self._frame_stream(peer, connection)
+                finally:
+                    peer.stream_port = 0
         await self._grpc_stream(peer, channel)
 
-    async def _connect_frames(self, peer: _Peer, host: str, port: int) -> frames.FrameConnection:
-        """A plain TCP connection to `peer`'s stream listener whose hello was acknowledged."""
-        loop = asyncio.get_running_loop()
-        acked: asyncio.Future[None] = loop.create_future()
+    def _hello(self, peer_id: int, kind: int) -> Any:
+        return pb.StreamHello(
+            cluster_id=self.cluster_id, node_id=self.node_id, target_id=peer_id, kind=kind
+        )
 
-        def on_frame(payload: bytes) -> None:
-            if acked.done():
-                raise frames.FrameError("a second frame from the receiver")
-            pb.Ack.FromString(payload)
-            acked.set_result(None)
-
-        def on_closed() -> None:
-            if not acked.done():
-                acked.set_exception(_StreamUnreachable("closed before the hello was acknowledged"))
-            peer.wake.set()  # the writer may be idle: let it notice
-
-        connection: frames.FrameConnection | None = None
-        try:
-            async with asyncio.timeout(self.limits.connect_timeout_s):
-                _, connection = await loop.create_connection(
-                    lambda: frames.FrameConnection(on_frame, MESSAGE_BYTES_MAX, on_closed),
-                    host,
-                    port,
-                )
-                hello = pb.Batch(
-                    cluster_id=self.cluster_id, node_id=self.node_id, target_id=peer.id
-                )
-                connection.write(hello.SerializeToString())
-                await acked
-            return connection
-        except TimeoutError:
-            raise _StreamUnreachable(
-                f"no hello acknowledgement from {host}:{port} in time"
-            ) from None
-        except OSError as error:
-            raise _StreamUnreachable(f"cannot reach {host}:{port}: {error}") from None
-        finally:
-            # Leave nothing open but an acknowledged connection, and no failed future whose
-            # exception asyncio would report as never retrieved.
-            failed = acked.cancelled() or not acked.done() or acked.exception() is not None
-            acked.cancel()
-            if failed and connection is not None:
-                connection.close()
+    def forward_stream(
+        self, peer_id: int, timeout_s: float | None = None
+    ) -> ForwardStream | plain_streams.PlainForwardStream:
+        """A stream for `ForwardBatch` requests to `peer_id`, one in flight: on plain TCP when
+        our Raft stream to it is (its listener is known and reachable), else on gRPC."""
+        client = self.client(peer_id, timeout_s)
+        peer = self._peers[peer_id]
+        if not peer.stream_port:
+            return client.forward_stream()
+        return plain_streams.PlainForwardStream(
+            plain_streams.host_of(peer.address),
+            peer.stream_port,
+            self._hello(peer_id, pb.FORWARD),
+            self.limits.connect_timeout_s,
+            client.forward_stream,
+        )
 
     async def _frame_stream(self, peer: _Peer, connection: frames.FrameConnection) -> None:
         """Our Raft stream to `peer` on a plain TCP connection (always raises)."""
@@ -770,63 +756,8 @@ class GrpcTransport:
         return reason
 
 
-def _host_of(address: str) -> str:
-    """The host of "host:port" ("[::1]:7379" -> "::1")."""
-    return address.rpartition(":")[0].strip("[]")
-
-
-class _IncomingStream:
-    """The receiving end of one peer's Raft stream over TCP: the hello checked, then every
-    message of every frame handed to `on_message`, in order, as the Stream RPC does."""
-
-    def __init__(self, transport: GrpcTransport) -> None:
-        self.t = transport
-        self.sender = 0
-        self.greeted = False
-        self.connection = frames.FrameConnection(self._on_frame, MESSAGE_BYTES_MAX, self._on_closed)
-        transport._incoming.add(self.connection)
-
-    def _on_closed(self) -> None:
-        self.t._incoming.discard(self.connection)
-        if isinstance(self.connection.error, frames.FrameError):
-            log.warning("peer_sent_garbage", peer=self.sender, reason=str(self.connection.error))
-        if self.greeted:
-            self.t.stats.tcp_streams -= 1
-
-    def _on_frame(self, payload: bytes) -> None:
-        t = self.t
-        try:
-            batch = pb.Batch.FromString(payload)
-        except DecodeError as error:
-            log.warning("peer_sent_garbage", peer=self.sender, reason=f"no Batch: {error}")
-            raise
-        if not self.greeted:
-            if t._check_peer(batch.cluster_id, batch.node_id, batch.target_id) is not None:
-                self.connection.close()
-                return
-            self.greeted = True
-            self.sender = batch.node_id
-            t.stats.tcp_streams += 1
-            ack = pb.Ack(node_id=t.node_id, batches=1, messages=len(batch.messages))
-            self.connection.write(ack.SerializeToString())
-        decode = codec.message_from_pb
-        on_message = t.on_message
-        for pm in batch.messages:
-            try:
-                m = decode(pm)
-            except codec.CodecError as error:
-                log.warning("peer_sent_garbage", peer=self.sender, reason=str(error))
-                raise
-            try:
-                on_message(m)
-            except Exception:
-                # A bug on our side (the core asserts): say it loudly; the connection ends
-                # and the peer reconnects, as with the Stream RPC.
-                log.critical("on_message_failed", message=repr(m), exc_info=True)
-                raise
-        stats = t.stats
-        stats.received_msgs += len(batch.messages)
-        stats.received_batches += 1
+def _no_frame_expected(_payload: bytes) -> None:
+    raise frames.FrameError("a frame from the receiver of a Raft stream")
 
 
 async def _abort(context: Any, code: Any, details: str) -> NoReturn:

@@ -1,4 +1,5 @@
-"""A follower's batched writes on one long-lived ForwardStream, over real gRPC.
+"""A follower's batched writes on one long-lived forward stream: plain TCP where the follower's
+Raft stream to the leader is, gRPC's ForwardStream where it is not (every way of `STREAMS`).
 
 Node 2 is a leader stand-in: a real transport whose `forward_batch` handler records what it
 ran. The `Cluster` around node 1's forwarder is the small stand-in of
@@ -7,12 +8,31 @@ test_forward_fallback.py (the forwarder only asks it for the leader and the tran
 
 from __future__ import annotations
 
+import pytest
+
 from seshat.forwarder import Forwarder
 from seshat.protocol.replies import Raw
-from seshat.transport import api
+from seshat.transport import PeerState, api
+from seshat.transport.client import ForwardStream
+from seshat.transport.plain_streams import PlainForwardStream
 
-from .conftest import MakeTransport, free_port, wait_for
+from .conftest import STREAMS, MakeTransport, Node, free_port, wait_for
 from .test_forward_fallback import _FollowerCluster
+
+pytestmark = pytest.mark.parametrize("make_transport", list(STREAMS), indirect=True)
+
+
+async def _follow(follower: Node, leader: Node) -> None:
+    """Node 1 learns of node 2 and waits for its Raft stream there: the forward stream takes
+    the way the Raft stream took."""
+    follower.transport.add_peer(2, leader.address)
+    await wait_for(
+        lambda: follower.transport.peer_state(2) is PeerState.CONNECTED, "the Raft stream up"
+    )
+
+
+def _expected_kind(leader: Node) -> type:
+    return PlainForwardStream if leader.transport.stream_port else ForwardStream
 
 
 def _recording_leader(ran: list[tuple[bytes, ...]]) -> api.Handlers:
@@ -36,7 +56,7 @@ async def test_batches_share_one_stream_in_order(make_transport: MakeTransport) 
     ran: list[tuple[bytes, ...]] = []
     leader = await make_transport(2, handlers=_recording_leader(ran))
     follower = await make_transport(1)
-    follower.transport.add_peer(2, leader.address)
+    await _follow(follower, leader)
     cluster = _FollowerCluster(follower.transport, leader=2)
     forwarder = Forwarder(cluster, timeout_s=5.0)  # type: ignore[arg-type]
     results = []
@@ -47,6 +67,8 @@ async def test_batches_share_one_stream_in_order(make_transport: MakeTransport) 
     assert (forwarder.batches, forwarder.unary, forwarder.fallbacks) == (3, 0, 0)
     stream = forwarder._stream
     assert stream is not None and stream.usable  # still open for the next batch
+    assert type(stream) is _expected_kind(leader)
+    assert not getattr(stream, "on_grpc", False)
     await forwarder.stop()
     assert forwarder._stream is None
 
@@ -60,7 +82,7 @@ async def test_a_stream_the_leader_ended_while_idle_is_replaced(
     port = free_port()
     leader = await make_transport(2, port=port, handlers=_recording_leader(ran))
     follower = await make_transport(1)
-    follower.transport.add_peer(2, leader.address)
+    await _follow(follower, leader)
     cluster = _FollowerCluster(follower.transport, leader=2)
     forwarder = Forwarder(cluster, timeout_s=5.0)  # type: ignore[arg-type]
     assert await _submit_all(forwarder, range(3)) == [Raw(b":%d\r\n" % n) for n in (1, 2, 3)]
@@ -68,7 +90,11 @@ async def test_a_stream_the_leader_ended_while_idle_is_replaced(
     assert first is not None
     await leader.transport.stop()
     await wait_for(lambda: not first.usable, "the follower to see its stream end")
-    await make_transport(2, port=port, handlers=_recording_leader(ran))
+    back = await make_transport(2, port=port, handlers=_recording_leader(ran))
+    await wait_for(
+        lambda: follower.transport.peer_state(2) is PeerState.CONNECTED, "the Raft stream back"
+    )
     assert await _submit_all(forwarder, range(3, 5)) == [Raw(b":4\r\n"), Raw(b":5\r\n")]
     assert forwarder._stream is not first
+    assert type(forwarder._stream) is _expected_kind(back)
     await forwarder.stop()

@@ -12,8 +12,9 @@ from structlog.testing import capture_logs
 
 from seshat.proto import raft_pb2 as pb
 from seshat.raft.types import Message, MessageType
-from seshat.transport import PeerState
+from seshat.transport import PeerState, PeerUnavailable, PeerUnimplemented, api
 from seshat.transport.frames import FrameConnection, FrameError, frame
+from seshat.transport.plain_streams import PlainForwardStream
 from tests.transport.conftest import CLUSTER, MakeTransport, Node, connect_all, wait_for
 
 
@@ -92,7 +93,7 @@ async def test_a_hello_from_another_cluster_gets_no_ack(make_transport: MakeTran
     node = await make_transport(1)
     reader, writer = await _raw_stream(node)
     with capture_logs() as logs:
-        hello = pb.Batch(cluster_id="someone-else", node_id=7, target_id=1)
+        hello = pb.StreamHello(cluster_id="someone-else", node_id=7, target_id=1, kind=pb.RAFT)
         writer.write(frame(hello.SerializeToString()))
         assert await asyncio.wait_for(reader.read(), 10) == b""  # closed, nothing sent back
     writer.close()
@@ -112,7 +113,7 @@ async def test_garbage_ends_only_its_own_connection(
     b = await make_transport(2)
     await connect_all([a, b])
     reader, writer = await _raw_stream(b)
-    hello = pb.Batch(cluster_id=CLUSTER, node_id=1, target_id=2)
+    hello = pb.StreamHello(cluster_id=CLUSTER, node_id=1, target_id=2, kind=pb.RAFT)
     writer.write(frame(hello.SerializeToString()))
     ack = await asyncio.wait_for(reader.readexactly(4), 10)
     pb.Ack.FromString(await reader.readexactly(int.from_bytes(ack, "big")))
@@ -152,3 +153,52 @@ async def test_an_unreachable_stream_port_falls_back_to_the_grpc_stream(
     assert [e["peer"] for e in logs if e["event"] == "peer_stream_port_unreachable"] == [2]
     a.transport.send([heartbeat(1, 2)])
     await wait_for(lambda: b.rec.messages == [heartbeat(1, 2)], "the heartbeat")
+
+
+async def _connected(follower: Node, leader: Node) -> None:
+    follower.transport.add_peer(2, leader.address)
+    await wait_for(
+        lambda: follower.transport.peer_state(2) is PeerState.CONNECTED, "the Raft stream up"
+    )
+
+
+REQUEST = api.ForwardBatchRequest((api.ForwardRequest((b"SET", b"k", b"v")),))
+
+
+async def test_a_leader_that_takes_no_forwards_is_asked_on_grpc(
+    make_transport: MakeTransport,
+) -> None:
+    """No `forward_batch` handler: the plain hello is closed, nothing was sent, so the stream
+    goes to gRPC, whose UNIMPLEMENTED tells the forwarder that nothing ran."""
+    leader = await make_transport(2)
+    follower = await make_transport(1)
+    await _connected(follower, leader)
+    stream = follower.transport.forward_stream(2)
+    assert isinstance(stream, PlainForwardStream)
+    with pytest.raises(PeerUnimplemented):
+        await stream.send(REQUEST, 5.0)
+    assert stream.on_grpc
+
+
+async def test_a_leader_gone_mid_request_is_an_unknown_outcome(
+    make_transport: MakeTransport,
+) -> None:
+    """The request was written, then the connection ended: PeerUnavailable (the forwarder
+    answers the batch's fate unknown), promptly, not at the deadline."""
+    started = asyncio.Event()
+
+    async def never_answers(_request: api.ForwardBatchRequest) -> api.ForwardBatchReply:
+        started.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    leader = await make_transport(2, handlers=api.Handlers(forward_batch=never_answers))
+    follower = await make_transport(1)
+    await _connected(follower, leader)
+    stream = follower.transport.forward_stream(2)
+    sending = asyncio.create_task(stream.send(REQUEST, 60.0))
+    await asyncio.wait_for(started.wait(), 10)
+    await leader.transport.stop()
+    with pytest.raises(PeerUnavailable, match="forward stream ended"):
+        await asyncio.wait_for(sending, 10)
+    assert not stream.usable and not stream.on_grpc  # type: ignore[union-attr]
