@@ -92,6 +92,16 @@ class Forwarder:
         self._stream_leader = 0
         self._no_stream_leader = 0  # the current leader answered UNIMPLEMENTED to ForwardStream
 
+    @property
+    def stream_kind(self) -> str:
+        """How batches travel to the leader now: "tcp", "grpc", or "" with no stream open."""
+        stream = self._stream
+        if stream is None or not stream.usable:
+            return ""
+        if isinstance(stream, PlainForwardStream) and not stream.on_grpc:
+            return "tcp"
+        return "grpc"
+
     def submit(self, argv: list[bytes], db: int, protocol: int) -> Completion:
         """Queue one write for the leader; the completion's result is the reply to send."""
         completion = Completion()

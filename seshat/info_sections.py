@@ -655,11 +655,12 @@ class InfoSections:
              f"tcp_streams={transport.stats.tcp_streams}"),
             # Writes this node relayed to a leader, in how many batches; of those, how many went
             # as unary ForwardBatch calls (a leader without ForwardStream) and how many as
-            # single Forwards (a leader without ForwardBatch).
+            # single Forwards (a leader without ForwardBatch); the open stream's way.
             (
                 "forwarded",
                 f"commands={forwarder.commands},batches={forwarder.batches},"
-                f"unary={forwarder.unary},fallbacks={forwarder.fallbacks}",
+                f"unary={forwarder.unary},fallbacks={forwarder.fallbacks},"
+                f"stream={forwarder.stream_kind or 'none'}",
             ),
         ]  # fmt: skip
         for n in sorted(transport.peers()):

@@ -70,7 +70,8 @@ def test_follower_and_leader_replication_sections(
 
 def test_raft_streams_travel_on_plain_tcp(start_cluster: Callable[..., LocalCluster]) -> None:
     """Every node listens for Raft streams on a port of its own (CONFIG GET raft-stream-port)
-    and every stream between the nodes uses it (INFO raft, `stream=tcp`), both ways."""
+    and every stream between the nodes uses it (INFO raft, `stream=tcp`), both ways; so does
+    a follower's forward stream to the leader (`forwarded:...,stream=tcp`)."""
     cluster = start_cluster(3)
     leader = cluster.leader()
     cluster.client(leader, protocol=2).set("stream:k", "v")
@@ -88,3 +89,7 @@ def test_raft_streams_travel_on_plain_tcp(start_cluster: Callable[..., LocalClus
         raft = poll_until(streams, timeout_s=10)
         assert raft, cluster.info_raft(node_id)
         assert raft["transport_received"]["tcp_streams"] == 2
+    follower = next(n for n in cluster.nodes if n != leader)
+    cluster.client(follower, protocol=2).set("stream:forwarded", "v")  # a forward stream opens
+    forwarded = cluster.client(follower, protocol=2).info("raft")["forwarded"]
+    assert forwarded["stream"] == "tcp" and forwarded["commands"] >= 1, forwarded
