@@ -19,7 +19,7 @@ class NodeConfig:
     bind: str = "127.0.0.1"
     port: int = 6379
     raft_port: int = 7379
-    raft_stream_port: int = 0  # plain TCP for peers' Raft streams: 0 any free port, -1 none
+    raft_stream_port: int = 0  # plain TCP for peers' Raft/forward streams: 0 any port, -1 none
     data_dir: str = "./seshat-data"
     node_id: int = 1
     requirepass: str = ""
@@ -47,8 +47,8 @@ _FLAGS: list[tuple[str, str, type, str]] = [
         "SESHAT_RAFT_STREAM_PORT",
         int,
         (
-            "plain TCP port where the other nodes' Raft streams arrive, found through the gRPC "
-            "port (0: any free port; -1: none, they use the gRPC stream)"
+            "plain TCP port where the other nodes' Raft streams and forwarded writes arrive, "
+            "found through the gRPC port (0: any free port; -1: none, they use gRPC streams)"
         ),
     ),
     ("data_dir", "SESHAT_DATA_DIR", str, "directory of this node's RocksDB"),

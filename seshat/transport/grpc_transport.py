@@ -1,9 +1,11 @@
-"""Raft messages between nodes over gRPC: one batched stream per peer, snapshots in chunks.
+"""Raft messages between nodes: one batched stream per peer, snapshots in chunks over gRPC.
 
 Theory of operation. The driver calls `send(messages)` from its Ready loop; `send` never
 blocks and never awaits: it appends each message to its peer's bounded queue and wakes that
-peer's sender task. Each peer has one sender task that owns one long-lived `Raft.Stream` call:
-it drains *everything* queued into one `Batch` frame (up to `batch_msgs_max` /
+peer's sender task. Each peer has one sender task that owns one long-lived stream: a plain TCP
+connection to the peer's frame listener (`frames.py`, `plain_streams.py`), found through the
+`StreamEndpoint` RPC, or, where the peer has none or it cannot be reached, a `Raft.Stream`
+call. Either way it drains *everything* queued into one `Batch` frame (up to `batch_msgs_max` /
 `batch_bytes_max`) and writes it, so the number of frames follows the number of wake-ups, not
 the number of messages (COSTS.md "Between nodes": a frame per message caps a stream near 15k
 messages/s, 64 per frame reaches 500k). HTTP/2 flow control pushes back on `write()`; while the
@@ -29,8 +31,9 @@ chunks in memory (bounded by `snapshot_bytes_max`, at most `snapshot_receives_ma
 checks size and CRC-32, and hands one MsgSnap with the data to `on_message`.
 
 Receiving: each incoming stream is checked once (first frame, the hello) for the cluster id; a
-mismatch aborts with FAILED_PRECONDITION and logs `peer_refused` once per (cluster, node). Then
-every message of every frame goes to `on_message` synchronously, in order.
+mismatch aborts the RPC with FAILED_PRECONDITION (a plain connection is closed unacknowledged)
+and logs `peer_refused` once per (cluster, node). Then every message of every frame goes to
+`on_message` synchronously, in order.
 
 Callbacks (`on_message`, `on_unreachable`, `on_snapshot_status`) are plain synchronous calls
 on the loop (RaftNode's `step`, `report_unreachable`, `report_snapshot`). `on_unreachable` and
@@ -203,8 +206,8 @@ class GrpcTransport:
         """`peers` maps node id to "host:port" of its Raft listener (our own id is ignored).
 
         `bind`/`port` is where we listen (port 0: any free port, see `.port` after start).
-        `stream_port` is where peers' Raft streams reach us over plain TCP (0: any free port,
-        see `.stream_port`; None: no listener, peers send on the Stream RPC).
+        `stream_port` is where peers' Raft and forward streams reach us over plain TCP (0: any
+        free port, see `.stream_port`; None: no listener, peers send on gRPC's streams).
         """
         assert node_id > 0, node_id
         self.node_id = node_id
@@ -241,7 +244,8 @@ class GrpcTransport:
 
     @property
     def stream_port(self) -> int:
-        """The port of our Raft stream listener (0: none, peers use the Stream RPC)."""
+        """The port of our plain listener for Raft and forward streams (0: none, peers use
+        gRPC's Stream and ForwardStream)."""
         return self._stream_port
 
     async def start(self) -> None:
