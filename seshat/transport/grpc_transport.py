@@ -744,6 +744,28 @@ class GrpcTransport:
 
     # ------------------------------------------------------------------ receiving
 
+    def deliver(self, batch: Any, sender: int) -> None:
+        """Every message of a received `Batch` to `on_message`, in order, whichever stream it
+        came on. Raises CodecError for a message that does not decode (logged), and whatever
+        `on_message` raised (a bug on our side: logged loudly here, since the stream would
+        only turn it into an error for the peer)."""
+        decode = codec.message_from_pb
+        on_message = self.on_message
+        for pm in batch.messages:
+            try:
+                m = decode(pm)
+            except codec.CodecError as error:
+                log.warning("peer_sent_garbage", peer=sender, reason=str(error))
+                raise
+            try:
+                on_message(m)
+            except Exception:
+                log.critical("on_message_failed", message=repr(m), exc_info=True)
+                raise
+        stats = self.stats
+        stats.received_msgs += len(batch.messages)
+        stats.received_batches += 1
+
     def _check_peer(self, cluster_id: str, node_id: int, target_id: int = 0) -> str | None:
         """Why a request from another node must be refused, or None to accept it."""
         if cluster_id != self.cluster_id:
@@ -790,26 +812,12 @@ class _Servicer(raft_pb2_grpc.RaftServicer):  # type: ignore[misc]
         batches = 1
         messages = len(hello.messages)
         await context.write(pb.Ack(node_id=t.node_id, batches=batches, messages=messages))
-        stats = t.stats
-        decode = codec.message_from_pb
-        on_message = t.on_message
         frame = hello
         while True:
-            for pm in frame.messages:
-                try:
-                    m = decode(pm)
-                except codec.CodecError as error:
-                    log.warning("peer_sent_garbage", peer=hello.node_id, reason=str(error))
-                    await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
-                try:
-                    on_message(m)
-                except Exception:
-                    # A bug on our side (the core asserts): gRPC would only turn it into a
-                    # status for the peer, so say it here, loudly, before it does.
-                    log.critical("on_message_failed", message=repr(m), exc_info=True)
-                    raise
-            stats.received_msgs += len(frame.messages)
-            stats.received_batches += 1
+            try:
+                t.deliver(frame, hello.node_id)
+            except codec.CodecError as error:
+                await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
             frame = await context.read()
             if frame is aio.EOF:
                 return

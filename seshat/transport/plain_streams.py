@@ -20,7 +20,7 @@ import structlog
 from google.protobuf.message import DecodeError
 
 from seshat.proto import raft_pb2 as pb
-from seshat.transport import api, codec, frames
+from seshat.transport import api, frames
 from seshat.transport.client import MESSAGE_BYTES_MAX, ForwardStream, PeerUnavailable
 
 if TYPE_CHECKING:
@@ -147,26 +147,8 @@ class IncomingStream:
         self.connection.write(pb.Ack(node_id=t.node_id, batches=1).SerializeToString())
 
     def _on_batch(self, payload: bytes) -> None:
-        t = self.t
-        batch = _parse(pb.Batch, payload, self.sender)
-        decode = codec.message_from_pb
-        on_message = t.on_message
-        for pm in batch.messages:
-            try:
-                m = decode(pm)
-            except codec.CodecError as error:
-                log.warning("peer_sent_garbage", peer=self.sender, reason=str(error))
-                raise
-            try:
-                on_message(m)
-            except Exception:
-                # A bug on our side (the core asserts): say it loudly; the connection ends
-                # and the peer reconnects, as with the Stream RPC.
-                log.critical("on_message_failed", message=repr(m), exc_info=True)
-                raise
-        stats = t.stats
-        stats.received_msgs += len(batch.messages)
-        stats.received_batches += 1
+        # Any error ends the connection and the peer reconnects, as with the Stream RPC.
+        self.t.deliver(_parse(pb.Batch, payload, self.sender), self.sender)
 
     async def _serve_forwards(self) -> None:
         handler = self.t.handlers.forward_batch
