@@ -148,6 +148,12 @@ def test_compose_cluster_survives_stopping_the_leaders_container(compose: list[s
         assert writer.incr("counter") == 1
         reader = redis.Redis(port=ports[survivor], socket_timeout=10, protocol=2)
         assert reader.get("k49") == b"49"
+        # Between the containers, Raft streams and forwarded writes go on plain TCP (the
+        # second listener, found through the gRPC port by service name), not gRPC.
+        lead = redis.Redis(port=ports[leader], socket_timeout=10, protocol=2).info("raft")
+        ways = {lead[f"transport_peer{n}"]["stream"] for n in ports if n != leader}
+        assert ways == {"tcp"}, lead
+        assert writer.info("raft")["forwarded"]["stream"] == "tcp"
         status = redis.Redis(port=ports[leader], socket_timeout=10, protocol=3)
         members = status.execute_command("RAFT.STATUS")[b"members"]
         assert sorted(m[b"client"] for m in members) == sorted(
