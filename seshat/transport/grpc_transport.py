@@ -48,7 +48,7 @@ import enum
 import random
 import zlib
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -571,27 +571,39 @@ class GrpcTransport:
     async def _frame_stream(self, peer: _Peer, connection: frames.FrameConnection) -> None:
         """Our Raft stream to `peer` on a plain TCP connection (always raises)."""
         self._on_connected(peer, "tcp")
-        closed = connection.closed
+
+        def check_open() -> None:
+            if connection.closed.is_set():
+                why = f": {connection.error}" if connection.error is not None else ""
+                raise _StreamBroken(f"peer closed the stream{why}")
+
+        async def write(frame: Any) -> None:
+            connection.write(frame.SerializeToString())
+            await connection.drain()
+
         try:
-            while True:
-                if not peer.queue:
-                    peer.wake.clear()
-                    await peer.wake.wait()
-                if closed.is_set():
-                    why = f": {connection.error}" if connection.error is not None else ""
-                    raise _StreamBroken(f"peer closed the stream{why}")
-                batch = self._take_batch(peer)
-                if not batch:
-                    continue
-                frame = codec.encode_batch(self.cluster_id, self.node_id, peer.id, batch)
-                connection.write(frame.SerializeToString())
-                stats = peer.stats
-                stats.sent_msgs += len(batch)
-                stats.sent_batches += 1
-                peer.unreachable_reported = False
-                await connection.drain()
+            await self._pump(peer, check_open, write)
         finally:
             connection.close()
+
+    async def _pump(
+        self, peer: _Peer, check_open: Callable[[], None], write: Callable[[Any], Awaitable[None]]
+    ) -> NoReturn:
+        """Write what is queued for `peer`, everything queued at a wake-up in one `Batch`
+        frame, until `check_open` raises (the stream ended) or a write fails."""
+        while True:
+            if not peer.queue:
+                peer.wake.clear()
+                await peer.wake.wait()
+            check_open()
+            batch = self._take_batch(peer)
+            if not batch:
+                continue
+            await write(codec.encode_batch(self.cluster_id, self.node_id, peer.id, batch))
+            stats = peer.stats
+            stats.sent_msgs += len(batch)
+            stats.sent_batches += 1
+            peer.unreachable_reported = False
 
     async def _grpc_stream(self, peer: _Peer, channel: aio.Channel) -> None:
         """Our Raft stream to `peer` on the Stream RPC (always raises)."""
@@ -606,25 +618,17 @@ class GrpcTransport:
             if ack is aio.EOF:
                 raise _StreamBroken("stream closed before the hello was acknowledged")
             self._on_connected(peer, "grpc")
-            reader = asyncio.get_running_loop().create_task(
+            acks = asyncio.get_running_loop().create_task(
                 self._read_acks(call, peer), name=f"raft-acks-{peer.id}"
             )
-            while True:
-                if not peer.queue:
-                    peer.wake.clear()
-                    await peer.wake.wait()
-                if reader.done():
-                    reader.result()  # raises what ended the stream
+            reader = acks
+
+            def check_open() -> None:
+                if acks.done():
+                    acks.result()  # raises what ended the stream
                     raise _StreamBroken("peer closed the stream")
-                batch = self._take_batch(peer)
-                if not batch:
-                    continue
-                frame = codec.encode_batch(self.cluster_id, self.node_id, peer.id, batch)
-                await call.write(frame)
-                stats = peer.stats
-                stats.sent_msgs += len(batch)
-                stats.sent_batches += 1
-                peer.unreachable_reported = False
+
+            await self._pump(peer, check_open, call.write)
         except TimeoutError:
             raise _StreamBroken("no hello acknowledgement in time") from None
         except asyncio.InvalidStateError:
